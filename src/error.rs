@@ -1,0 +1,188 @@
+//! The crate's one error type.
+//!
+//! Every I/O variant names the operation that failed and the path it failed on,
+//! and keeps the underlying [`io::Error`] as its [`source`](std::error::Error::source).
+//! The source sits behind an [`Arc`] so that an [`Error`] is `Clone`: one failed
+//! batch hands the same error to each of its many `emit_wait` callers.
+//!
+//! ```
+//! use concurrent_log_handler::{ConcurrentRotatingFileHandler, Error};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let err = ConcurrentRotatingFileHandler::builder(dir.path().join("missing/app.log"))
+//!     .create_dirs(false)
+//!     .build()
+//!     .unwrap_err();
+//! // The lock file beside the log is opened first.
+//! assert!(matches!(err, Error::OpenLockFile { .. }));
+//! assert!(err.to_string().contains("missing/.__app.lock"), "{err}");
+//! assert_eq!(err.io_error().unwrap().kind(), std::io::ErrorKind::NotFound);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A specialised `Result` for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, with the path it went wrong on.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The log's directory could not be created.
+    #[error("cannot create log directory {path}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The log file could not be opened or created.
+    #[error("cannot open log file {path}")]
+    OpenLog {
+        /// The log file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The lock file beside the log could not be opened or created.
+    #[error("cannot open lock file {path}")]
+    OpenLockFile {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The exclusive lock on the lock file could not be taken or released.
+    #[error("cannot lock {path}")]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The size or identity of the log file could not be read.
+    #[error("cannot stat log file {path}")]
+    Stat {
+        /// The log file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// A rotation step (rename or removal of a backup) failed.
+    #[error("cannot rotate {from} to {to}")]
+    Rotate {
+        /// The file being moved.
+        from: PathBuf,
+        /// Where it was being moved to.
+        to: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// Writing (or syncing) the log file failed; nothing of the failed batch stays
+    /// in the file.
+    #[error("cannot write log file {path}")]
+    Write {
+        /// The log file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The configuration makes no sense; the message says why.
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig {
+        /// Why the configuration was refused.
+        reason: String,
+    },
+    /// The handler was shut down, or its writer is gone (its runtime was dropped).
+    #[error("the log handler is closed")]
+    Closed,
+    /// The background writer could not be started.
+    #[error("cannot start the log writer")]
+    Spawn {
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The async handler was built outside a tokio runtime.
+    #[error("AsyncConcurrentHandler must be built inside a tokio runtime")]
+    NoRuntime,
+}
+
+impl Error {
+    pub(crate) fn invalid_config(reason: impl Into<String>) -> Error {
+        Error::InvalidConfig {
+            reason: reason.into(),
+        }
+    }
+
+    /// The underlying I/O error, if this error came from one.
+    ///
+    /// ```
+    /// use concurrent_log_handler::Error;
+    /// assert!(Error::Closed.io_error().is_none());
+    /// ```
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::CreateDir { source, .. }
+            | Error::OpenLog { source, .. }
+            | Error::OpenLockFile { source, .. }
+            | Error::Lock { source, .. }
+            | Error::Stat { source, .. }
+            | Error::Rotate { source, .. }
+            | Error::Write { source, .. }
+            | Error::Spawn { source } => Some(source),
+            Error::InvalidConfig { .. } | Error::Closed | Error::NoRuntime => None,
+        }
+    }
+
+    /// The path the failed operation was working on, if any.
+    ///
+    /// ```
+    /// use concurrent_log_handler::Error;
+    /// assert!(Error::Closed.path().is_none());
+    /// ```
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::CreateDir { path, .. }
+            | Error::OpenLog { path, .. }
+            | Error::OpenLockFile { path, .. }
+            | Error::Lock { path, .. }
+            | Error::Stat { path, .. }
+            | Error::Write { path, .. } => Some(path),
+            Error::Rotate { from, .. } => Some(from),
+            Error::InvalidConfig { .. }
+            | Error::Closed
+            | Error::Spawn { .. }
+            | Error::NoRuntime => None,
+        }
+    }
+
+    /// Whether the handler was closed (shut down, or its writer is gone).
+    ///
+    /// ```
+    /// use concurrent_log_handler::Error;
+    /// assert!(Error::Closed.is_closed());
+    /// assert!(!Error::NoRuntime.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Error::Closed)
+    }
+}
+
+impl From<Error> for io::Error {
+    /// Keeps the message (with its path) and the original error kind.
+    fn from(err: Error) -> io::Error {
+        let kind = err.io_error().map_or(io::ErrorKind::Other, io::Error::kind);
+        io::Error::new(kind, err)
+    }
+}

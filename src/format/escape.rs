@@ -1,0 +1,126 @@
+//! Escaping text so that one record stays one line.
+
+/// Appends `text` to `out`, escaping every character that could break a line or
+/// hijack a terminal, so the result never contains a line break.
+///
+/// | input | written as |
+/// |---|---|
+/// | `\n`, `\r`, `\t` | `\n`, `\r`, `\t` (two characters) |
+/// | `\` | `\\` (so the escaping can be undone unambiguously) |
+/// | other ASCII controls and DEL (e.g. ESC, NUL) | `\x1b`, `\x00`, `\x7f` |
+/// | C1 controls (e.g. NEL U+0085), U+2028, U+2029 | `\u{85}`, `\u{2028}`, `\u{2029}` |
+///
+/// Everything else, including all other non-ASCII text, is copied unchanged.
+///
+/// ```
+/// use concurrent_log_handler::format::escape;
+///
+/// let mut out = Vec::new();
+/// escape("ok\nFAKE LINE\x1b[31m\u{2028}é\\", &mut out);
+/// assert_eq!(out, "ok\\nFAKE LINE\\x1b[31m\\u{2028}é\\\\".as_bytes());
+/// ```
+pub fn escape(text: &str, out: &mut Vec<u8>) {
+    let bytes = text.as_bytes();
+    let mut copied_up_to = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let special = if b < 0x80 {
+            needs_escape_ascii(b).then_some((b as char, 1))
+        } else if b == 0xC2 || b == 0xE2 {
+            // Only these lead bytes start C1 controls (U+0080..U+009F) and
+            // U+2028/U+2029; `i` is a char boundary because `b` is a lead byte.
+            text[i..]
+                .chars()
+                .next()
+                .filter(|&c| needs_escape_unicode(c))
+                .map(|c| (c, c.len_utf8()))
+        } else {
+            None
+        };
+        match special {
+            Some((c, len)) => {
+                out.extend_from_slice(&bytes[copied_up_to..i]);
+                write_escape(c, out);
+                i += len;
+                copied_up_to = i;
+            }
+            None => i += 1,
+        }
+    }
+    out.extend_from_slice(&bytes[copied_up_to..]);
+}
+
+const fn needs_escape_ascii(b: u8) -> bool {
+    b < 0x20 || b == 0x7f || b == b'\\'
+}
+
+fn needs_escape_unicode(c: char) -> bool {
+    matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}')
+}
+
+fn write_escape(c: char, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match c {
+        '\n' => out.extend_from_slice(b"\\n"),
+        '\r' => out.extend_from_slice(b"\\r"),
+        '\t' => out.extend_from_slice(b"\\t"),
+        '\\' => out.extend_from_slice(b"\\\\"),
+        c if (c as u32) < 0x80 => {
+            let b = c as u8;
+            out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]);
+        }
+        c => {
+            use std::io::Write;
+            // Writing into a Vec cannot fail.
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esc(s: &str) -> String {
+        let mut out = Vec::new();
+        escape(s, &mut out);
+        String::from_utf8(out).expect("escape keeps UTF-8 valid")
+    }
+
+    #[test]
+    fn escapes_table() {
+        let cases = [
+            ("plain text", "plain text"),
+            ("", ""),
+            ("a\nb", "a\\nb"),
+            ("a\r\nb", "a\\r\\nb"),
+            ("tab\there", "tab\\there"),
+            ("back\\slash", "back\\\\slash"),
+            ("nul\0", "nul\\x00"),
+            ("\x1b[31mred", "\\x1b[31mred"),
+            ("del\x7f", "del\\x7f"),
+            ("nel\u{85}x", "nel\\u{85}x"),
+            ("ls\u{2028}ps\u{2029}", "ls\\u{2028}ps\\u{2029}"),
+            ("héllo wörld ✓ 日本", "héllo wörld ✓ 日本"),
+            ("\u{a0}nbsp", "\u{a0}nbsp"),
+            ("€ is e2 82 ac", "€ is e2 82 ac"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(esc(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn escaped_output_never_contains_a_line_break() {
+        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let out = esc(&all);
+        assert!(!out.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']));
+        assert!(!out.chars().any(|c| c.is_control()));
+    }
+}

@@ -1,0 +1,82 @@
+//! Turning a [`Record`] into the bytes of one log line.
+//!
+//! Formatting runs in the caller's thread, before a record is queued, so the
+//! writer only concatenates bytes. A [`Formatter`] must produce exactly one line:
+//! the handlers append a missing final `\n`, and the built-in formatters escape
+//! every character that could start a second line (see [`escape`]).
+//!
+//! This module knows nothing of queues or files.
+//!
+//! ```
+//! use concurrent_log_handler::format::{Formatter, TextFormatter};
+//! use concurrent_log_handler::{Level, Record};
+//!
+//! let mut line = Vec::new();
+//! let record = Record::new(Level::Warn, "disk 91% full\nroot:x:0:0")
+//!     .with_target("app::disk");
+//! TextFormatter::new().utc(true).format(&record, &mut line);
+//! let line = String::from_utf8(line).unwrap();
+//! let pid = std::process::id();
+//! assert!(line.ends_with(&format!(" WARNING {pid} app::disk: disk 91% full\\nroot:x:0:0\n")), "{line}");
+//! assert_eq!(line.matches('\n').count(), 1); // the newline in the message was escaped
+//! ```
+
+mod escape;
+mod text;
+mod timestamp;
+
+pub use escape::escape;
+pub use text::TextFormatter;
+
+use crate::record::Record;
+
+/// Renders a [`Record`] as one line of bytes.
+///
+/// Implementations append to `out` (never clear it) and should end the line with
+/// `\n`; the handlers add the `\n` when it is missing. Anything that may contain
+/// a line break (message, field values, target) must be escaped, or a record
+/// could forge a second line: [`escape`] does that for text formats.
+///
+/// A custom format:
+///
+/// ```
+/// use concurrent_log_handler::format::{escape, Formatter};
+/// use concurrent_log_handler::{Level, Record};
+///
+/// struct Bare;
+/// impl Formatter for Bare {
+///     fn format(&self, record: &Record, out: &mut Vec<u8>) {
+///         out.extend_from_slice(record.level().as_str().as_bytes());
+///         out.push(b' ');
+///         escape(record.message(), out);
+///         out.push(b'\n');
+///     }
+/// }
+///
+/// let mut out = Vec::new();
+/// Bare.format(&Record::new(Level::Info, "a\r\nb"), &mut out);
+/// assert_eq!(out, b"INFO a\\r\\nb\n");
+/// ```
+pub trait Formatter: Send + Sync + 'static {
+    /// Appends `record`, as one line, to `out`.
+    fn format(&self, record: &Record, out: &mut Vec<u8>);
+}
+
+/// Formats `record` into a fresh buffer sized for it, ending in exactly one `\n`.
+pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Vec<u8> {
+    // One allocation per record, sized so that the common line never regrows.
+    let mut line = Vec::with_capacity(
+        96 + record.message().len()
+            + record.target().len()
+            + record
+                .fields()
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>(),
+    );
+    formatter.format(record, &mut line);
+    if line.last() != Some(&b'\n') {
+        line.push(b'\n');
+    }
+    line
+}

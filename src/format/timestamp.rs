@@ -1,0 +1,144 @@
+//! RFC 3339 timestamps with millisecond precision, formatted once per second.
+//!
+//! Calendar and time-zone work is jiff's (it reads the local offset safely in a
+//! process with threads, which `time` refuses to do). The date, time and offset
+//! of the current second are cached per thread, so a record pays only for a
+//! clock read, a comparison and three digits of milliseconds.
+
+use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+/// `2026-11-23T10:34:21` (19 bytes) of one second, plus its offset suffix.
+struct CachedSecond {
+    unix_second: i64,
+    utc: bool,
+    /// `YYYY-MM-DDTHH:MM:SS`
+    date_time: String,
+    /// `Z` in UTC, else `+01:00`.
+    offset: String,
+}
+
+thread_local! {
+    static CACHE: RefCell<Option<CachedSecond>> = const { RefCell::new(None) };
+}
+
+/// Appends `time` as `2026-11-23T10:34:21.123+01:00` (local) or
+/// `2026-11-23T10:34:21.123Z` (`utc`).
+pub(crate) fn write_timestamp(time: SystemTime, utc: bool, out: &mut Vec<u8>) {
+    let (unix_second, millis) = match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => (
+            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            d.subsec_millis(),
+        ),
+        // Before 1970: rare enough to skip the cache and its arithmetic.
+        Err(_) => {
+            let (date_time, offset) = render_second(Timestamp::try_from(time).ok(), utc);
+            out.extend_from_slice(date_time.as_bytes());
+            out.extend_from_slice(b".000");
+            out.extend_from_slice(offset.as_bytes());
+            return;
+        }
+    };
+    let write = |cached: &CachedSecond, out: &mut Vec<u8>| {
+        out.extend_from_slice(cached.date_time.as_bytes());
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (millis / 100) as u8,
+            b'0' + (millis / 10 % 10) as u8,
+            b'0' + (millis % 10) as u8,
+        ]);
+        out.extend_from_slice(cached.offset.as_bytes());
+    };
+    CACHE.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut slot) => {
+            let fresh = matches!(&*slot, Some(c) if c.unix_second == unix_second && c.utc == utc);
+            if !fresh {
+                let (date_time, offset) =
+                    render_second(Timestamp::from_second(unix_second).ok(), utc);
+                *slot = Some(CachedSecond {
+                    unix_second,
+                    utc,
+                    date_time,
+                    offset,
+                });
+            }
+            if let Some(cached) = slot.as_ref() {
+                write(cached, out);
+            }
+        }
+        // Re-entered (a formatter logging while formatting): skip the cache.
+        Err(_) => {
+            let (date_time, offset) = render_second(Timestamp::from_second(unix_second).ok(), utc);
+            write(
+                &CachedSecond {
+                    unix_second,
+                    utc,
+                    date_time,
+                    offset,
+                },
+                out,
+            );
+        }
+    });
+}
+
+/// Date-time and offset text of one second; the Unix epoch if `ts` is out of range.
+fn render_second(ts: Option<Timestamp>, utc: bool) -> (String, String) {
+    let ts = ts.unwrap_or(Timestamp::UNIX_EPOCH);
+    if utc {
+        let dt = jiff::tz::Offset::UTC.to_datetime(ts);
+        (dt.strftime("%Y-%m-%dT%H:%M:%S").to_string(), "Z".to_owned())
+    } else {
+        let zoned = ts.to_zoned(TimeZone::system());
+        (
+            zoned.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
+            zoned.strftime("%:z").to_string(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn render(t: SystemTime, utc: bool) -> String {
+        let mut out = Vec::new();
+        write_timestamp(t, utc, &mut out);
+        String::from_utf8(out).expect("ascii")
+    }
+
+    #[test]
+    fn utc_with_milliseconds() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_421_257_042);
+        assert_eq!(render(t, true), "2026-11-23T08:07:37.042Z");
+        // Same second, other millisecond: the cached second is reused correctly.
+        let t2 = UNIX_EPOCH + Duration::from_millis(1_795_421_257_999);
+        assert_eq!(render(t2, true), "2026-11-23T08:07:37.999Z");
+        let t3 = UNIX_EPOCH + Duration::from_millis(1_795_421_258_000);
+        assert_eq!(render(t3, true), "2026-11-23T08:07:38.000Z");
+    }
+
+    #[test]
+    fn local_time_carries_the_offset_jiff_reports() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_421_257_042);
+        let want = Timestamp::try_from(t)
+            .expect("in range")
+            .to_zoned(TimeZone::system())
+            .strftime("%Y-%m-%dT%H:%M:%S.%3f%:z")
+            .to_string();
+        assert_eq!(render(t, false), want);
+        // Switching between UTC and local on one thread does not reuse the wrong cache.
+        assert!(render(t, true).ends_with('Z'));
+        assert_eq!(render(t, false), want);
+    }
+
+    #[test]
+    fn before_the_epoch_does_not_panic() {
+        let t = UNIX_EPOCH - Duration::from_secs(86_400);
+        assert_eq!(render(t, true), "1969-12-31T00:00:00.000Z");
+    }
+}

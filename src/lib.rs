@@ -1,0 +1,68 @@
+//! Many processes, threads and tokio tasks logging into the same rotating files,
+//! without blocking the code that logs and without losing or tearing a line.
+//!
+//! A record travels one way, and each module owns one step:
+//!
+//! ```text
+//! caller ─► Record ─► format ─► queue front-end ─► writer ─► locked file ─► disk
+//!          (record)  (format,    (asynchronous)     (writer)   (file: lock,
+//!                     caller's                                  stale check,
+//!                     thread)                                   rotation)
+//! ```
+//!
+//! - [`AsyncConcurrentHandler`]: for tokio services. `emit` never awaits; a
+//!   bounded queue feeds one writer on the blocking pool, which writes each
+//!   batch under one lock. `emit_wait` resolves once the record is on disk.
+//! - [`ConcurrentRotatingFileHandler`]: the locked, size-rotating file itself,
+//!   blocking. Its lock file (`.__app.lock`), rollover rule and backup names
+//!   (`app.log.1` …) are those of Python's `concurrent-log-handler`, so Python
+//!   and Rust processes can write one log at once.
+//!
+//! ```
+//! use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let handler = AsyncConcurrentHandler::builder(dir.path().join("app.log"))
+//!     .max_bytes(10 << 20)
+//!     .backup_count(5)
+//!     .build()?;
+//! handler.emit(Record::new(Level::Info, "started").with_field("port", 8080));
+//! handler.emit_wait(Record::new(Level::Warn, "config reloaded")).await?;
+//! handler.shutdown().await?;
+//! let log = std::fs::read_to_string(dir.path().join("app.log"))?;
+//! assert!(log.contains(" INFO ") && log.contains("started port=8080"));
+//! assert_eq!(log.lines().count(), 2);
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod asynchronous;
+mod error;
+mod file;
+pub mod format;
+mod record;
+mod report;
+mod stats;
+mod writer;
+
+pub use asynchronous::{
+    AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_SYNC_LEVEL,
+    DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, FallbackMode, TryEmitError,
+};
+pub use error::{Error, Result};
+pub use file::{
+    ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder, DEFAULT_BACKUP_COUNT,
+    DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES,
+};
+pub use record::{Level, ParseLevelError, Record};
+pub use report::{DROP_REPORT_EVERY, DROP_REPORT_INTERVAL};
+pub use stats::Stats;
+pub use writer::RETRY_CAPACITY;
