@@ -1,0 +1,126 @@
+//! The lock file beside the log, and an RAII guard for its exclusive lock.
+//!
+//! Python CLH serialises writers with `flock(LOCK_EX)` on `.__<stem>.lock`
+//! (clh-protocol.md §1–§2); so do we, through `fs4`, whose `FileExt::lock` is
+//! flock(2). The lock file is opened without truncation and is never removed or
+//! renamed: a second inode would split the writers into groups that do not
+//! exclude each other (§8).
+//!
+//! flock belongs to the open file description, so a child made by `fork()`
+//! without `exec` would share its parent's lock. [`LockFile::lock`] notices a
+//! changed process id and opens the lock file anew first.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The open lock file of one log.
+#[derive(Debug)]
+pub(crate) struct LockFile {
+    path: PathBuf,
+    file: File,
+    mode: u32,
+    /// The process that opened `file`; another pid means we were forked.
+    opened_by: u32,
+}
+
+/// Holds the exclusive lock until dropped.
+#[derive(Debug)]
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub(crate) struct LockGuard<'a> {
+    lock: &'a LockFile,
+}
+
+impl LockFile {
+    /// Opens (creating if needed, never truncating) the lock file at `path`.
+    pub(crate) fn open(path: &Path, mode: u32) -> Result<LockFile> {
+        let file = open_lock_file(path, mode)?;
+        Ok(LockFile {
+            path: path.to_path_buf(),
+            file,
+            mode,
+            opened_by: std::process::id(),
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Blocks until this process holds the exclusive lock.
+    ///
+    /// Returns `true` in the second field when the lock file had to be reopened
+    /// because the process was forked: the caller's other descriptors are then
+    /// shared with the parent too and should be reopened.
+    pub(crate) fn lock(&mut self) -> Result<(LockGuard<'_>, bool)> {
+        let forked = std::process::id() != self.opened_by;
+        if forked {
+            self.file = open_lock_file(&self.path, self.mode)?;
+            self.opened_by = std::process::id();
+        }
+        loop {
+            match fs4::FileExt::lock(&self.file) {
+                Ok(()) => return Ok((LockGuard { lock: self }, forked)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::Lock {
+                        path: self.path.clone(),
+                        source: e.into(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        // Unlocking a descriptor we hold the lock on cannot fail on Linux; if it
+        // ever did, closing the descriptor (at the latest) releases the lock.
+        let _ = fs4::FileExt::unlock(&self.lock.file);
+    }
+}
+
+fn open_lock_file(path: &Path, mode: u32) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| Error::OpenLockFile {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_excludes_a_second_descriptor_and_is_released_on_drop() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".__app.lock");
+        let mut first = LockFile::open(&path, 0o644).expect("open");
+        let second = LockFile::open(&path, 0o644).expect("open again");
+        {
+            let _guard = first.lock().expect("lock");
+            assert!(fs4::FileExt::try_lock(&second.file).is_err());
+        }
+        fs4::FileExt::try_lock(&second.file).expect("free after the guard dropped");
+    }
+
+    #[test]
+    fn opening_never_truncates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".__app.lock");
+        std::fs::write(&path, "1795421257").expect("write");
+        let _lock = LockFile::open(&path, 0o644).expect("open");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "1795421257");
+    }
+}

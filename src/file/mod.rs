@@ -1,0 +1,595 @@
+//! The locked, rotating log file: one batch of lines, one lock, one write.
+//!
+//! [`LockedFile`] is the blocking core every front-end shares. For each batch it
+//! takes the exclusive lock on the lock file (clh-protocol.md §2), checks whether
+//! another process rotated the log under us by comparing the open descriptor's
+//! `(dev, ino)` with the path's (§3), measures the size, rotates when due (§4,
+//! §5), and appends the batch with one `write`, all inside one lock hold (§8).
+//!
+//! [`ConcurrentRotatingFileHandler`] is its public, blocking face. It knows
+//! nothing of tokio or channels.
+
+mod lock;
+pub(crate) mod rotation;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::error::{Error, Result};
+use crate::format::{Formatter, TextFormatter, format_line};
+use crate::record::Record;
+use lock::LockFile;
+use rotation::{SizeLimit, backup_path, lock_file_path, temp_rotation_path};
+
+/// Default [`max_bytes`](ConcurrentRotatingFileHandlerBuilder::max_bytes): 0, never
+/// rotate (Python CLH's default).
+pub const DEFAULT_MAX_BYTES: u64 = 0;
+/// Default [`backup_count`](ConcurrentRotatingFileHandlerBuilder::backup_count).
+pub const DEFAULT_BACKUP_COUNT: usize = 5;
+/// Default [`file_mode`](ConcurrentRotatingFileHandlerBuilder::file_mode) of the
+/// log and lock files, before the umask.
+pub const DEFAULT_FILE_MODE: u32 = 0o644;
+
+/// Where and how the log file is written; shared by every front-end's builder.
+#[derive(Debug, Clone)]
+pub(crate) struct FileConfig {
+    pub(crate) path: PathBuf,
+    pub(crate) max_bytes: u64,
+    pub(crate) backup_count: usize,
+    pub(crate) lock_dir: Option<PathBuf>,
+    pub(crate) create_dirs: bool,
+    pub(crate) file_mode: u32,
+    pub(crate) durable: bool,
+}
+
+impl FileConfig {
+    pub(crate) fn new(path: PathBuf) -> FileConfig {
+        FileConfig {
+            path,
+            max_bytes: DEFAULT_MAX_BYTES,
+            backup_count: DEFAULT_BACKUP_COUNT,
+            lock_dir: None,
+            create_dirs: true,
+            file_mode: DEFAULT_FILE_MODE,
+            durable: false,
+        }
+    }
+}
+
+/// What one batch did besides writing.
+#[derive(Debug, Default)]
+pub(crate) struct WriteReport {
+    /// Rotations this batch performed.
+    pub(crate) rotations: u64,
+    /// Bytes appended.
+    pub(crate) bytes: u64,
+    /// A rotation step failed; the lines were still written (into the
+    /// unrotated file, or the new one). Nothing was lost.
+    pub(crate) rotation_error: Option<Error>,
+}
+
+/// How one batch went: the first `written` records reached the file; if that
+/// is not all of them, `error` says why the rest did not.
+#[derive(Debug)]
+pub(crate) struct BatchOutcome {
+    pub(crate) written: usize,
+    pub(crate) error: Option<Error>,
+    pub(crate) report: WriteReport,
+}
+
+/// The open log and its lock: the blocking core of every handler.
+#[derive(Debug)]
+pub(crate) struct LockedFile {
+    lock: LockFile,
+    log: LogFile,
+}
+
+/// The log itself; only touched while `LockedFile::lock` is held.
+#[derive(Debug)]
+struct LogFile {
+    path: PathBuf,
+    /// The log as we last opened it; `None` means "open the path on the next batch".
+    file: Option<File>,
+    limit: SizeLimit,
+    backup_count: usize,
+    file_mode: u32,
+    durable: bool,
+}
+
+impl LockedFile {
+    /// Checks the configuration, creates the directories and opens lock and log.
+    pub(crate) fn open(config: &FileConfig) -> Result<LockedFile> {
+        if config.max_bytes > 0 && config.backup_count == 0 {
+            // DIFFERENCE: Python CLH truncates the log in place at every rollover
+            // when backupCount is 0 (clh-protocol.md §5, step 2). We refuse to
+            // lose data silently.
+            return Err(Error::invalid_config(
+                "max_bytes > 0 with backup_count = 0 would truncate the log at every rotation; \
+                 set backup_count >= 1, or max_bytes = 0 to never rotate",
+            ));
+        }
+        if config.path.file_name().is_none() {
+            return Err(Error::invalid_config(format!(
+                "log path {} does not name a file",
+                config.path.display()
+            )));
+        }
+        // Python CLH works on abspath(filename), without resolving symlinks (§1).
+        let path = std::path::absolute(&config.path).map_err(|e| Error::OpenLog {
+            path: config.path.clone(),
+            source: e.into(),
+        })?;
+        let lock_path = lock_file_path(&path, config.lock_dir.as_deref());
+        if config.create_dirs {
+            for dir in [path.parent(), lock_path.parent()].into_iter().flatten() {
+                fs::create_dir_all(dir).map_err(|e| Error::CreateDir {
+                    path: dir.to_path_buf(),
+                    source: e.into(),
+                })?;
+            }
+        }
+        let lock = LockFile::open(&lock_path, config.file_mode)?;
+        // Open now so that an unwritable log fails the build, not the first write.
+        // O_CREAT|O_APPEND never truncates, so no lock is needed for this.
+        let file = open_log(&path, config.file_mode)?;
+        Ok(LockedFile {
+            lock,
+            log: LogFile {
+                path,
+                file: Some(file),
+                limit: SizeLimit {
+                    max_bytes: config.max_bytes,
+                },
+                backup_count: config.backup_count,
+                file_mode: config.file_mode,
+                durable: config.durable,
+            },
+        })
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.log.path
+    }
+
+    pub(crate) fn lock_path(&self) -> &Path {
+        self.lock.path()
+    }
+
+    /// Writes `records` (each one line; a missing final `\n` is added) under one
+    /// lock hold, rotating between records when the next one would not fit.
+    ///
+    /// `scratch` is a reusable buffer that the lines are joined into.
+    pub(crate) fn write_records<R: AsRef<[u8]>>(
+        &mut self,
+        records: &[R],
+        scratch: &mut Vec<u8>,
+    ) -> BatchOutcome {
+        let mut report = WriteReport::default();
+        let mut done = 0;
+        let result = match self.lock.lock() {
+            Ok((_guard, forked)) => {
+                if forked {
+                    // Our log descriptor is shared with the parent process; use our own.
+                    self.log.file = None;
+                }
+                self.log
+                    .write_records(records, scratch, &mut report, &mut done)
+            }
+            Err(e) => Err(e),
+        };
+        BatchOutcome {
+            written: done,
+            error: result.err(),
+            report,
+        }
+    }
+}
+
+impl LogFile {
+    /// The body of [`LockedFile::write_records`]; the caller holds the lock.
+    fn write_records<R: AsRef<[u8]>>(
+        &mut self,
+        records: &[R],
+        scratch: &mut Vec<u8>,
+        report: &mut WriteReport,
+        done: &mut usize,
+    ) -> Result<()> {
+        let mut size = open_current(&mut self.file, &self.path, self.file_mode)?;
+        let mut rotation_failed = false;
+        while *done < records.len() {
+            if self.limit.is_full(size) && !rotation_failed {
+                match self.rotate() {
+                    Ok(()) => report.rotations += 1,
+                    Err(e) => {
+                        // Keep appending to the unrotated file rather than lose lines
+                        // (Python CLH does the same, §5 step 3).
+                        rotation_failed = true;
+                        report.rotation_error = Some(e);
+                    }
+                }
+                size = open_current(&mut self.file, &self.path, self.file_mode)?;
+            }
+            scratch.clear();
+            let first = *done;
+            let mut next = first;
+            while next < records.len() {
+                let line = records[next].as_ref();
+                let len = line.len() as u64 + u64::from(line.last() != Some(&b'\n'));
+                let joined = scratch.len() as u64;
+                if !rotation_failed && !self.limit.fits(size + joined, len) {
+                    break;
+                }
+                scratch.extend_from_slice(line);
+                if line.last() != Some(&b'\n') {
+                    scratch.push(b'\n');
+                }
+                next += 1;
+            }
+            if scratch.is_empty() {
+                // The next line does not fit into what is left: roll first.
+                size = self.limit.max_bytes;
+                continue;
+            }
+            self.append(scratch, size)?;
+            size += scratch.len() as u64;
+            report.bytes += scratch.len() as u64;
+            *done = next;
+        }
+        if self.durable {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// One `write_all` of `bytes`. On failure the partial write is cut off again,
+    /// so a failed batch never leaves a torn line: we hold the lock and every
+    /// writer appends under it, so everything past `size_before` is ours.
+    fn append(&mut self, bytes: &[u8], size_before: u64) -> Result<()> {
+        let Some(file) = self.file.as_mut() else {
+            return Err(self.write_error(io::Error::other("log file is not open")));
+        };
+        if let Err(e) = file.write_all(bytes) {
+            let _ = file.set_len(size_before);
+            // Reopen on the next batch: the descriptor may be in a bad state.
+            self.file = None;
+            return Err(self.write_error(e));
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        match self.file.as_ref().map(File::sync_data) {
+            Some(Err(e)) => Err(self.write_error(e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn write_error(&self, e: io::Error) -> Error {
+        Error::Write {
+            path: self.path.clone(),
+            source: e.into(),
+        }
+    }
+
+    /// Size rotation, under the lock (clh-protocol.md §5): move the log to a
+    /// private temporary name, shift `.1…` up by one (the oldest is overwritten),
+    /// then move the temporary file to `.1`. The next write creates a new log.
+    fn rotate(&mut self) -> Result<()> {
+        if self.durable {
+            self.sync()?;
+        }
+        self.file = None;
+        let temp = unused_temp_path(&self.path);
+        fs::rename(&self.path, &temp).map_err(|e| Error::Rotate {
+            from: self.path.clone(),
+            to: temp.clone(),
+            source: e.into(),
+        })?;
+        // Step 5: the chain of existing backups stops at the first gap.
+        let mut last = 0;
+        while last + 1 < self.backup_count && backup_path(&self.path, last + 1).exists() {
+            last += 1;
+        }
+        // Step 6: move from the highest down, so nothing is overwritten early.
+        for n in (1..=last).rev() {
+            move_replacing(&backup_path(&self.path, n), &backup_path(&self.path, n + 1))?;
+        }
+        // Step 7: the rotated log becomes `.1`. On failure it stays, whole, under
+        // its temporary name: `*.rotate.*` files hold data and are never deleted.
+        move_replacing(&temp, &backup_path(&self.path, 1))
+    }
+}
+
+/// `path.rotate.<N>` that does not exist yet.
+fn unused_temp_path(path: &Path) -> PathBuf {
+    let mut temp = temp_rotation_path(path);
+    // 64 random bits: a clash is all but impossible; a few tries rule it out.
+    for _ in 0..8 {
+        if !temp.exists() {
+            break;
+        }
+        temp = temp_rotation_path(path);
+    }
+    temp
+}
+
+fn move_replacing(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).map_err(|e| Error::Rotate {
+        from: from.to_path_buf(),
+        to: to.to_path_buf(),
+        source: e.into(),
+    })
+}
+
+fn open_log(path: &Path, mode: u32) -> Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| Error::OpenLog {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })
+}
+
+/// The size of the file now at `path`, reopening it first if the descriptor in
+/// `file` no longer is that file (another process rotated it, or it was removed
+/// or replaced): the stale check of clh-protocol.md §3, one `fstat` and one
+/// `stat` per batch.
+fn open_current(file: &mut Option<File>, path: &Path, mode: u32) -> Result<u64> {
+    let stat_error = |e: io::Error| Error::Stat {
+        path: path.to_path_buf(),
+        source: e.into(),
+    };
+    if let Some(open) = file.as_ref() {
+        let ours = open.metadata().map_err(stat_error)?;
+        match fs::metadata(path) {
+            Ok(now) if now.dev() == ours.dev() && now.ino() == ours.ino() => {
+                return Ok(ours.len());
+            }
+            // Rotated away or removed: what we hold is no longer the log.
+            _ => *file = None,
+        }
+    }
+    let reopened = open_log(path, mode)?;
+    let size = reopened.metadata().map_err(stat_error)?.len();
+    *file = Some(reopened);
+    Ok(size)
+}
+
+/// Locks a mutex, recovering it if a panicking thread poisoned it: one caller's
+/// panic must not stop logging for everyone else.
+pub(crate) fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A log file that many processes and threads can write at once, rotated by size,
+/// with the same lock file, rollover rule and backup names as Python's
+/// `concurrent-log-handler`.
+///
+/// This is the blocking handler: each call takes the lock, writes and releases
+/// it before returning. Prefer [`write_batch`](Self::write_batch) (one lock for
+/// many lines) over one [`emit`](Self::emit) per line; the
+/// [`AsyncConcurrentHandler`](crate::AsyncConcurrentHandler) does the batching
+/// for you and never blocks the caller.
+///
+/// The handler is `Send + Sync`: share it between threads behind an [`Arc`].
+///
+/// ```
+/// use concurrent_log_handler::{ConcurrentRotatingFileHandler, Level, Record};
+///
+/// let dir = tempfile::tempdir()?;
+/// let log = dir.path().join("app.log");
+/// let handler = ConcurrentRotatingFileHandler::builder(&log)
+///     .max_bytes(200)
+///     .backup_count(3)
+///     .build()?;
+/// handler.emit(&Record::new(Level::Info, "started"))?;
+/// handler.write_batch(b"first line\nsecond line\n")?;
+///
+/// let text = std::fs::read_to_string(&log)?;
+/// assert!(text.contains(" INFO ") && text.ends_with("first line\nsecond line\n"));
+/// assert!(dir.path().join(".__app.lock").exists()); // Python CLH's lock file name
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ConcurrentRotatingFileHandler {
+    file: Mutex<LockedFile>,
+    scratch: Mutex<Vec<u8>>,
+    formatter: Arc<dyn Formatter>,
+}
+
+impl std::fmt::Debug for ConcurrentRotatingFileHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let file = lock_unpoisoned(&self.file);
+        f.debug_struct("ConcurrentRotatingFileHandler")
+            .field("path", &file.log.path)
+            .field("lock_path", &file.lock.path())
+            .field("max_bytes", &file.log.limit.max_bytes)
+            .field("backup_count", &file.log.backup_count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConcurrentRotatingFileHandler {
+    /// Starts configuring a handler for the log at `path`; see the builder for
+    /// the options and their defaults.
+    pub fn builder(path: impl AsRef<Path>) -> ConcurrentRotatingFileHandlerBuilder {
+        ConcurrentRotatingFileHandlerBuilder {
+            file: FileConfig::new(path.as_ref().to_path_buf()),
+            formatter: Arc::new(TextFormatter::new()),
+        }
+    }
+
+    /// Formats `record` with the handler's formatter and writes it under the lock.
+    ///
+    /// # Errors
+    ///
+    /// The lock, stat, open or write error that stopped the record; a failed write
+    /// leaves no partial line behind.
+    pub fn emit(&self, record: &Record) -> Result<()> {
+        let line = format_line(&*self.formatter, record);
+        self.write_records(&[line])
+    }
+
+    /// Writes a batch of whole lines with one lock and one `write` (two when the
+    /// batch straddles a rotation). A trailing line without `\n` gets one.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit). When a rotation fell inside the batch, the lines
+    /// before it may already be in the rotated file.
+    pub fn write_batch(&self, lines: &[u8]) -> Result<()> {
+        let records: Vec<&[u8]> = lines.split_inclusive(|&b| b == b'\n').collect();
+        self.write_records(&records)
+    }
+
+    fn write_records<R: AsRef<[u8]>>(&self, records: &[R]) -> Result<()> {
+        let mut scratch = lock_unpoisoned(&self.scratch);
+        let outcome = lock_unpoisoned(&self.file).write_records(records, &mut scratch);
+        // Keep the buffer for the next batch, but not a huge one.
+        if scratch.capacity() > MAX_KEPT_SCRATCH {
+            *scratch = Vec::new();
+        }
+        match outcome.error.or(outcome.report.rotation_error) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// The absolute path of the log file.
+    pub fn path(&self) -> PathBuf {
+        lock_unpoisoned(&self.file).path().to_path_buf()
+    }
+
+    /// The path of the lock file (`.__<stem>.lock` beside the log, or in the
+    /// configured lock directory).
+    pub fn lock_path(&self) -> PathBuf {
+        lock_unpoisoned(&self.file).lock_path().to_path_buf()
+    }
+}
+
+/// The largest join buffer kept between batches.
+pub(crate) const MAX_KEPT_SCRATCH: usize = 1 << 20;
+
+/// Configures a [`ConcurrentRotatingFileHandler`].
+///
+/// | option | default |
+/// |---|---|
+/// | [`max_bytes`](Self::max_bytes) | [`DEFAULT_MAX_BYTES`] (0: never rotate) |
+/// | [`backup_count`](Self::backup_count) | [`DEFAULT_BACKUP_COUNT`] (5) |
+/// | [`lock_file_directory`](Self::lock_file_directory) | beside the log |
+/// | [`create_dirs`](Self::create_dirs) | `true` |
+/// | [`file_mode`](Self::file_mode) | [`DEFAULT_FILE_MODE`] (`0o644`, before the umask) |
+/// | [`durable`](Self::durable) | `false` |
+/// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
+#[derive(Clone)]
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct ConcurrentRotatingFileHandlerBuilder {
+    file: FileConfig,
+    formatter: Arc<dyn Formatter>,
+}
+
+impl std::fmt::Debug for ConcurrentRotatingFileHandlerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConcurrentRotatingFileHandlerBuilder")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The options every handler shares, as builder setters writing into
+/// `self.file: FileConfig` and `self.formatter`.
+macro_rules! file_options {
+    () => {
+        /// Rotate when the next line would push the file past this many bytes.
+        /// `0` never rotates (Python CLH's `maxBytes`). A single line larger than
+        /// the limit goes alone into a fresh file.
+        pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+            self.file.max_bytes = max_bytes;
+            self
+        }
+
+        /// Keep this many backups, `app.log.1` (newest) to `app.log.N` (oldest,
+        /// overwritten at the next rotation). Must be at least 1 when
+        /// `max_bytes > 0`: Python CLH would truncate the log instead, and we
+        /// refuse to lose lines that way.
+        pub fn backup_count(mut self, backup_count: usize) -> Self {
+            self.file.backup_count = backup_count;
+            self
+        }
+
+        /// Put the lock file in `dir` instead of beside the log (Python CLH's
+        /// `lock_file_directory`). Every writer of the log must use the same one.
+        pub fn lock_file_directory(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+            self.file.lock_dir = Some(dir.as_ref().to_path_buf());
+            self
+        }
+
+        /// Create missing directories of the log and lock file when building.
+        /// Directories removed later are not recreated: writes fail, and succeed
+        /// again once someone restores the directory.
+        pub fn create_dirs(mut self, create_dirs: bool) -> Self {
+            self.file.create_dirs = create_dirs;
+            self
+        }
+
+        /// Permission bits of files this handler creates (log and lock file),
+        /// before the process umask applies.
+        pub fn file_mode(mut self, mode: u32) -> Self {
+            self.file.file_mode = mode;
+            self
+        }
+
+        /// `fdatasync` the log after every batch, before its writers are told it
+        /// was written. Costs one disk flush per batch, not per line.
+        pub fn durable(mut self, durable: bool) -> Self {
+            self.file.durable = durable;
+            self
+        }
+
+        /// How records become lines; [`TextFormatter`](crate::format::TextFormatter)
+        /// by default.
+        pub fn formatter(mut self, formatter: impl crate::format::Formatter) -> Self {
+            self.formatter = std::sync::Arc::new(formatter);
+            self
+        }
+    };
+}
+#[allow(unused_imports)] // used by the front-ends' builders
+pub(crate) use file_options;
+
+impl ConcurrentRotatingFileHandlerBuilder {
+    file_options!();
+
+    /// Opens lock and log file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for settings that make no sense, and the
+    /// [`Error::CreateDir`], [`Error::OpenLockFile`] or [`Error::OpenLog`] that
+    /// stopped it, each with its path.
+    ///
+    /// ```
+    /// use concurrent_log_handler::{ConcurrentRotatingFileHandler, Error};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let err = ConcurrentRotatingFileHandler::builder(dir.path().join("app.log"))
+    ///     .max_bytes(1024)
+    ///     .backup_count(0)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, Error::InvalidConfig { .. }));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {
+        Ok(ConcurrentRotatingFileHandler {
+            file: Mutex::new(LockedFile::open(&self.file)?),
+            scratch: Mutex::new(Vec::new()),
+            formatter: self.formatter,
+        })
+    }
+}
