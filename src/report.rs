@@ -1,0 +1,145 @@
+//! Rate-limited reports of what went wrong: write errors to the operator, and
+//! dropped records into the log itself.
+//!
+//! No error goes unreported, and none floods: write errors go out at most once
+//! per second (through `tracing` when a subscriber is installed, else one line
+//! on stderr), with a count of those held back. Drops become a warning line in
+//! the log, at most once per [`DROP_REPORT_EVERY`] drops or once per
+//! [`DROP_REPORT_INTERVAL`], and whenever the handler is flushed or shut down.
+
+use std::error::Error as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+use crate::file::lock_unpoisoned;
+use crate::record::{Level, Record};
+
+/// A drop report is due once this many records were dropped since the last one…
+pub const DROP_REPORT_EVERY: u64 = 1_000;
+/// …or once this long has passed since the last one.
+pub const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// Write errors are reported at most once per this interval.
+pub(crate) const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The target of the lines this crate writes about itself.
+pub(crate) const SELF_TARGET: &str = "concurrent_log_handler";
+
+/// Reports write errors, at most once per [`ERROR_REPORT_INTERVAL`].
+#[derive(Debug, Default)]
+pub(crate) struct ErrorReporter {
+    last: Mutex<Option<Instant>>,
+    held_back: AtomicU64,
+}
+
+impl ErrorReporter {
+    pub(crate) fn report(&self, error: &Error) {
+        let now = Instant::now();
+        {
+            let mut last = lock_unpoisoned(&self.last);
+            if last.is_some_and(|t| now.duration_since(t) < ERROR_REPORT_INTERVAL) {
+                self.held_back.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            *last = Some(now);
+            // The mutex is released before reporting: a tracing subscriber that
+            // logs through this very handler may come back here.
+        }
+        let held_back = self.held_back.swap(0, Ordering::Relaxed);
+        let message = error_chain(error);
+        if tracing::dispatcher::has_been_set() {
+            tracing::error!(
+                target: SELF_TARGET,
+                error = %message,
+                held_back,
+                "log write failed"
+            );
+        } else {
+            eprintln!(
+                "concurrent_log_handler: log write failed: {message} ({held_back} more errors held back)"
+            );
+        }
+    }
+}
+
+/// `error: cause: cause…` on one line.
+pub(crate) fn error_chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Decides when dropped records are reported into the log.
+#[derive(Debug, Default)]
+pub(crate) struct DropReporter {
+    /// The drop total already reported.
+    reported: u64,
+    last: Option<Instant>,
+}
+
+impl DropReporter {
+    /// A warning record about the drops since the last report, if one is due
+    /// (or `force`d), together with the number of drops it covers.
+    pub(crate) fn due(&mut self, dropped_total: u64, force: bool) -> Option<(Record, u64)> {
+        let pending = dropped_total.saturating_sub(self.reported);
+        if pending == 0 {
+            return None;
+        }
+        let now = Instant::now();
+        let interval_passed = self
+            .last
+            .is_none_or(|t| now.duration_since(t) >= DROP_REPORT_INTERVAL);
+        if !(force || interval_passed || pending >= DROP_REPORT_EVERY) {
+            return None;
+        }
+        self.reported = dropped_total;
+        self.last = Some(now);
+        let record = Record::new(Level::Warn, "log records were dropped: the queue was full")
+            .with_target(SELF_TARGET)
+            .with_field("dropped", pending)
+            .with_field("dropped_total", dropped_total);
+        Some((record, pending))
+    }
+
+    /// The report covering `count` drops was not written: report them again.
+    pub(crate) fn unreport(&mut self, count: u64) {
+        self.reported = self.reported.saturating_sub(count);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_reports_are_rate_limited() {
+        let mut drops = DropReporter::default();
+        assert!(drops.due(0, true).is_none(), "nothing to report");
+        let (record, n) = drops.due(3, false).expect("first drop is reported at once");
+        assert_eq!(n, 3);
+        assert_eq!(record.level(), Level::Warn);
+        assert!(
+            drops.due(500, false).is_none(),
+            "within the second, under 1,000"
+        );
+        let (_, n) = drops.due(1_003, false).expect("1,000 more");
+        assert_eq!(n, 1_000);
+        assert!(drops.due(1_010, false).is_none());
+        let (record, n) = drops.due(1_010, true).expect("forced");
+        assert_eq!(n, 7);
+        assert!(
+            record
+                .fields()
+                .iter()
+                .any(|(k, v)| k == "dropped_total" && v == "1010")
+        );
+        drops.unreport(7);
+        assert_eq!(drops.due(1_010, true).map(|(_, n)| n), Some(7));
+    }
+}

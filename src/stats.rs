@@ -1,0 +1,96 @@
+//! Counters of a handler (atomics) and their snapshot, [`Stats`].
+//!
+//! Every counter is a `Relaxed` atomic: each is an independent tally, none
+//! publishes data to another thread, so no ordering between them is needed. A
+//! snapshot taken while records are in flight may therefore be a little out of
+//! step across fields; once the handler is flushed they add up:
+//! `emitted == written + dropped + failed`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a handler's queue and counters, from
+/// [`AsyncConcurrentHandler::stats`](crate::AsyncConcurrentHandler::stats).
+///
+/// Counts are of records (lines) unless a field says otherwise, since the
+/// handler was built. Drop reports the handler writes into the log itself are
+/// not records: they are counted in `drop_reports` only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Records waiting in the queue now.
+    pub queue_depth: u64,
+    /// How many records the queue holds at most.
+    pub queue_capacity: u64,
+    /// Records handed to `emit`, `try_emit` or `emit_wait`.
+    pub emitted: u64,
+    /// Records accepted into the queue.
+    pub queued: u64,
+    /// Records written to the log file (by the writer or a fallback path).
+    pub written: u64,
+    /// Records discarded without a write attempt: queue full in `Drop` mode, too
+    /// many in flight in `Nowait` mode, or handed over after shutdown.
+    pub dropped: u64,
+    /// Records that bypassed the queue: written in the caller (`sync_level`,
+    /// `Block`) or handed to the blocking pool (`Nowait`).
+    pub fallback: u64,
+    /// Records whose write failed and that were given up (an `emit_wait`
+    /// caller got the error, or the retry buffer was full or shut down).
+    pub failed: u64,
+    /// Write attempts (batches or single fallback records) that failed.
+    pub write_errors: u64,
+    /// Batches the writer wrote (each one lock hold).
+    pub batches: u64,
+    /// Bytes appended to the log, drop reports included.
+    pub bytes_written: u64,
+    /// Rotations this handler performed.
+    pub rotations: u64,
+    /// Rotations that failed; the lines went on into the unrotated file.
+    pub rotation_errors: u64,
+    /// Warning lines the handler wrote into the log about dropped records.
+    pub drop_reports: u64,
+}
+
+/// The live counters behind [`Stats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) emitted: AtomicU64,
+    pub(crate) queued: AtomicU64,
+    pub(crate) written: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) fallback: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+    pub(crate) batches: AtomicU64,
+    pub(crate) bytes_written: AtomicU64,
+    pub(crate) rotations: AtomicU64,
+    pub(crate) rotation_errors: AtomicU64,
+    pub(crate) drop_reports: AtomicU64,
+}
+
+/// Adds `n` to a counter.
+pub(crate) fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Counters {
+    /// The counters, with the queue's depth and capacity filled in by the front-end.
+    pub(crate) fn snapshot(&self, queue_depth: u64, queue_capacity: u64) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            queue_depth,
+            queue_capacity,
+            emitted: get(&self.emitted),
+            queued: get(&self.queued),
+            written: get(&self.written),
+            dropped: get(&self.dropped),
+            fallback: get(&self.fallback),
+            failed: get(&self.failed),
+            write_errors: get(&self.write_errors),
+            batches: get(&self.batches),
+            bytes_written: get(&self.bytes_written),
+            rotations: get(&self.rotations),
+            rotation_errors: get(&self.rotation_errors),
+            drop_reports: get(&self.drop_reports),
+        }
+    }
+}

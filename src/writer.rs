@@ -1,0 +1,323 @@
+//! The batch logic both front-ends share.
+//!
+//! A front-end drains its queue into a `Vec<Msg>` and hands it to
+//! [`BatchWriter::process`], which joins the lines, writes them with one lock
+//! and one `write`, tells each `emit_wait` caller of that batch the outcome
+//! (group commit), and writes a report of dropped records into the log. The
+//! tokio front-end calls it from one `spawn_blocking` job per batch, the thread
+//! front-end from its own thread. This module knows nothing of how records were
+//! produced or queued.
+//!
+//! Errors never stop the writer. A failed batch fails its waiters at once; its
+//! fire-and-forget lines are kept (up to [`RETRY_CAPACITY`]) and written again,
+//! after a backoff, with the next batch.
+//!
+//! [`Core`] is what the writer shares with the callers' fallback paths: the
+//! locked file behind a mutex, the counters, the formatter, the error reporter.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+use crate::file::{
+    BatchOutcome, FileConfig, LockedFile, MAX_KEPT_SCRATCH, WriteReport, lock_unpoisoned,
+};
+use crate::format::{Formatter, format_line};
+use crate::record::Record;
+use crate::report::{DropReporter, ErrorReporter};
+use crate::stats::{Counters, add};
+
+/// Tells one waiting caller how its record, flush or shutdown went.
+pub(crate) type Waiter = oneshot::Sender<Result<()>>;
+
+/// One queue slot. Control messages never share a slot with log bytes.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A formatted line, fire-and-forget.
+    Line(Vec<u8>),
+    /// A formatted line whose caller awaits the outcome of its batch.
+    Confirmed(Vec<u8>, Waiter),
+    /// Resolve once everything queued before it is written.
+    Flush(Waiter),
+    /// Write everything queued, then stop.
+    Shutdown(Waiter),
+}
+
+/// Most records the writer takes into one batch (one lock, one write).
+pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
+/// Most fire-and-forget lines kept for another attempt after a failed write;
+/// beyond this they are counted as failed.
+pub const RETRY_CAPACITY: usize = 10_000;
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// What the writer and the callers' fallback paths share.
+pub(crate) struct Core {
+    /// The absolute log path (also inside `file`, which may be locked for long).
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) file: Mutex<LockedFile>,
+    pub(crate) counters: Counters,
+    pub(crate) formatter: Arc<dyn Formatter>,
+    pub(crate) errors: ErrorReporter,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("file", &self.file)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    pub(crate) fn open(file: &FileConfig, formatter: Arc<dyn Formatter>) -> Result<Arc<Core>> {
+        let file = LockedFile::open(file)?;
+        Ok(Arc::new(Core {
+            path: file.path().to_path_buf(),
+            file: Mutex::new(file),
+            counters: Counters::default(),
+            formatter,
+            errors: ErrorReporter::default(),
+        }))
+    }
+
+    /// The record as one line of bytes, formatted in the calling thread.
+    pub(crate) fn format(&self, record: &Record) -> Vec<u8> {
+        format_line(&*self.formatter, record)
+    }
+
+    /// Writes one line now, in the calling thread, under the lock: the path of
+    /// `sync_level` records and of the `Block` and `Nowait` fallbacks.
+    pub(crate) fn write_now(&self, line: &[u8]) -> Result<()> {
+        let mut scratch = Vec::new();
+        let outcome = lock_unpoisoned(&self.file).write_records(&[line], &mut scratch);
+        self.account(&outcome.report);
+        match outcome.error {
+            None => {
+                add(&self.counters.written, 1);
+                Ok(())
+            }
+            Some(error) => {
+                add(&self.counters.write_errors, 1);
+                add(&self.counters.failed, 1);
+                self.errors.report(&error);
+                Err(error)
+            }
+        }
+    }
+
+    fn account(&self, report: &WriteReport) {
+        add(&self.counters.bytes_written, report.bytes);
+        add(&self.counters.rotations, report.rotations);
+        if let Some(e) = &report.rotation_error {
+            add(&self.counters.rotation_errors, 1);
+            self.errors.report(e);
+        }
+    }
+}
+
+/// One line of the batch being written.
+#[derive(Debug)]
+struct Entry {
+    line: Vec<u8>,
+    kind: EntryKind,
+}
+
+#[derive(Debug)]
+enum EntryKind {
+    Line,
+    Confirmed(Waiter),
+    /// The handler's own report of this many dropped records.
+    DropReport(u64),
+}
+
+impl AsRef<[u8]> for Entry {
+    fn as_ref(&self) -> &[u8] {
+        &self.line
+    }
+}
+
+/// The writer's state between batches.
+#[derive(Debug)]
+pub(crate) struct BatchWriter {
+    core: Arc<Core>,
+    batch: Vec<Entry>,
+    scratch: Vec<u8>,
+    /// Fire-and-forget lines of a failed batch, written again with the next one.
+    retry: Vec<Vec<u8>>,
+    shutdowns: Vec<Waiter>,
+    drops: DropReporter,
+    backoff: Duration,
+    last_error: Option<Error>,
+    /// A shutdown was requested: no more backoff sleeps.
+    closing: bool,
+}
+
+impl BatchWriter {
+    pub(crate) fn new(core: Arc<Core>) -> BatchWriter {
+        BatchWriter {
+            core,
+            batch: Vec::with_capacity(MAX_BATCH_RECORDS),
+            scratch: Vec::new(),
+            retry: Vec::new(),
+            shutdowns: Vec::new(),
+            drops: DropReporter::default(),
+            backoff: FIRST_BACKOFF,
+            last_error: None,
+            closing: false,
+        }
+    }
+
+    /// Writes the lines of `msgs` (drained from the queue, in order) as one batch
+    /// and resolves its waiters. Leaves `msgs` empty for reuse.
+    pub(crate) fn process(&mut self, msgs: &mut Vec<Msg>) {
+        let mut flushes = Vec::new();
+        let mut force_report = false;
+        for msg in msgs.iter() {
+            if let Msg::Shutdown(_) = msg {
+                self.closing = true;
+            }
+        }
+        self.backoff_if_retrying();
+        self.batch.clear();
+        self.batch.extend(self.retry.drain(..).map(|line| Entry {
+            line,
+            kind: EntryKind::Line,
+        }));
+        for msg in msgs.drain(..) {
+            match msg {
+                Msg::Line(line) => self.batch.push(Entry {
+                    line,
+                    kind: EntryKind::Line,
+                }),
+                Msg::Confirmed(line, waiter) => self.batch.push(Entry {
+                    line,
+                    kind: EntryKind::Confirmed(waiter),
+                }),
+                Msg::Flush(waiter) => {
+                    flushes.push(waiter);
+                    force_report = true;
+                }
+                Msg::Shutdown(waiter) => {
+                    self.shutdowns.push(waiter);
+                    force_report = true;
+                }
+            }
+        }
+        self.push_drop_report(force_report);
+        let ok = self.write_batch();
+        let outcome = self.outcome(ok);
+        for waiter in flushes {
+            let _ = waiter.send(outcome.clone());
+        }
+    }
+
+    /// The queue is closed and empty: one last attempt at what is left, then
+    /// tell the shutdown callers how it ended.
+    pub(crate) fn finish(&mut self) {
+        self.closing = true;
+        self.batch.clear();
+        self.batch.extend(self.retry.drain(..).map(|line| Entry {
+            line,
+            kind: EntryKind::Line,
+        }));
+        self.push_drop_report(true);
+        let ok = self.write_batch();
+        // Nothing comes after this: what could not be written is lost, and counted.
+        let lost = self.retry.len() as u64;
+        add(&self.core.counters.failed, lost);
+        self.retry.clear();
+        let outcome = self.outcome(ok);
+        for waiter in self.shutdowns.drain(..) {
+            let _ = waiter.send(outcome.clone());
+        }
+    }
+
+    /// `Ok` when the last batch was written whole and nothing awaits a retry.
+    fn outcome(&self, last_batch_ok: bool) -> Result<()> {
+        if last_batch_ok && self.retry.is_empty() {
+            return Ok(());
+        }
+        Err(self.last_error.clone().unwrap_or(Error::Closed))
+    }
+
+    fn backoff_if_retrying(&mut self) {
+        if self.retry.is_empty() || self.closing {
+            return;
+        }
+        // Blocking sleep: we run on the blocking pool or the writer thread. The
+        // sleep is bounded by MAX_BACKOFF, so a runtime shutdown waits at most that.
+        std::thread::sleep(self.backoff);
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+
+    fn push_drop_report(&mut self, force: bool) {
+        let dropped = self
+            .core
+            .counters
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if let Some((record, count)) = self.drops.due(dropped, force) {
+            self.batch.push(Entry {
+                line: self.core.format(&record),
+                kind: EntryKind::DropReport(count),
+            });
+        }
+    }
+
+    /// Writes `self.batch` under one lock; returns whether all of it was written.
+    fn write_batch(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let BatchOutcome {
+            written,
+            error: failure,
+            report,
+        } = lock_unpoisoned(&self.core.file).write_records(&self.batch, &mut self.scratch);
+        if self.scratch.capacity() > MAX_KEPT_SCRATCH {
+            self.scratch = Vec::new();
+        }
+        let counters = &self.core.counters;
+        add(&counters.batches, 1);
+        self.core.account(&report);
+        if let Some(error) = &failure {
+            add(&counters.write_errors, 1);
+            self.core.errors.report(error);
+        }
+        let mut entries = self.batch.drain(..);
+        for entry in entries.by_ref().take(written) {
+            match entry.kind {
+                EntryKind::Line => add(&counters.written, 1),
+                EntryKind::Confirmed(waiter) => {
+                    add(&counters.written, 1);
+                    let _ = waiter.send(Ok(()));
+                }
+                EntryKind::DropReport(_) => add(&counters.drop_reports, 1),
+            }
+        }
+        let Some(error) = failure else {
+            self.backoff = FIRST_BACKOFF;
+            self.last_error = None;
+            return true;
+        };
+        for entry in entries {
+            match entry.kind {
+                EntryKind::Line if self.retry.len() < RETRY_CAPACITY => self.retry.push(entry.line),
+                EntryKind::Line => add(&counters.failed, 1),
+                EntryKind::Confirmed(waiter) => {
+                    // The caller learns of the failure and owns the decision to
+                    // retry; writing it later too would duplicate the line.
+                    add(&counters.failed, 1);
+                    let _ = waiter.send(Err(error.clone()));
+                }
+                EntryKind::DropReport(count) => self.drops.unreport(count),
+            }
+        }
+        self.last_error = Some(error);
+        false
+    }
+}
