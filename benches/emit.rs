@@ -1,0 +1,177 @@
+//! Hot-path and throughput benchmarks of the handlers, side by side.
+//!
+//! `cargo bench --bench emit` runs them all. Every group writes real files in a
+//! temp dir; the figures to compare are ratios between rows of one run.
+//!
+//! - `emit/*`: the cost of one `emit` call to the caller.
+//! - `throughput/*`: lines/s into a log rotating every 10 MB, 1 and 4 producers,
+//!   including the wait for the writer to finish (`shutdown`).
+//! - `emit_wait/*`: 1,000 concurrent `emit_wait` callers (group commit), and a
+//!   lone `emit_wait` on an idle handler.
+//! - `blocking/*`: the blocking handler, one line per lock vs. batches of 100.
+
+use std::time::{Duration, Instant};
+
+use concurrent_log_handler::{
+    AsyncConcurrentHandler, ConcurrentRotatingFileHandler, FallbackMode, Level, Record,
+};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// A ~100-byte line once formatted.
+fn record(i: u64) -> Record {
+    Record::new(Level::Info, "request served")
+        .with_target("bench::http")
+        .with_field("seq", i)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn emit_cost(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut group = c.benchmark_group("emit");
+    group.throughput(Throughput::Elements(1));
+    let handler = rt.block_on(async {
+        AsyncConcurrentHandler::builder(dir.path().join("emit.log"))
+            .max_bytes(10 << 20)
+            .backup_count(3)
+            .fallback_mode(FallbackMode::Block)
+            .build()
+            .expect("build")
+    });
+    let _guard = rt.enter();
+    let mut i = 0;
+    group.bench_function("async_emit", |b| {
+        b.iter(|| {
+            i += 1;
+            handler.emit(record(i));
+        })
+    });
+    group.finish();
+    rt.block_on(handler.shutdown()).expect("shutdown");
+}
+
+fn throughput(c: &mut Criterion) {
+    let mut group = c.benchmark_group("throughput");
+    group.sample_size(10);
+    let per_run: u64 = 200_000;
+    group.throughput(Throughput::Elements(per_run));
+    for producers in [1u64, 4] {
+        group.bench_function(format!("async_{producers}_tasks"), |b| {
+            let rt = runtime();
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    total += rt.block_on(async {
+                        let handler = AsyncConcurrentHandler::builder(dir.path().join("t.log"))
+                            .max_bytes(10 << 20)
+                            .backup_count(20)
+                            .fallback_mode(FallbackMode::Block)
+                            .build()
+                            .expect("build");
+                        let started = Instant::now();
+                        let tasks: Vec<_> = (0..producers)
+                            .map(|_| {
+                                let handler = handler.clone();
+                                tokio::spawn(async move {
+                                    for i in 0..per_run / producers {
+                                        handler.emit(record(i));
+                                    }
+                                })
+                            })
+                            .collect();
+                        for t in tasks {
+                            t.await.expect("task");
+                        }
+                        handler.shutdown().await.expect("shutdown");
+                        let elapsed = started.elapsed();
+                        let stats = handler.stats();
+                        assert_eq!(stats.written, per_run, "lost lines: {stats:?}");
+                        elapsed
+                    });
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+fn emit_wait(c: &mut Criterion) {
+    let mut group = c.benchmark_group("emit_wait");
+    group.sample_size(10);
+    let rt = runtime();
+    for durable in [false, true] {
+        let waiters = 1_000u64;
+        group.throughput(Throughput::Elements(waiters));
+        let name = if durable {
+            "1000_waiters_durable"
+        } else {
+            "1000_waiters"
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let handler = rt.block_on(async {
+            AsyncConcurrentHandler::builder(dir.path().join("w.log"))
+                .max_bytes(10 << 20)
+                .backup_count(3)
+                .durable(durable)
+                .build()
+                .expect("build")
+        });
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let tasks: Vec<_> = (0..waiters)
+                    .map(|i| {
+                        let handler = handler.clone();
+                        tokio::spawn(async move { handler.emit_wait(record(i)).await })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.expect("task").expect("emit_wait");
+                }
+            })
+        });
+    }
+    group.throughput(Throughput::Elements(1));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let handler = rt.block_on(async {
+        AsyncConcurrentHandler::builder(dir.path().join("lone.log"))
+            .build()
+            .expect("build")
+    });
+    group.bench_function("lone_waiter", |b| {
+        b.to_async(&rt)
+            .iter(|| async { handler.emit_wait(record(0)).await.expect("emit_wait") })
+    });
+    group.finish();
+}
+
+fn blocking(c: &mut Criterion) {
+    let mut group = c.benchmark_group("blocking");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let handler = ConcurrentRotatingFileHandler::builder(dir.path().join("b.log"))
+        .max_bytes(10 << 20)
+        .backup_count(3)
+        .build()
+        .expect("build");
+    let line = b"2026-11-23T10:34:21.123+00:00 INFO 4242 bench::http: request served seq=123456 path=/api/v1\n";
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("one_line_per_lock", |b| {
+        b.iter(|| handler.write_batch(line).expect("write"))
+    });
+    let batch: Vec<u8> = line.repeat(100);
+    group.throughput(Throughput::Elements(100));
+    group.bench_function("batch_of_100_per_lock", |b| {
+        b.iter(|| handler.write_batch(&batch).expect("write"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, emit_cost, throughput, emit_wait, blocking);
+criterion_main!(benches);

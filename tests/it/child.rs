@@ -1,0 +1,97 @@
+//! What a child process does, chosen by `CLH_CHILD_ROLE` (see `util::spawn_child`).
+
+use std::env;
+use std::path::PathBuf;
+
+use concurrent_log_handler::format::{Formatter, TextFormatter};
+use concurrent_log_handler::{
+    AsyncConcurrentHandler, ConcurrentRotatingFileHandler, FallbackMode, Level, Record,
+};
+
+use crate::util::{TEST_TARGET, message};
+
+fn var<T: std::str::FromStr>(name: &str) -> T {
+    env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("child needs {name}"))
+}
+
+fn record(writer: usize, seq: usize) -> Record {
+    Record::new(Level::Info, message(writer, seq)).with_target(TEST_TARGET)
+}
+
+#[test]
+#[ignore = "entry point of the child processes that the multi-process tests start"]
+fn entry() {
+    let role: String = var("CLH_CHILD_ROLE");
+    let log: PathBuf = var("CLH_LOG");
+    let writer: usize = var("CLH_WRITER");
+    let count: usize = var("CLH_COUNT");
+    let max_bytes: u64 = var("CLH_MAX_BYTES");
+    let backups: usize = var("CLH_BACKUPS");
+    match role.as_str() {
+        "sync" => sync_writer(log, writer, count, max_bytes, backups),
+        "async" => async_writer(log, writer, count, max_bytes, backups),
+        other => panic!("unknown role {other}"),
+    }
+}
+
+/// Batches of 1 to 40 lines through `write_batch`, every 7th record alone
+/// through `emit`.
+fn sync_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backups: usize) {
+    let handler = ConcurrentRotatingFileHandler::builder(log)
+        .max_bytes(max_bytes)
+        .backup_count(backups)
+        .build()
+        .expect("build");
+    let format = TextFormatter::new();
+    let mut seq = 0;
+    let mut batch = Vec::new();
+    while seq < count {
+        if seq % 7 == 0 {
+            handler.emit(&record(writer, seq)).expect("emit");
+            seq += 1;
+            continue;
+        }
+        let n = (seq % 40 + 1).min(count - seq);
+        batch.clear();
+        for s in seq..seq + n {
+            format.format(&record(writer, s), &mut batch);
+        }
+        handler.write_batch(&batch).expect("write_batch");
+        seq += n;
+    }
+}
+
+/// One task emitting in order, with `Block` fallback so nothing is dropped, and
+/// an `emit_wait` every 1,000 records.
+fn async_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backups: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let handler = AsyncConcurrentHandler::builder(log)
+            .max_bytes(max_bytes)
+            .backup_count(backups)
+            .queue_capacity(256)
+            .fallback_mode(FallbackMode::Block)
+            .build()
+            .expect("build");
+        for seq in 0..count {
+            if seq % 1000 == 999 {
+                handler
+                    .emit_wait(record(writer, seq))
+                    .await
+                    .expect("emit_wait");
+            } else {
+                handler.emit(record(writer, seq));
+            }
+        }
+        handler.shutdown().await.expect("shutdown");
+        let stats = handler.stats();
+        assert_eq!(stats.written, count as u64, "{stats:?}");
+        assert_eq!(stats.dropped + stats.failed, 0, "{stats:?}");
+    });
+}

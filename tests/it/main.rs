@@ -1,0 +1,19 @@
+//! Integration tests, one crate. Modules:
+//!
+//! - `util`: temp dirs, child-process launcher, loss/tear/duplicate checker
+//! - `child`: the entry point child processes run (re-executing this binary)
+//! - `rotation`: size rotation, backup names and shifting, stale-file detection
+//! - `multiprocess`: several real processes (and threads) on one rotating log
+//! - `fallback`: queue-full behaviour of each fallback mode, liveness under a held lock
+//! - `emit_wait`: group commit, errors and recovery
+//! - `lifecycle`: flush, shutdown, drop of handles and runtimes
+//! - `api`: Send/Sync/Debug of the public types, formats
+
+mod api;
+mod child;
+mod emit_wait;
+mod fallback;
+mod lifecycle;
+mod multiprocess;
+mod rotation;
+mod util;
