@@ -3,9 +3,10 @@
 //! `cargo bench --bench emit` runs them all. Every group writes real files in a
 //! temp dir; the figures to compare are ratios between rows of one run.
 //!
-//! - `emit/*`: the cost of one `emit` call to the caller.
-//! - `throughput/*`: lines/s into a log rotating every 10 MB, 1 and 4 producers,
-//!   including the wait for the writer to finish (`shutdown`).
+//! - `emit/*`: the cost of one `emit` call to the caller (async and thread handler).
+//! - `throughput/*`: lines/s into a log rotating every 10 MB, 1 and 4 producers
+//!   (tasks for the async handler, threads for the thread handler), including
+//!   the wait for the writer to finish.
 //! - `emit_wait/*`: 1,000 concurrent `emit_wait` callers (group commit), and a
 //!   lone `emit_wait` on an idle handler.
 //! - `blocking/*`: the blocking handler, one line per lock vs. batches of 100.
@@ -13,7 +14,8 @@
 use std::time::{Duration, Instant};
 
 use concurrent_log_handler::{
-    AsyncConcurrentHandler, ConcurrentRotatingFileHandler, FallbackMode, Level, Record,
+    AsyncConcurrentHandler, ConcurrentRotatingFileHandler, FallbackMode, Level,
+    NonBlockingConcurrentHandler, Record,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -52,7 +54,20 @@ fn emit_cost(c: &mut Criterion) {
             handler.emit(record(i));
         })
     });
+    let (thread_handler, guard) =
+        NonBlockingConcurrentHandler::builder(dir.path().join("thread.log"))
+            .max_bytes(10 << 20)
+            .backup_count(3)
+            .build()
+            .expect("build");
+    group.bench_function("thread_emit", |b| {
+        b.iter(|| {
+            i += 1;
+            thread_handler.emit(record(i)).expect("emit");
+        })
+    });
     group.finish();
+    drop(guard);
     rt.block_on(handler.shutdown()).expect("shutdown");
 }
 
@@ -95,6 +110,37 @@ fn throughput(c: &mut Criterion) {
                         assert_eq!(stats.written, per_run, "lost lines: {stats:?}");
                         elapsed
                     });
+                }
+                total
+            })
+        });
+    }
+    for producers in [1u64, 4] {
+        group.bench_function(format!("thread_{producers}_threads"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    let (handler, guard) =
+                        NonBlockingConcurrentHandler::builder(dir.path().join("t.log"))
+                            .max_bytes(10 << 20)
+                            .backup_count(20)
+                            .build()
+                            .expect("build");
+                    let started = Instant::now();
+                    std::thread::scope(|scope| {
+                        for _ in 0..producers {
+                            let handler = handler.clone();
+                            scope.spawn(move || {
+                                for i in 0..per_run / producers {
+                                    handler.emit(record(i)).expect("emit");
+                                }
+                            });
+                        }
+                    });
+                    drop(guard);
+                    total += started.elapsed();
+                    assert_eq!(handler.stats().written, per_run, "lost lines");
                 }
                 total
             })

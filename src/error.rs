@@ -106,6 +106,13 @@ pub enum Error {
     /// The handler was shut down, or its writer is gone (its runtime was dropped).
     #[error("the log handler is closed")]
     Closed,
+    /// The queue was full and the record was dropped (counted in `Stats::dropped`).
+    #[error("the log queue is full; the record was dropped")]
+    QueueFull,
+    /// The writer did not finish draining within the time given to stop it; it
+    /// goes on in the background.
+    #[error("the log writer did not stop in time")]
+    StopTimeout,
     /// The background writer could not be started.
     #[error("cannot start the log writer")]
     Spawn {
@@ -141,7 +148,11 @@ impl Error {
             | Error::Rotate { source, .. }
             | Error::Write { source, .. }
             | Error::Spawn { source } => Some(source),
-            Error::InvalidConfig { .. } | Error::Closed | Error::NoRuntime => None,
+            Error::InvalidConfig { .. }
+            | Error::Closed
+            | Error::NoRuntime
+            | Error::QueueFull
+            | Error::StopTimeout => None,
         }
     }
 
@@ -163,7 +174,9 @@ impl Error {
             Error::InvalidConfig { .. }
             | Error::Closed
             | Error::Spawn { .. }
-            | Error::NoRuntime => None,
+            | Error::NoRuntime
+            | Error::QueueFull
+            | Error::StopTimeout => None,
         }
     }
 

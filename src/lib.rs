@@ -48,6 +48,7 @@ mod asynchronous;
 mod error;
 mod file;
 pub mod format;
+mod nonblocking;
 mod record;
 mod report;
 mod stats;
@@ -61,6 +62,10 @@ pub use error::{Error, Result};
 pub use file::{
     ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder, DEFAULT_BACKUP_COUNT,
     DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES,
+};
+pub use nonblocking::{
+    DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,
+    NonBlockingConcurrentHandlerBuilder, WriterGuard, create_nonblocking_handler,
 };
 pub use record::{Level, ParseLevelError, Record};
 pub use report::{DROP_REPORT_EVERY, DROP_REPORT_INTERVAL};

@@ -216,8 +216,9 @@ impl BatchWriter {
     }
 
     /// The queue is closed and empty: one last attempt at what is left, then
-    /// tell the shutdown callers how it ended.
-    pub(crate) fn finish(&mut self) {
+    /// tell the shutdown callers how it ended. The writer can be used again
+    /// afterwards (the thread front-end restarts it).
+    pub(crate) fn finish(&mut self) -> Result<()> {
         self.closing = true;
         self.batch.clear();
         self.batch.extend(self.retry.drain(..).map(|line| Entry {
@@ -234,6 +235,8 @@ impl BatchWriter {
         for waiter in self.shutdowns.drain(..) {
             let _ = waiter.send(outcome.clone());
         }
+        self.closing = false;
+        outcome
     }
 
     /// `Ok` when the last batch was written whole and nothing awaits a retry.

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use concurrent_log_handler::format::{Formatter, TextFormatter};
 use concurrent_log_handler::{
-    AsyncConcurrentHandler, ConcurrentRotatingFileHandler, FallbackMode, Level, Record,
+    AsyncConcurrentHandler, ConcurrentRotatingFileHandler, FallbackMode, Level,
+    NonBlockingConcurrentHandler, Record,
 };
 
 use crate::util::{TEST_TARGET, message};
@@ -33,6 +34,7 @@ fn entry() {
     match role.as_str() {
         "sync" => sync_writer(log, writer, count, max_bytes, backups),
         "async" => async_writer(log, writer, count, max_bytes, backups),
+        "thread" => thread_writer(log, writer, count, max_bytes, backups),
         other => panic!("unknown role {other}"),
     }
 }
@@ -94,4 +96,22 @@ fn async_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backu
         assert_eq!(stats.written, count as u64, "{stats:?}");
         assert_eq!(stats.dropped + stats.failed, 0, "{stats:?}");
     });
+}
+
+/// The thread handler with its defaults (fallback to the caller when full);
+/// the guard drains at the end.
+fn thread_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backups: usize) {
+    let (handler, guard) = NonBlockingConcurrentHandler::builder(log)
+        .max_bytes(max_bytes)
+        .backup_count(backups)
+        .queue_capacity(512)
+        .build()
+        .expect("build");
+    for seq in 0..count {
+        handler.emit(record(writer, seq)).expect("emit");
+    }
+    drop(guard);
+    let stats = handler.stats();
+    assert_eq!(stats.written, count as u64, "{stats:?}");
+    assert_eq!(stats.dropped + stats.failed, 0, "{stats:?}");
 }

@@ -6,6 +6,7 @@
 //! - `multiprocess`: several real processes (and threads) on one rotating log
 //! - `fallback`: queue-full behaviour of each fallback mode, liveness under a held lock
 //! - `emit_wait`: group commit, errors and recovery
+//! - `nonblocking`: the std-thread handler: queuing, sync level, fallback, stop/start, guard
 //! - `lifecycle`: flush, shutdown, drop of handles and runtimes
 //! - `api`: Send/Sync/Debug of the public types, formats
 
@@ -15,5 +16,6 @@ mod emit_wait;
 mod fallback;
 mod lifecycle;
 mod multiprocess;
+mod nonblocking;
 mod rotation;
 mod util;

@@ -72,12 +72,27 @@ fn async_handlers_in_several_processes_share_one_rotating_log() {
 }
 
 #[test]
-fn sync_and_async_processes_mix_on_one_log() {
+fn thread_handlers_in_several_processes_share_one_rotating_log() {
+    let log = TempLog::new();
+    let per_writer = 20_000;
+    run_children(&log, &["thread", "thread", "thread"], per_writer);
+    let found = check_records(&all_lines(&log.path), false);
+    assert_complete(&found, 3, per_writer);
+    assert_files_within_limit(&log);
+}
+
+#[test]
+fn blocking_thread_and_async_processes_mix_on_one_log() {
     let log = TempLog::new();
     let per_writer = 10_000;
-    run_children(&log, &["sync", "async", "sync", "async"], per_writer);
+    run_children(
+        &log,
+        &["sync", "thread", "async", "thread", "async"],
+        per_writer,
+    );
     let found = check_records(&all_lines(&log.path), false);
-    assert_complete(&found, 4, per_writer);
+    assert_complete(&found, 5, per_writer);
+    assert_files_within_limit(&log);
 }
 
 #[test]
