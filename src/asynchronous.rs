@@ -256,8 +256,9 @@ impl AsyncConcurrentHandler {
         result
     }
 
-    /// Stops accepting records, writes everything already accepted, and stops
-    /// the writer. Every clone of the handle is closed. Calling it again is
+    /// Stops accepting records, writes everything already accepted, stops the
+    /// writer, and waits for background compressions of rotated backups to
+    /// finish. Every clone of the handle is closed. Calling it again is
     /// harmless and returns `Ok`.
     ///
     /// This is the guaranteed path; dropping the last handle also drains the
@@ -282,6 +283,12 @@ impl AsyncConcurrentHandler {
         }
         let result = outcome.await.unwrap_or(Err(Error::Closed));
         self.wait_for_nowait_writes().await;
+        // Backups rotated away are compressed in the background: let that
+        // finish too, off the runtime's threads.
+        let core = Arc::clone(&self.inner.core);
+        // A day: in practice "until done"; compressing one backup is bounded.
+        let wait = move || core.wait_for_compression(std::time::Duration::from_secs(86_400));
+        let _ = tokio::task::spawn_blocking(wait).await;
         result
     }
 
@@ -423,6 +430,11 @@ impl std::error::Error for TryEmitError {}
 /// | [`create_dirs`](Self::create_dirs) | `true` |
 /// | [`file_mode`](Self::file_mode) | `0o644`, before the umask |
 /// | [`durable`](Self::durable) | `false` |
+/// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
+/// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
+/// | [`compression`](Self::compression) | off |
+/// | [`max_age`](Self::max_age) | off |
+/// | [`clock`](Self::clock) | the system clock |
 /// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
 #[derive(Clone)]
 #[must_use = "a builder does nothing until .build() is called"]

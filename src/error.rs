@@ -97,6 +97,16 @@ pub enum Error {
         #[source]
         source: Arc<io::Error>,
     },
+    /// Compressing a rotated backup failed. The uncompressed backup is kept
+    /// and compressed again at the next rotation or start.
+    #[error("cannot compress backup {path}")]
+    Compress {
+        /// The backup being compressed.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
     /// The configuration makes no sense; the message says why.
     #[error("invalid configuration: {reason}")]
     InvalidConfig {
@@ -147,6 +157,7 @@ impl Error {
             | Error::Stat { source, .. }
             | Error::Rotate { source, .. }
             | Error::Write { source, .. }
+            | Error::Compress { source, .. }
             | Error::Spawn { source } => Some(source),
             Error::InvalidConfig { .. }
             | Error::Closed
@@ -169,7 +180,8 @@ impl Error {
             | Error::OpenLockFile { path, .. }
             | Error::Lock { path, .. }
             | Error::Stat { path, .. }
-            | Error::Write { path, .. } => Some(path),
+            | Error::Write { path, .. }
+            | Error::Compress { path, .. } => Some(path),
             Error::Rotate { from, .. } => Some(from),
             Error::InvalidConfig { .. }
             | Error::Closed

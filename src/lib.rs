@@ -45,6 +45,7 @@
 )]
 
 mod asynchronous;
+mod clock;
 mod error;
 mod file;
 pub mod format;
@@ -52,16 +53,18 @@ mod nonblocking;
 mod record;
 mod report;
 mod stats;
+mod sync;
 mod writer;
 
 pub use asynchronous::{
     AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_SYNC_LEVEL,
     DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, FallbackMode, TryEmitError,
 };
+pub use clock::{Clock, SystemClock};
 pub use error::{Error, Result};
 pub use file::{
-    ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder, DEFAULT_BACKUP_COUNT,
-    DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES,
+    Compression, ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder,
+    DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
 };
 pub use nonblocking::{
     DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,

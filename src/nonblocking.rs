@@ -180,8 +180,9 @@ impl NonBlockingConcurrentHandler {
         futures::executor::block_on(outcome).unwrap_or(Err(Error::Closed))
     }
 
-    /// Stops accepting records, drains and writes everything queued, and stops
-    /// the writer thread, waiting at most `timeout`. Emits after this return
+    /// Stops accepting records, drains and writes everything queued, stops the
+    /// writer thread and lets background compressions finish, waiting at most
+    /// `timeout` for all of it. Emits after this return
     /// [`Error::Closed`] and are counted as dropped. Harmless when already
     /// stopped.
     ///
@@ -220,6 +221,10 @@ impl NonBlockingConcurrentHandler {
             Ok((rx, writer, outcome)) => {
                 let _ = running.thread.join();
                 worker.parked = Some((rx, writer));
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if !self.inner.core.wait_for_compression(remaining) {
+                    return Err(Error::StopTimeout);
+                }
                 outcome
             }
             Err(RecvTimeoutError::Timeout) => {
@@ -344,6 +349,11 @@ impl Drop for WriterGuard {
 /// | [`create_dirs`](Self::create_dirs) | `true` |
 /// | [`file_mode`](Self::file_mode) | `0o644`, before the umask |
 /// | [`durable`](Self::durable) | `false` |
+/// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
+/// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
+/// | [`compression`](Self::compression) | off |
+/// | [`max_age`](Self::max_age) | off |
+/// | [`clock`](Self::clock) | the system clock |
 /// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
 #[derive(Clone)]
 #[must_use = "a builder does nothing until .build() is called"]

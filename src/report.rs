@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::file::lock_unpoisoned;
 use crate::record::{Level, Record};
+use crate::sync::lock_unpoisoned;
 
 /// A drop report is due once this many records were dropped since the last one…
 pub const DROP_REPORT_EVERY: u64 = 1_000;

@@ -48,6 +48,10 @@ pub struct Stats {
     pub rotation_errors: u64,
     /// Warning lines the handler wrote into the log about dropped records.
     pub drop_reports: u64,
+    /// Rotated backups compressed (in the background).
+    pub compressions: u64,
+    /// Compressions or leftover repairs that failed (the plain backup is kept).
+    pub compression_errors: u64,
 }
 
 /// The live counters behind [`Stats`].
@@ -65,6 +69,8 @@ pub(crate) struct Counters {
     pub(crate) rotations: AtomicU64,
     pub(crate) rotation_errors: AtomicU64,
     pub(crate) drop_reports: AtomicU64,
+    pub(crate) compressions: AtomicU64,
+    pub(crate) compression_errors: AtomicU64,
 }
 
 /// Adds `n` to a counter.
@@ -91,6 +97,8 @@ impl Counters {
             rotations: get(&self.rotations),
             rotation_errors: get(&self.rotation_errors),
             drop_reports: get(&self.drop_reports),
+            compressions: get(&self.compressions),
+            compression_errors: get(&self.compression_errors),
         }
     }
 }

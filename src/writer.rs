@@ -58,9 +58,9 @@ pub(crate) struct Core {
     /// The absolute log path (also inside `file`, which may be locked for long).
     pub(crate) path: std::path::PathBuf,
     pub(crate) file: Mutex<LockedFile>,
-    pub(crate) counters: Counters,
+    pub(crate) counters: Arc<Counters>,
     pub(crate) formatter: Arc<dyn Formatter>,
-    pub(crate) errors: ErrorReporter,
+    pub(crate) errors: Arc<ErrorReporter>,
 }
 
 impl std::fmt::Debug for Core {
@@ -74,14 +74,24 @@ impl std::fmt::Debug for Core {
 
 impl Core {
     pub(crate) fn open(file: &FileConfig, formatter: Arc<dyn Formatter>) -> Result<Arc<Core>> {
-        let file = LockedFile::open(file)?;
+        let counters = Arc::new(Counters::default());
+        let errors = Arc::new(ErrorReporter::default());
+        let file = LockedFile::open(file, Arc::clone(&counters), Arc::clone(&errors))?;
         Ok(Arc::new(Core {
             path: file.path().to_path_buf(),
             file: Mutex::new(file),
-            counters: Counters::default(),
+            counters,
             formatter,
-            errors: ErrorReporter::default(),
+            errors,
         }))
+    }
+
+    /// Waits until background compressions queued so far are done, or
+    /// `timeout` passed; returns whether they are. The log's mutex is not held
+    /// while waiting.
+    pub(crate) fn wait_for_compression(&self, timeout: Duration) -> bool {
+        let idle = lock_unpoisoned(&self.file).compression_idle();
+        idle.is_none_or(|idle| idle.wait(timeout))
     }
 
     /// The record as one line of bytes, formatted in the calling thread.

@@ -12,7 +12,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt as _, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -73,6 +73,32 @@ impl LockFile {
                 }
             }
         }
+    }
+}
+
+impl LockGuard<'_> {
+    /// The next rollover time that timed writers keep in the lock file
+    /// (clh-protocol.md §6): decimal epoch seconds. `None` when empty or
+    /// invalid, or before 2000-01-01 (946684800), as Python CLH treats it.
+    pub(crate) fn read_rollover(&self) -> Option<i64> {
+        let mut buf = [0u8; 32];
+        let n = self.lock.file.read_at(&mut buf, 0).ok()?;
+        let text = std::str::from_utf8(&buf[..n]).ok()?.trim();
+        text.parse::<i64>().ok().filter(|&t| t >= 946_684_800)
+    }
+
+    /// Stores the next rollover time: write at 0, truncate, fsync, as Python
+    /// CLH does, so every writer of the log agrees on it.
+    pub(crate) fn write_rollover(&self, at: i64) -> Result<()> {
+        let text = at.to_string();
+        let file = &self.lock.file;
+        file.write_all_at(text.as_bytes(), 0)
+            .and_then(|()| file.set_len(text.len() as u64))
+            .and_then(|()| file.sync_data())
+            .map_err(|e| Error::Write {
+                path: self.lock.path.clone(),
+                source: e.into(),
+            })
     }
 }
 

@@ -9,6 +9,8 @@
 //! [`ConcurrentRotatingFileHandler`] is its public, blocking face. It knows
 //! nothing of tokio or channels.
 
+mod backups;
+mod compress;
 mod lock;
 pub(crate) mod rotation;
 
@@ -16,13 +18,23 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::format::{Formatter, TextFormatter, format_line};
 use crate::record::Record;
-use lock::LockFile;
-use rotation::{SizeLimit, backup_path, lock_file_path, temp_rotation_path};
+use crate::report::ErrorReporter;
+use crate::stats::{Counters, Stats, add};
+pub(crate) use crate::sync::lock_unpoisoned;
+use backups::Retention;
+pub use compress::Compression;
+pub(crate) use compress::CompressionIdle;
+use compress::{Compressor, CompressorConfig, Naming, is_claimed};
+use lock::{LockFile, LockGuard};
+pub use rotation::{Rotation, Weekday};
+use rotation::{SizeLimit, TimedPolicy, epoch_seconds, lock_file_path, temp_rotation_path};
 
 /// Default [`max_bytes`](ConcurrentRotatingFileHandlerBuilder::max_bytes): 0, never
 /// rotate (Python CLH's default).
@@ -43,6 +55,11 @@ pub(crate) struct FileConfig {
     pub(crate) create_dirs: bool,
     pub(crate) file_mode: u32,
     pub(crate) durable: bool,
+    pub(crate) rotation: Option<Rotation>,
+    pub(crate) rotate_in_utc: bool,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl FileConfig {
@@ -55,7 +72,17 @@ impl FileConfig {
             create_dirs: true,
             file_mode: DEFAULT_FILE_MODE,
             durable: false,
+            rotation: None,
+            rotate_in_utc: false,
+            compression: None,
+            max_age: None,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Whether anything ever rotates, and so whether backups are managed.
+    fn rotates(&self) -> bool {
+        self.max_bytes > 0 || self.rotation.is_some()
     }
 }
 
@@ -94,15 +121,31 @@ struct LogFile {
     /// The log as we last opened it; `None` means "open the path on the next batch".
     file: Option<File>,
     limit: SizeLimit,
-    backup_count: usize,
+    retention: Retention,
     file_mode: u32,
     durable: bool,
+    /// Time rotation, if on: backups get timed names.
+    timed: Option<TimedPolicy>,
+    /// Background compression of rotated files, if on.
+    compressor: Option<Compressor>,
+    clock: Arc<dyn Clock>,
 }
 
 impl LockedFile {
     /// Checks the configuration, creates the directories and opens lock and log.
-    pub(crate) fn open(config: &FileConfig) -> Result<LockedFile> {
-        if config.max_bytes > 0 && config.backup_count == 0 {
+    pub(crate) fn open(
+        config: &FileConfig,
+        counters: Arc<Counters>,
+        errors: Arc<ErrorReporter>,
+    ) -> Result<LockedFile> {
+        if let Some(Rotation::Every(d)) = config.rotation
+            && d < Duration::from_secs(1)
+        {
+            return Err(Error::invalid_config(
+                "rotate_every(Rotation::Every(d)) needs d of at least one second",
+            ));
+        }
+        if config.max_bytes > 0 && config.backup_count == 0 && config.rotation.is_none() {
             // DIFFERENCE: Python CLH truncates the log in place at every rollover
             // when backupCount is 0 (clh-protocol.md §5, step 2). We refuse to
             // lose data silently.
@@ -131,23 +174,55 @@ impl LockedFile {
                 })?;
             }
         }
-        let lock = LockFile::open(&lock_path, config.file_mode)?;
+        let mut lock = LockFile::open(&lock_path, config.file_mode)?;
         // Open now so that an unwritable log fails the build, not the first write.
         // O_CREAT|O_APPEND never truncates, so no lock is needed for this.
         let file = open_log(&path, config.file_mode)?;
-        Ok(LockedFile {
-            lock,
-            log: LogFile {
-                path,
-                file: Some(file),
-                limit: SizeLimit {
-                    max_bytes: config.max_bytes,
-                },
-                backup_count: config.backup_count,
+        let timed = config
+            .rotation
+            .map(|rotation| TimedPolicy::new(rotation, config.rotate_in_utc));
+        let retention = Retention {
+            backup_count: config.backup_count,
+            max_age: config.max_age,
+        };
+        let compressor = match config.compression {
+            Some(compression) if config.rotates() => Some(Compressor::start(CompressorConfig {
+                log: path.clone(),
+                lock_path: lock_path.clone(),
                 file_mode: config.file_mode,
-                durable: config.durable,
+                compression,
+                naming: timed.clone().map_or(Naming::Chain, Naming::Timed),
+                retention,
+                clock: Arc::clone(&config.clock),
+                counters,
+                errors,
+            })?),
+            _ => None,
+        };
+        let log = LogFile {
+            path,
+            file: Some(file),
+            limit: SizeLimit {
+                max_bytes: config.max_bytes,
             },
-        })
+            retention,
+            file_mode: config.file_mode,
+            durable: config.durable,
+            timed,
+            compressor,
+            clock: Arc::clone(&config.clock),
+        };
+        if config.rotates() {
+            // Retention applies at start-up too, under the lock.
+            let (_guard, _) = lock.lock()?;
+            log.apply_retention(true)?;
+        }
+        Ok(LockedFile { lock, log })
+    }
+
+    /// A handle to wait for background compressions, if there are any.
+    pub(crate) fn compression_idle(&self) -> Option<CompressionIdle> {
+        self.log.compressor.as_ref().map(Compressor::idle)
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -170,13 +245,13 @@ impl LockedFile {
         let mut report = WriteReport::default();
         let mut done = 0;
         let result = match self.lock.lock() {
-            Ok((_guard, forked)) => {
+            Ok((guard, forked)) => {
                 if forked {
                     // Our log descriptor is shared with the parent process; use our own.
                     self.log.file = None;
                 }
                 self.log
-                    .write_records(records, scratch, &mut report, &mut done)
+                    .write_records(&guard, records, scratch, &mut report, &mut done)
             }
             Err(e) => Err(e),
         };
@@ -192,6 +267,7 @@ impl LogFile {
     /// The body of [`LockedFile::write_records`]; the caller holds the lock.
     fn write_records<R: AsRef<[u8]>>(
         &mut self,
+        guard: &LockGuard<'_>,
         records: &[R],
         scratch: &mut Vec<u8>,
         report: &mut WriteReport,
@@ -199,10 +275,45 @@ impl LogFile {
     ) -> Result<()> {
         let mut size = open_current(&mut self.file, &self.path, self.file_mode)?;
         let mut rotation_failed = false;
+        // Time rotation: the shared next-rollover time lives in the lock file.
+        let mut rollover_at = None;
+        if let Some(policy) = self.timed.clone() {
+            let now = self.clock.now();
+            let at = match guard.read_rollover() {
+                Some(at) => at,
+                None => {
+                    let at = policy.next_rollover(now);
+                    guard.write_rollover(at)?;
+                    at
+                }
+            };
+            if epoch_seconds(now) >= at {
+                // An empty log has nothing to keep: only the time moves on.
+                if size > 0 {
+                    match self.rotate(Some(at)) {
+                        Ok(()) => report.rotations += 1,
+                        Err(e) => {
+                            rotation_failed = true;
+                            report.rotation_error = Some(e);
+                        }
+                    }
+                    size = open_current(&mut self.file, &self.path, self.file_mode)?;
+                }
+                guard.write_rollover(policy.next_rollover(now))?;
+            }
+            rollover_at = guard.read_rollover();
+        }
         while *done < records.len() {
             if self.limit.is_full(size) && !rotation_failed {
-                match self.rotate() {
-                    Ok(()) => report.rotations += 1,
+                match self.rotate(rollover_at) {
+                    Ok(()) => {
+                        report.rotations += 1;
+                        // Python CLH: after any rollover, size included, the
+                        // next time is computed from now (§6).
+                        if let Some(policy) = &self.timed {
+                            guard.write_rollover(policy.next_rollover(self.clock.now()))?;
+                        }
+                    }
                     Err(e) => {
                         // Keep appending to the unrotated file rather than lose lines
                         // (Python CLH does the same, §5 step 3).
@@ -274,32 +385,83 @@ impl LogFile {
         }
     }
 
-    /// Size rotation, under the lock (clh-protocol.md §5): move the log to a
-    /// private temporary name, shift `.1…` up by one (the oldest is overwritten),
-    /// then move the temporary file to `.1`. The next write creates a new log.
-    fn rotate(&mut self) -> Result<()> {
+    /// Rotation, under the lock. The next write creates a new log.
+    ///
+    /// Size only (clh-protocol.md §5): move the log to a private
+    /// `app.log.rotate.<N>`, then either shift `.1…` up by one and move it to
+    /// `.1`, or (with compression) hand it to the compressor, which publishes
+    /// it as `.1.gz` when done. With time rotation (§6), the log moves to
+    /// `app.log.<period>` named after `rollover_at`, size rollovers included.
+    fn rotate(&mut self, rollover_at: Option<i64>) -> Result<()> {
         if self.durable {
             self.sync()?;
         }
-        self.file = None;
-        let temp = unused_temp_path(&self.path);
-        fs::rename(&self.path, &temp).map_err(|e| Error::Rotate {
-            from: self.path.clone(),
-            to: temp.clone(),
-            source: e.into(),
-        })?;
-        // Step 5: the chain of existing backups stops at the first gap.
-        let mut last = 0;
-        while last + 1 < self.backup_count && backup_path(&self.path, last + 1).exists() {
-            last += 1;
+        let claim = if self.compressor.is_some() {
+            Some(self.claim_current()?)
+        } else {
+            self.file = None;
+            None
+        };
+        let dest = match (&self.timed, rollover_at) {
+            (Some(policy), Some(at)) => {
+                backups::unused_timed_name(&self.path, &policy.period_label(at))
+            }
+            (Some(policy), None) => {
+                let at = policy.next_rollover(self.clock.now());
+                backups::unused_timed_name(&self.path, &policy.period_label(at))
+            }
+            (None, _) => unused_temp_path(&self.path),
+        };
+        backups::rename(&self.path, &dest)?;
+        match (&self.compressor, claim) {
+            (Some(compressor), Some(claim)) => compressor.compress(dest, claim),
+            _ if self.timed.is_none() => {
+                // Steps 5–7: on failure the data stays, whole, under the
+                // temporary name: `*.rotate.*` files are never deleted.
+                backups::shift_chain(&self.path, self.retention.backup_count, "")?;
+                backups::publish_as_newest(&dest, &self.path, "")?;
+            }
+            _ => {}
         }
-        // Step 6: move from the highest down, so nothing is overwritten early.
-        for n in (1..=last).rev() {
-            move_replacing(&backup_path(&self.path, n), &backup_path(&self.path, n + 1))?;
+        self.apply_retention(false)
+    }
+
+    /// Takes the flock of the log file itself (nobody else locks the log; Python
+    /// CLH locks only the lock file) so that the compressor owns the rotated
+    /// file from the moment it is renamed, and no leftover scan grabs it.
+    fn claim_current(&mut self) -> Result<File> {
+        let file = match self.file.take() {
+            Some(file) => file,
+            None => File::open(&self.path).map_err(|e| self.write_error(e))?,
+        };
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => Ok(file),
+            Err(e) => Err(Error::Lock {
+                path: self.path.clone(),
+                source: Arc::new(io::Error::other(e.to_string())),
+            }),
         }
-        // Step 7: the rotated log becomes `.1`. On failure it stays, whole, under
-        // its temporary name: `*.rotate.*` files hold data and are never deleted.
-        move_replacing(&temp, &backup_path(&self.path, 1))
+    }
+
+    /// Deletes what retention says must go (under the lock). Compressed chain
+    /// backups are retained by the compressor when it publishes them.
+    fn apply_retention(&self, at_start: bool) -> Result<()> {
+        let now = self.clock.now();
+        match &self.timed {
+            Some(policy) => {
+                let busy: &dyn Fn(&Path) -> bool = if self.compressor.is_some() {
+                    &is_claimed
+                } else {
+                    &|_: &Path| false
+                };
+                backups::apply_timed_retention(&self.path, policy, self.retention, now, busy)?;
+            }
+            None if at_start || self.retention.max_age.is_some() => {
+                backups::apply_chain_retention(&self.path, self.retention, now, at_start)?;
+            }
+            None => {}
+        }
+        Ok(())
     }
 }
 
@@ -314,14 +476,6 @@ fn unused_temp_path(path: &Path) -> PathBuf {
         temp = temp_rotation_path(path);
     }
     temp
-}
-
-fn move_replacing(from: &Path, to: &Path) -> Result<()> {
-    fs::rename(from, to).map_err(|e| Error::Rotate {
-        from: from.to_path_buf(),
-        to: to.to_path_buf(),
-        source: e.into(),
-    })
 }
 
 fn open_log(path: &Path, mode: u32) -> Result<File> {
@@ -361,12 +515,6 @@ fn open_current(file: &mut Option<File>, path: &Path, mode: u32) -> Result<u64> 
     Ok(size)
 }
 
-/// Locks a mutex, recovering it if a panicking thread poisoned it: one caller's
-/// panic must not stop logging for everyone else.
-pub(crate) fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// A log file that many processes and threads can write at once, rotated by size,
 /// with the same lock file, rollover rule and backup names as Python's
 /// `concurrent-log-handler`.
@@ -398,6 +546,7 @@ pub(crate) fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// ```
 pub struct ConcurrentRotatingFileHandler {
     file: Mutex<LockedFile>,
+    counters: Arc<Counters>,
     scratch: Mutex<Vec<u8>>,
     formatter: Arc<dyn Formatter>,
 }
@@ -409,7 +558,7 @@ impl std::fmt::Debug for ConcurrentRotatingFileHandler {
             .field("path", &file.log.path)
             .field("lock_path", &file.lock.path())
             .field("max_bytes", &file.log.limit.max_bytes)
-            .field("backup_count", &file.log.backup_count)
+            .field("backup_count", &file.log.retention.backup_count)
             .finish_non_exhaustive()
     }
 }
@@ -450,6 +599,19 @@ impl ConcurrentRotatingFileHandler {
     fn write_records<R: AsRef<[u8]>>(&self, records: &[R]) -> Result<()> {
         let mut scratch = lock_unpoisoned(&self.scratch);
         let outcome = lock_unpoisoned(&self.file).write_records(records, &mut scratch);
+        let counters = &self.counters;
+        add(&counters.emitted, records.len() as u64);
+        add(&counters.written, outcome.written as u64);
+        add(&counters.batches, 1);
+        add(&counters.bytes_written, outcome.report.bytes);
+        add(&counters.rotations, outcome.report.rotations);
+        if outcome.report.rotation_error.is_some() {
+            add(&counters.rotation_errors, 1);
+        }
+        if outcome.error.is_some() {
+            add(&counters.write_errors, 1);
+            add(&counters.failed, (records.len() - outcome.written) as u64);
+        }
         // Keep the buffer for the next batch, but not a huge one.
         if scratch.capacity() > MAX_KEPT_SCRATCH {
             *scratch = Vec::new();
@@ -458,6 +620,22 @@ impl ConcurrentRotatingFileHandler {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+
+    /// Counters of what this handler did: records written (`emitted`,
+    /// `written`, `failed`), `batches`, `bytes_written`, `rotations`,
+    /// `compressions`; queue fields are 0 (there is no queue).
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.counters.snapshot(0, 0)
+    }
+
+    /// Blocks until the background compressions of rotated backups queued so far
+    /// are done, or `timeout` passed; returns whether they are all done.
+    /// Without compression it returns `true` at once.
+    pub fn wait_for_compression(&self, timeout: Duration) -> bool {
+        let idle = lock_unpoisoned(&self.file).compression_idle();
+        idle.is_none_or(|idle| idle.wait(timeout))
     }
 
     /// The absolute path of the log file.
@@ -485,6 +663,11 @@ pub(crate) const MAX_KEPT_SCRATCH: usize = 1 << 20;
 /// | [`create_dirs`](Self::create_dirs) | `true` |
 /// | [`file_mode`](Self::file_mode) | [`DEFAULT_FILE_MODE`] (`0o644`, before the umask) |
 /// | [`durable`](Self::durable) | `false` |
+/// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
+/// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
+/// | [`compression`](Self::compression) | off |
+/// | [`max_age`](Self::max_age) | off |
+/// | [`clock`](Self::clock) | the system clock |
 /// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
 #[derive(Clone)]
 #[must_use = "a builder does nothing until .build() is called"]
@@ -551,6 +734,50 @@ macro_rules! file_options {
             self
         }
 
+        /// Also roll the log over by time, in local time (see
+        /// [`rotate_in_utc`](Self::rotate_in_utc)). Combined with
+        /// [`max_bytes`](Self::max_bytes), whichever comes first rolls the file.
+        /// Backups are then named after their period (`app.log.2026-11-23`, see
+        /// [`Rotation`](crate::Rotation)), and every writer of the log agrees on
+        /// the next rollover through the lock file, as Python CLH's timed handler
+        /// does. With time rotation, [`backup_count`](Self::backup_count) `0`
+        /// keeps every backup.
+        pub fn rotate_every(mut self, rotation: crate::Rotation) -> Self {
+            self.file.rotation = Some(rotation);
+            self
+        }
+
+        /// Align time rotation to UTC instead of local time (also the time zone
+        /// of backup names).
+        pub fn rotate_in_utc(mut self, utc: bool) -> Self {
+            self.file.rotate_in_utc = utc;
+            self
+        }
+
+        /// Compress rotated backups (`app.log.1.gz`, `app.log.2026-11-23.zst`)
+        /// on a background thread, off the write path. The rotation itself stays
+        /// a rename under the lock; an interrupted compression is finished at
+        /// the next start or rotation, never leaving a partial archive under a
+        /// final name.
+        pub fn compression(mut self, compression: crate::Compression) -> Self {
+            self.file.compression = Some(compression);
+            self
+        }
+
+        /// Delete backups (plain and compressed) last written longer ago than
+        /// `max_age`, at every rotation and at start-up.
+        pub fn max_age(mut self, max_age: std::time::Duration) -> Self {
+            self.file.max_age = Some(max_age);
+            self
+        }
+
+        /// Where "now" comes from for time rotation and age retention (the
+        /// system clock by default); tests inject their own.
+        pub fn clock(mut self, clock: impl crate::Clock) -> Self {
+            self.file.clock = std::sync::Arc::new(clock);
+            self
+        }
+
         /// How records become lines; [`TextFormatter`](crate::format::TextFormatter)
         /// by default.
         pub fn formatter(mut self, formatter: impl crate::format::Formatter) -> Self {
@@ -586,8 +813,14 @@ impl ConcurrentRotatingFileHandlerBuilder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {
+        let counters = Arc::new(Counters::default());
         Ok(ConcurrentRotatingFileHandler {
-            file: Mutex::new(LockedFile::open(&self.file)?),
+            file: Mutex::new(LockedFile::open(
+                &self.file,
+                Arc::clone(&counters),
+                Arc::new(ErrorReporter::default()),
+            )?),
+            counters,
             scratch: Mutex::new(Vec::new()),
             formatter: self.formatter,
         })

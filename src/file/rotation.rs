@@ -7,6 +7,11 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::{RoundMode, Timestamp, ToSpan, Unit, ZonedRound};
 
 /// The lock file for `log` (clh-protocol.md §1): `<dir>/.__<stem>.lock`, where
 /// `<stem>` is the file name minus a trailing `.log` (exact, case-sensitive).
@@ -59,6 +64,190 @@ impl SizeLimit {
     /// Both rules run under the same lock, so mixed writers stay consistent.
     pub(crate) fn fits(self, size: u64, len: u64) -> bool {
         self.max_bytes == 0 || size == 0 || size.saturating_add(len) <= self.max_bytes
+    }
+}
+
+/// How often the log rolls over by time; see
+/// [`rotate_every`](crate::ConcurrentRotatingFileHandlerBuilder::rotate_every).
+///
+/// `Minutely`, `Hourly`, `Daily` and `Weekly` roll at the clock's boundaries
+/// (local time unless `rotate_in_utc`), like Python's `MIDNIGHT` and `W0`–`W6`.
+/// `Every(d)` rolls `d` after the last rollover, like Python's `S`/`M`/`H`/`D`
+/// with an interval. Backups are named after the period they hold:
+///
+/// | rotation | backup name |
+/// |---|---|
+/// | `Minutely` | `app.log.2026-11-23_10-34` |
+/// | `Hourly` | `app.log.2026-11-23_10` |
+/// | `Daily`, `Weekly(_)` | `app.log.2026-11-23` |
+/// | `Every(d)` | by the unit of `d`: seconds `…_10-34-21`, minutes, hours or days |
+///
+/// A second backup of the same period (a size rollover) gets `.1`, `.2`, …
+/// appended, as Python CLH does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// At the start of every minute.
+    Minutely,
+    /// At the start of every hour.
+    Hourly,
+    /// At midnight.
+    Daily,
+    /// At midnight before the given weekday.
+    Weekly(Weekday),
+    /// This long after the previous rollover (at least one second).
+    Every(Duration),
+}
+
+/// A day of the week, for [`Rotation::Weekly`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+impl Weekday {
+    fn to_jiff(self) -> jiff::civil::Weekday {
+        match self {
+            Weekday::Monday => jiff::civil::Weekday::Monday,
+            Weekday::Tuesday => jiff::civil::Weekday::Tuesday,
+            Weekday::Wednesday => jiff::civil::Weekday::Wednesday,
+            Weekday::Thursday => jiff::civil::Weekday::Thursday,
+            Weekday::Friday => jiff::civil::Weekday::Friday,
+            Weekday::Saturday => jiff::civil::Weekday::Saturday,
+            Weekday::Sunday => jiff::civil::Weekday::Sunday,
+        }
+    }
+}
+
+/// Python's `suffix` formats (clh-protocol.md §6).
+const SECONDS: &str = "%Y-%m-%d_%H-%M-%S";
+const MINUTES: &str = "%Y-%m-%d_%H-%M";
+const HOURS: &str = "%Y-%m-%d_%H";
+const DAYS: &str = "%Y-%m-%d";
+
+/// The time rule of a log: when the next rollover is, and what a backup of a
+/// period is called.
+#[derive(Debug, Clone)]
+pub(crate) struct TimedPolicy {
+    rotation: Rotation,
+    utc: bool,
+}
+
+impl TimedPolicy {
+    pub(crate) fn new(rotation: Rotation, utc: bool) -> TimedPolicy {
+        TimedPolicy { rotation, utc }
+    }
+
+    fn tz(&self) -> TimeZone {
+        if self.utc {
+            TimeZone::UTC
+        } else {
+            TimeZone::system()
+        }
+    }
+
+    /// The length of a period, used where the boundaries are not needed.
+    fn interval(&self) -> Duration {
+        match self.rotation {
+            Rotation::Minutely => Duration::from_secs(60),
+            Rotation::Hourly => Duration::from_secs(3_600),
+            Rotation::Daily => Duration::from_secs(86_400),
+            Rotation::Weekly(_) => Duration::from_secs(7 * 86_400),
+            Rotation::Every(d) => d.max(Duration::from_secs(1)),
+        }
+    }
+
+    /// Python's `computeRollover(now)`, in whole epoch seconds as the lock file
+    /// stores it (clh-protocol.md §6).
+    pub(crate) fn next_rollover(&self, now: SystemTime) -> i64 {
+        let now_secs = epoch_seconds(now);
+        let fallback = now_secs.saturating_add(self.interval().as_secs() as i64);
+        let Ok(ts) = Timestamp::from_second(now_secs) else {
+            return fallback;
+        };
+        let tz = self.tz();
+        let zoned = ts.to_zoned(tz.clone());
+        let next = match self.rotation {
+            Rotation::Every(_) => return fallback,
+            Rotation::Minutely => zoned
+                .round(
+                    ZonedRound::new()
+                        .smallest(Unit::Minute)
+                        .mode(RoundMode::Trunc),
+                )
+                .and_then(|z| z.checked_add(1.minute())),
+            Rotation::Hourly => zoned
+                .round(
+                    ZonedRound::new()
+                        .smallest(Unit::Hour)
+                        .mode(RoundMode::Trunc),
+                )
+                .and_then(|z| z.checked_add(1.hour())),
+            Rotation::Daily => zoned.date().tomorrow().and_then(|d| d.to_zoned(tz)),
+            Rotation::Weekly(day) => zoned
+                .date()
+                .nth_weekday(1, day.to_jiff())
+                .and_then(|d| d.to_zoned(tz)),
+        };
+        next.map_or(fallback, |z| z.timestamp().as_second())
+    }
+
+    fn suffix_format(&self) -> &'static str {
+        match self.rotation {
+            Rotation::Minutely => MINUTES,
+            Rotation::Hourly => HOURS,
+            Rotation::Daily | Rotation::Weekly(_) => DAYS,
+            Rotation::Every(d) if d < Duration::from_secs(60) => SECONDS,
+            Rotation::Every(d) if d < Duration::from_secs(3_600) => MINUTES,
+            Rotation::Every(d) if d < Duration::from_secs(86_400) => HOURS,
+            Rotation::Every(_) => DAYS,
+        }
+    }
+
+    /// The label of the period that ends at `rollover_at`: what its backup is
+    /// called after `app.log.`.
+    ///
+    /// Python names it `strftime(rolloverAt - interval)`. For clock-aligned
+    /// periods we format the last second of the period instead, which names
+    /// the same period and stays right across DST days of 23 or 25 hours.
+    pub(crate) fn period_label(&self, rollover_at: i64) -> String {
+        let start = match self.rotation {
+            Rotation::Minutely | Rotation::Hourly | Rotation::Daily => rollover_at - 1,
+            Rotation::Weekly(_) | Rotation::Every(_) => {
+                rollover_at.saturating_sub(self.interval().as_secs() as i64)
+            }
+        };
+        let ts = Timestamp::from_second(start).unwrap_or(Timestamp::UNIX_EPOCH);
+        ts.to_zoned(self.tz())
+            .strftime(self.suffix_format())
+            .to_string()
+    }
+
+    /// Parses a label written by [`period_label`](Self::period_label).
+    pub(crate) fn parse_label(&self, label: &str) -> Option<DateTime> {
+        let format = self.suffix_format();
+        if format == DAYS {
+            Date::strptime(format, label)
+                .ok()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        } else {
+            DateTime::strptime(format, label).ok()
+        }
+    }
+}
+
+/// Whole seconds since the Unix epoch (negative before it).
+pub(crate) fn epoch_seconds(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
     }
 }
 
@@ -118,5 +307,93 @@ mod tests {
         let never = SizeLimit { max_bytes: 0 };
         assert!(!never.is_full(u64::MAX));
         assert!(never.fits(u64::MAX, u64::MAX));
+    }
+}
+
+#[cfg(test)]
+mod timed_tests {
+    use super::*;
+
+    fn at(rfc3339: &str) -> SystemTime {
+        let ts: Timestamp = rfc3339.parse().expect("timestamp");
+        SystemTime::from(ts)
+    }
+
+    fn show(secs: i64) -> String {
+        Timestamp::from_second(secs).expect("in range").to_string()
+    }
+
+    #[test]
+    fn clock_aligned_rollovers_in_utc() {
+        let cases = [
+            (
+                Rotation::Minutely,
+                "2026-11-23T10:34:21Z",
+                "2026-11-23T10:35:00Z",
+                "2026-11-23_10-34",
+            ),
+            (
+                Rotation::Hourly,
+                "2026-11-23T10:34:21Z",
+                "2026-11-23T11:00:00Z",
+                "2026-11-23_10",
+            ),
+            (
+                Rotation::Daily,
+                "2026-11-23T10:34:21Z",
+                "2026-11-24T00:00:00Z",
+                "2026-11-23",
+            ),
+            (
+                Rotation::Daily,
+                "2026-12-31T23:59:59Z",
+                "2027-01-01T00:00:00Z",
+                "2026-12-31",
+            ),
+            // 2026-11-23 is a Monday: the next Monday midnight is a week later.
+            (
+                Rotation::Weekly(Weekday::Monday),
+                "2026-11-23T10:00:00Z",
+                "2026-11-30T00:00:00Z",
+                "2026-11-23",
+            ),
+            (
+                Rotation::Weekly(Weekday::Wednesday),
+                "2026-11-23T10:00:00Z",
+                "2026-11-25T00:00:00Z",
+                "2026-11-18",
+            ),
+            (
+                Rotation::Every(Duration::from_secs(90)),
+                "2026-11-23T10:34:21Z",
+                "2026-11-23T10:35:51Z",
+                "2026-11-23_10-34",
+            ),
+            (
+                Rotation::Every(Duration::from_secs(5)),
+                "2026-11-23T10:34:21Z",
+                "2026-11-23T10:34:26Z",
+                "2026-11-23_10-34-21",
+            ),
+        ];
+        for (rotation, now, next, label) in cases {
+            let policy = TimedPolicy::new(rotation, true);
+            let rollover = policy.next_rollover(at(now));
+            assert_eq!(show(rollover), next, "{rotation:?} at {now}");
+            assert_eq!(policy.period_label(rollover), label, "{rotation:?}");
+            assert!(policy.parse_label(label).is_some(), "{label}");
+        }
+    }
+
+    #[test]
+    fn labels_parse_only_in_their_own_format() {
+        let hourly = TimedPolicy::new(Rotation::Hourly, true);
+        assert!(hourly.parse_label("2026-11-23_10").is_some());
+        assert!(hourly.parse_label("2026-11-23").is_none());
+        assert!(hourly.parse_label("rotate.12345678").is_none());
+        assert!(hourly.parse_label("2026-11-23_10.gz").is_none());
+        let daily = TimedPolicy::new(Rotation::Daily, true);
+        assert!(daily.parse_label("2026-11-23").is_some());
+        assert!(daily.parse_label("1").is_none());
     }
 }

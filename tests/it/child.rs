@@ -4,9 +4,11 @@ use std::env;
 use std::path::PathBuf;
 
 use concurrent_log_handler::format::{Formatter, TextFormatter};
+use std::time::Duration;
+
 use concurrent_log_handler::{
-    AsyncConcurrentHandler, ConcurrentRotatingFileHandler, FallbackMode, Level,
-    NonBlockingConcurrentHandler, Record,
+    AsyncConcurrentHandler, Compression, ConcurrentRotatingFileHandler, FallbackMode, Level,
+    NonBlockingConcurrentHandler, Record, Rotation,
 };
 
 use crate::util::{TEST_TARGET, message};
@@ -35,6 +37,8 @@ fn entry() {
         "sync" => sync_writer(log, writer, count, max_bytes, backups),
         "async" => async_writer(log, writer, count, max_bytes, backups),
         "thread" => thread_writer(log, writer, count, max_bytes, backups),
+        "timed" => timed_writer(log, writer, count),
+        "compress_victim" => compress_victim(log, writer, count),
         other => panic!("unknown role {other}"),
     }
 }
@@ -114,4 +118,52 @@ fn thread_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, back
     let stats = handler.stats();
     assert_eq!(stats.written, count as u64, "{stats:?}");
     assert_eq!(stats.dropped + stats.failed, 0, "{stats:?}");
+}
+
+/// Rotates every second by the real clock while writing for about two seconds,
+/// so that several processes reach each rollover together.
+fn timed_writer(log: PathBuf, writer: usize, count: usize) {
+    let handler = ConcurrentRotatingFileHandler::builder(log)
+        .rotate_every(Rotation::Every(Duration::from_secs(1)))
+        .backup_count(0)
+        .build()
+        .expect("build");
+    for seq in 0..count {
+        handler.emit(&record(writer, seq)).expect("emit");
+        if seq % 50 == 49 {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Writes `count` records into the log, then rotates it away with one more
+/// record through a gzip-compressing handler (`max_bytes` 1: the full log
+/// rotates) and sleeps: the parent kills it while the backup is compressed.
+fn compress_victim(log: PathBuf, writer: usize, count: usize) {
+    let plain = ConcurrentRotatingFileHandler::builder(&log)
+        .build()
+        .expect("build");
+    let format = concurrent_log_handler::format::TextFormatter::new();
+    let mut batch = Vec::new();
+    for seq in 0..count {
+        concurrent_log_handler::format::Formatter::format(
+            &format,
+            &record(writer, seq),
+            &mut batch,
+        );
+        if batch.len() > 64 * 1024 {
+            plain.write_batch(&batch).expect("write");
+            batch.clear();
+        }
+    }
+    plain.write_batch(&batch).expect("write");
+    let compressing = ConcurrentRotatingFileHandler::builder(&log)
+        .max_bytes(1)
+        .backup_count(10)
+        .compression(Compression::Gzip)
+        .build()
+        .expect("build");
+    compressing.emit(&record(writer, count)).expect("emit");
+    println!("rotated");
+    std::thread::sleep(Duration::from_secs(60));
 }

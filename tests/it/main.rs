@@ -8,14 +8,18 @@
 //! - `emit_wait`: group commit, errors and recovery
 //! - `nonblocking`: the std-thread handler: queuing, sync level, fallback, stop/start, guard
 //! - `lifecycle`: flush, shutdown, drop of handles and runtimes
+//! - `timed`: time rotation with an injected clock, retention, processes rotating by time
+//! - `compression`: gzip/zstd backups off the write path, crash repair
 //! - `api`: Send/Sync/Debug of the public types, formats
 
 mod api;
 mod child;
+mod compression;
 mod emit_wait;
 mod fallback;
 mod lifecycle;
 mod multiprocess;
 mod nonblocking;
 mod rotation;
+mod timed;
 mod util;

@@ -1,0 +1,42 @@
+//! Where "now" comes from for time-based rotation and age retention.
+//!
+//! Production code uses [`SystemClock`]; tests inject a clock they control, so a
+//! day of rotations takes no time to test.
+
+use std::fmt::Debug;
+use std::time::SystemTime;
+
+/// A source of the current time.
+///
+/// ```
+/// use concurrent_log_handler::Clock;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+///
+/// /// A clock the test moves by hand.
+/// #[derive(Debug, Default)]
+/// struct Manual(AtomicU64);
+/// impl Clock for Manual {
+///     fn now(&self) -> SystemTime {
+///         UNIX_EPOCH + Duration::from_secs(self.0.load(Ordering::SeqCst))
+///     }
+/// }
+///
+/// let clock = Manual::default();
+/// clock.0.store(60, Ordering::SeqCst);
+/// assert_eq!(clock.now(), UNIX_EPOCH + Duration::from_secs(60));
+/// ```
+pub trait Clock: Debug + Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}

@@ -1,0 +1,309 @@
+//! The backups of one log: shifting the numbered chain, naming timed backups,
+//! and retention by count and age.
+//!
+//! Everything here runs under the log's lock (clh-protocol.md §8: nothing
+//! creates, renames or deletes `app.log.N[.gz]` outside it) and touches only
+//! files that belong to this log: `app.log.<N>` and `app.log.<period>[.<k>]`,
+//! plain or with a compression extension.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use jiff::civil::DateTime;
+
+use super::compress::ALL_EXTENSIONS;
+use super::rotation::{TimedPolicy, backup_path, with_suffix};
+use crate::error::{Error, Result};
+
+/// How many backups to keep, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Retention {
+    /// Numbered chain: its length (≥ 1 when rotating). Timed backups: keep at
+    /// most this many, 0 = keep all (Python's `backupCount` semantics there).
+    pub(crate) backup_count: usize,
+    /// Delete backups last modified longer ago than this.
+    pub(crate) max_age: Option<Duration>,
+}
+
+fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// Removes `path`; a file that is already gone is no error.
+fn remove_if_exists(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Rotate {
+            from: path.to_path_buf(),
+            to: PathBuf::new(),
+            source: e.into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn rename(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).map_err(|e| Error::Rotate {
+        from: from.to_path_buf(),
+        to: to.to_path_buf(),
+        source: e.into(),
+    })
+}
+
+/// One step of the chain (clh-protocol.md §5, step 6): remove `to` and
+/// `to+ext`, then move `from+ext` (or, failing that, plain `from`) there.
+fn move_backup(from: &Path, to: &Path, ext: &str) -> Result<()> {
+    remove_if_exists(to)?;
+    if !ext.is_empty() {
+        remove_if_exists(&with_suffix(to, ext))?;
+    }
+    let compressed = with_suffix(from, ext);
+    if !ext.is_empty() && exists(&compressed) {
+        rename(&compressed, &with_suffix(to, ext))
+    } else {
+        rename(from, to)
+    }
+}
+
+/// Makes room at `.1`: shifts `.1 … .k` to `.2 … .k+1`, highest first, where the
+/// chain stops at the first gap or at `backup_count` (whose file is
+/// overwritten), as clh-protocol.md §5 steps 5–6 do it.
+pub(crate) fn shift_chain(log: &Path, backup_count: usize, ext: &str) -> Result<()> {
+    let present = |n: usize| {
+        let path = backup_path(log, n);
+        exists(&path) || (!ext.is_empty() && exists(&with_suffix(&path, ext)))
+    };
+    let mut last = 0;
+    while last + 1 < backup_count && present(last + 1) {
+        last += 1;
+    }
+    for n in (1..=last).rev() {
+        move_backup(&backup_path(log, n), &backup_path(log, n + 1), ext)?;
+    }
+    Ok(())
+}
+
+/// Moves `rotated` (the rotated log, plain or compressed per `ext`) to `.1`.
+pub(crate) fn publish_as_newest(rotated: &Path, log: &Path, ext: &str) -> Result<()> {
+    let first = backup_path(log, 1);
+    remove_if_exists(&first)?;
+    let dest = with_suffix(&first, ext);
+    if !ext.is_empty() {
+        remove_if_exists(&dest)?;
+    }
+    rename(rotated, &dest)
+}
+
+/// The files of chain backup `n`: plain and each compressed form that exists.
+fn chain_files(log: &Path, n: usize) -> Vec<PathBuf> {
+    let plain = backup_path(log, n);
+    let mut files: Vec<PathBuf> = ALL_EXTENSIONS
+        .iter()
+        .map(|ext| with_suffix(&plain, ext))
+        .filter(|p| exists(p))
+        .collect();
+    if exists(&plain) {
+        files.push(plain);
+    }
+    files
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Retention of the numbered chain: with `max_age`, the first backup older
+/// than the cutoff and everything after it go (the chain is ordered by age,
+/// so this leaves no gap); at start-up (`trim_beyond_count`), backups numbered
+/// above `backup_count` go too.
+///
+/// DIFFERENCE: Python CLH never touches files numbered above backupCount and
+/// has no age limit; we apply both, as the issue asks, to files of this log only.
+pub(crate) fn apply_chain_retention(
+    log: &Path,
+    retention: Retention,
+    now: SystemTime,
+    trim_beyond_count: bool,
+) -> Result<usize> {
+    let cutoff = retention.max_age.and_then(|age| now.checked_sub(age));
+    let mut removed = 0;
+    let mut deleting = false;
+    for n in chain_numbers(log) {
+        let files = chain_files(log, n);
+        let too_old =
+            cutoff.is_some_and(|c| files.iter().filter_map(|f| modified(f)).all(|m| m < c));
+        // Higher numbers are older: once one is too old, so is the rest.
+        deleting |= too_old;
+        if deleting || (trim_beyond_count && n > retention.backup_count) {
+            for file in files {
+                remove_if_exists(&file)?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// The numbers of the chain backups of `log` present on disk, ascending.
+fn chain_numbers(log: &Path) -> Vec<usize> {
+    let (Some(dir), Some(name)) = (log.parent(), log.file_name()) else {
+        return Vec::new();
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut numbers: Vec<usize> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rest = name.strip_prefix(&prefix)?;
+            let digits = ALL_EXTENSIONS
+                .iter()
+                .find_map(|ext| rest.strip_suffix(ext))
+                .unwrap_or(rest);
+            digits
+                .parse()
+                .ok()
+                .filter(|&n: &usize| n > 0 && digits.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+}
+
+/// `app.log.<label>`, or with `.1`, `.2`, … appended when that name (plain or
+/// compressed) is taken (clh-protocol.md §6).
+pub(crate) fn unused_timed_name(log: &Path, label: &str) -> PathBuf {
+    let base = with_suffix(log, &format!(".{label}"));
+    let taken = |p: &Path| {
+        exists(p)
+            || ALL_EXTENSIONS
+                .iter()
+                .any(|ext| exists(&with_suffix(p, ext)))
+    };
+    if !taken(&base) {
+        return base;
+    }
+    let mut k = 1;
+    loop {
+        let candidate = with_suffix(&base, &format!(".{k}"));
+        if !taken(&candidate) {
+            return candidate;
+        }
+        k += 1;
+    }
+}
+
+/// One timed backup: its period, counter, and its files (plain and compressed
+/// forms of the same backup while a compression runs).
+#[derive(Debug)]
+pub(crate) struct TimedBackup {
+    pub(crate) when: DateTime,
+    pub(crate) counter: u32,
+    /// The plain file, if present.
+    pub(crate) plain: Option<PathBuf>,
+    /// Compressed files, if present.
+    pub(crate) compressed: Vec<PathBuf>,
+}
+
+/// Every timed backup of `log`, oldest first (by period, then counter).
+pub(crate) fn list_timed(log: &Path, policy: &TimedPolicy) -> Vec<TimedBackup> {
+    let Some(dir) = log.parent() else {
+        return Vec::new();
+    };
+    let Some(prefix) = log.file_name().map(|n| format!("{}.", n.to_string_lossy())) else {
+        return Vec::new();
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut backups: Vec<TimedBackup> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let (rest, compressed) = match ALL_EXTENSIONS.iter().find_map(|ext| rest.strip_suffix(ext))
+        {
+            Some(stem) => (stem, true),
+            None => (rest, false),
+        };
+        let Some((when, counter)) = parse_timed(rest, policy) else {
+            continue;
+        };
+        let path = entry.path();
+        let slot = match backups
+            .iter_mut()
+            .find(|b| b.when == when && b.counter == counter)
+        {
+            Some(slot) => slot,
+            None => {
+                backups.push(TimedBackup {
+                    when,
+                    counter,
+                    plain: None,
+                    compressed: Vec::new(),
+                });
+                let last = backups.len() - 1;
+                &mut backups[last]
+            }
+        };
+        if compressed {
+            slot.compressed.push(path);
+        } else {
+            slot.plain = Some(path);
+        }
+    }
+    backups.sort_by_key(|b| (b.when, b.counter));
+    backups
+}
+
+/// `<label>` or `<label>.<counter>`.
+fn parse_timed(rest: &str, policy: &TimedPolicy) -> Option<(DateTime, u32)> {
+    if let Some(when) = policy.parse_label(rest) {
+        return Some((when, 0));
+    }
+    let (label, counter) = rest.rsplit_once('.')?;
+    if counter.is_empty() || !counter.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((policy.parse_label(label)?, counter.parse().ok()?))
+}
+
+/// Retention of timed backups: the oldest beyond `backup_count` (0 keeps all)
+/// and those older than `max_age` go. `busy` says whether a plain file is still
+/// being compressed; such a backup is left for the next run.
+pub(crate) fn apply_timed_retention(
+    log: &Path,
+    policy: &TimedPolicy,
+    retention: Retention,
+    now: SystemTime,
+    busy: &dyn Fn(&Path) -> bool,
+) -> Result<usize> {
+    let backups = list_timed(log, policy);
+    let cutoff = retention.max_age.and_then(|age| now.checked_sub(age));
+    let excess = match retention.backup_count {
+        0 => 0,
+        keep => backups.len().saturating_sub(keep),
+    };
+    let mut removed = 0;
+    for (i, backup) in backups.iter().enumerate() {
+        let files: Vec<&PathBuf> = backup.plain.iter().chain(&backup.compressed).collect();
+        let too_old =
+            cutoff.is_some_and(|c| files.iter().filter_map(|f| modified(f)).all(|m| m < c));
+        if i >= excess && !too_old {
+            continue;
+        }
+        if backup.plain.as_deref().is_some_and(busy) {
+            continue;
+        }
+        for file in files {
+            remove_if_exists(file)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
