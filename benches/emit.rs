@@ -10,11 +10,14 @@
 //! - `emit_wait/*`: 1,000 concurrent `emit_wait` callers (group commit), and a
 //!   lone `emit_wait` on an idle handler.
 //! - `blocking/*`: the blocking handler, one line per lock vs. batches of 100.
+//! - `compression/*`: lines/s of 4 tasks into a log rotating every 4 MB, with
+//!   no compression, gzip and zstd; timed until everything is written (flush),
+//!   not until the background compressions finish.
 
 use std::time::{Duration, Instant};
 
 use concurrent_log_handler::{
-    AsyncConcurrentHandler, ConcurrentRotatingFileHandler, FallbackMode, Level,
+    AsyncConcurrentHandler, Compression, ConcurrentRotatingFileHandler, FallbackMode, Level,
     NonBlockingConcurrentHandler, Record,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -219,5 +222,66 @@ fn blocking(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, emit_cost, throughput, emit_wait, blocking);
+fn compression(c: &mut Criterion) {
+    let mut group = c.benchmark_group("compression");
+    group.sample_size(10);
+    let per_run: u64 = 400_000; // ~40 MB: ten rotations at 4 MB
+    group.throughput(Throughput::Elements(per_run));
+    let rt = runtime();
+    for (name, compression) in [
+        ("none", None),
+        ("gzip", Some(Compression::Gzip)),
+        ("zstd", Some(Compression::Zstd)),
+    ] {
+        group.bench_function(format!("async_4_tasks_rotate_4mb_{name}"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = tempfile::tempdir().expect("tempdir");
+                    total += rt.block_on(async {
+                        let mut builder = AsyncConcurrentHandler::builder(dir.path().join("c.log"))
+                            .max_bytes(4 << 20)
+                            .backup_count(50)
+                            .fallback_mode(FallbackMode::Block);
+                        if let Some(compression) = compression {
+                            builder = builder.compression(compression);
+                        }
+                        let handler = builder.build().expect("build");
+                        let started = Instant::now();
+                        let tasks: Vec<_> = (0..4u64)
+                            .map(|_| {
+                                let handler = handler.clone();
+                                tokio::spawn(async move {
+                                    for i in 0..per_run / 4 {
+                                        handler.emit(record(i));
+                                    }
+                                })
+                            })
+                            .collect();
+                        for t in tasks {
+                            t.await.expect("task");
+                        }
+                        handler.flush().await.expect("flush");
+                        let elapsed = started.elapsed();
+                        // Untimed: let the background compressions finish.
+                        handler.shutdown().await.expect("shutdown");
+                        assert_eq!(handler.stats().written, per_run);
+                        elapsed
+                    });
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    emit_cost,
+    throughput,
+    emit_wait,
+    blocking,
+    compression
+);
 criterion_main!(benches);
