@@ -38,6 +38,15 @@ fn entry() {
         "async" => async_writer(log, writer, count, max_bytes, backups),
         "thread" => thread_writer(log, writer, count, max_bytes, backups),
         "timed" => timed_writer(log, writer, count),
+        "paced" => paced_writer(log, writer, count, max_bytes, backups, None),
+        "paced_gzip" => paced_writer(
+            log,
+            writer,
+            count,
+            max_bytes,
+            backups,
+            Some(Compression::Gzip),
+        ),
         "compress_victim" => compress_victim(log, writer, count),
         other => panic!("unknown role {other}"),
     }
@@ -166,4 +175,39 @@ fn compress_victim(log: PathBuf, writer: usize, count: usize) {
     compressing.emit(&record(writer, count)).expect("emit");
     println!("rotated");
     std::thread::sleep(Duration::from_secs(60));
+}
+
+/// Batches of 20 records with a pause between them, so that this writer runs
+/// for about as long as the Python writers it shares the log with.
+fn paced_writer(
+    log: PathBuf,
+    writer: usize,
+    count: usize,
+    max_bytes: u64,
+    backups: usize,
+    compression: Option<Compression>,
+) {
+    let mut builder = ConcurrentRotatingFileHandler::builder(log)
+        .max_bytes(max_bytes)
+        .backup_count(backups);
+    if let Some(compression) = compression {
+        builder = builder.compression(compression);
+    }
+    let handler = builder.build().expect("build");
+    let format = concurrent_log_handler::format::TextFormatter::new();
+    let mut batch = Vec::new();
+    for seq in 0..count {
+        concurrent_log_handler::format::Formatter::format(
+            &format,
+            &record(writer, seq),
+            &mut batch,
+        );
+        if seq % 20 == 19 {
+            handler.write_batch(&batch).expect("write");
+            batch.clear();
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+    handler.write_batch(&batch).expect("write");
+    assert!(handler.wait_for_compression(Duration::from_secs(120)));
 }

@@ -16,7 +16,7 @@ use crate::timed::{ManualClock, names};
 use crate::util::{TempLog, assert_complete, check_records, spawn_child};
 
 /// The lines of a backup, decompressed according to its extension.
-fn read_lines(path: &Path) -> Vec<String> {
+pub fn read_lines(path: &Path) -> Vec<String> {
     let reader = AllowStdIo::new(BufReader::new(fs::File::open(path).expect("open")));
     let mut text = String::new();
     futures::executor::block_on(async {

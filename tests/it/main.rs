@@ -10,6 +10,7 @@
 //! - `lifecycle`: flush, shutdown, drop of handles and runtimes
 //! - `timed`: time rotation with an injected clock, retention, processes rotating by time
 //! - `compression`: gzip/zstd backups off the write path, crash repair
+//! - `interop_python`: Python CLH and Rust processes on one log at once
 //! - `api`: Send/Sync/Debug of the public types, formats
 
 mod api;
@@ -17,6 +18,7 @@ mod child;
 mod compression;
 mod emit_wait;
 mod fallback;
+mod interop_python;
 mod lifecycle;
 mod multiprocess;
 mod nonblocking;
