@@ -406,10 +406,16 @@ fn compress_file(
 ) -> io::Result<()> {
     let input = File::open(source)?;
     let modified = input.metadata()?.modified()?;
+    // A fresh file, never one reached through a link someone planted at the
+    // temporary name: remove what is there (the link itself, not its target),
+    // then create exclusively.
+    match fs::remove_file(dest) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     let output = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(mode)
         .open(dest)?;
     let reader = AllowStdIo::new(BufReader::with_capacity(256 * 1024, input));

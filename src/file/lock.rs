@@ -12,7 +12,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt as _, OpenOptionsExt};
+use std::os::unix::fs::{FileExt as _, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -55,15 +55,35 @@ impl LockFile {
     /// Returns `true` in the second field when the lock file had to be reopened
     /// because the process was forked: the caller's other descriptors are then
     /// shared with the parent too and should be reopened.
+    ///
+    /// Once locked, the descriptor's `(dev, ino)` is compared with the path's:
+    /// if someone deleted or replaced the lock file, every writer that opens
+    /// the path from now on locks the new file, so we must too, or two groups
+    /// of writers would stop excluding each other. We then open the path anew
+    /// and lock again.
     pub(crate) fn lock(&mut self) -> Result<(LockGuard<'_>, bool)> {
         let forked = std::process::id() != self.opened_by;
         if forked {
             self.file = open_lock_file(&self.path, self.mode)?;
             self.opened_by = std::process::id();
         }
+        // A lock file replaced again and again by someone else is not worth an
+        // endless chase: after a few rounds we keep the lock we hold.
+        for _ in 0..8 {
+            self.lock_descriptor()?;
+            if self.is_current() {
+                break;
+            }
+            let _ = fs4::FileExt::unlock(&self.file);
+            self.file = open_lock_file(&self.path, self.mode)?;
+        }
+        Ok((LockGuard { lock: self }, forked))
+    }
+
+    fn lock_descriptor(&self) -> Result<()> {
         loop {
             match fs4::FileExt::lock(&self.file) {
-                Ok(()) => return Ok((LockGuard { lock: self }, forked)),
+                Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     return Err(Error::Lock {
@@ -72,6 +92,14 @@ impl LockFile {
                     });
                 }
             }
+        }
+    }
+
+    /// Whether our descriptor is still the file at the path.
+    fn is_current(&self) -> bool {
+        match (self.file.metadata(), std::fs::symlink_metadata(&self.path)) {
+            (Ok(ours), Ok(now)) => ours.dev() == now.dev() && ours.ino() == now.ino(),
+            _ => false,
         }
     }
 }
@@ -110,6 +138,9 @@ impl Drop for LockGuard<'_> {
     }
 }
 
+/// Opens the lock file without following a symlink at its path: a link planted
+/// there by someone else must not make us write our rollover time into the
+/// file it points to (it fails with ELOOP instead).
 fn open_lock_file(path: &Path, mode: u32) -> Result<File> {
     OpenOptions::new()
         .read(true)
@@ -117,6 +148,7 @@ fn open_lock_file(path: &Path, mode: u32) -> Result<File> {
         .create(true)
         .truncate(false)
         .mode(mode)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| Error::OpenLockFile {
             path: path.to_path_buf(),

@@ -129,6 +129,9 @@ struct LogFile {
     /// Background compression of rotated files, if on.
     compressor: Option<Compressor>,
     clock: Arc<dyn Clock>,
+    /// The size the log had after our last write; another size means someone
+    /// else wrote since, and the end of the file is checked for a torn line.
+    last_end: Option<u64>,
 }
 
 impl LockedFile {
@@ -211,6 +214,7 @@ impl LockedFile {
             timed,
             compressor,
             clock: Arc::clone(&config.clock),
+            last_end: None,
         };
         if config.rotates() {
             // Retention applies at start-up too, under the lock.
@@ -274,6 +278,7 @@ impl LogFile {
         done: &mut usize,
     ) -> Result<()> {
         let mut size = open_current(&mut self.file, &self.path, self.file_mode)?;
+        size = self.end_torn_line(size)?;
         let mut rotation_failed = false;
         // Time rotation: the shared next-rollover time lives in the lock file.
         let mut rollover_at = None;
@@ -346,6 +351,7 @@ impl LogFile {
             }
             self.append(scratch, size)?;
             size += scratch.len() as u64;
+            self.last_end = Some(size);
             report.bytes += scratch.len() as u64;
             *done = next;
         }
@@ -353,6 +359,31 @@ impl LogFile {
             self.sync()?;
         }
         Ok(())
+    }
+
+    /// A writer killed in the middle of its `write` may leave a last line
+    /// without its `\n`; appending to it would glue our first line onto it.
+    /// When the file is not as we left it, look at its last byte and end a torn
+    /// line first, so the damage stays within the killed writer's line. Costs
+    /// one `pread` per batch only when others wrote in between.
+    fn end_torn_line(&mut self, size: u64) -> Result<u64> {
+        if size == 0 || self.last_end == Some(size) {
+            return Ok(size);
+        }
+        let Some(file) = self.file.as_ref() else {
+            return Ok(size);
+        };
+        let mut last = [0u8; 1];
+        // A log we may only append to (no read permission) is not checked.
+        let torn = std::os::unix::fs::FileExt::read_exact_at(file, &mut last, size - 1)
+            .is_ok_and(|()| last[0] != b'\n');
+        if !torn {
+            self.last_end = Some(size);
+            return Ok(size);
+        }
+        self.append(b"\n", size)?;
+        self.last_end = Some(size + 1);
+        Ok(size + 1)
     }
 
     /// One `write_all` of `bytes`. On failure the partial write is cut off again,
@@ -478,12 +509,23 @@ fn unused_temp_path(path: &Path) -> PathBuf {
     temp
 }
 
+/// Opens the log for appending (`O_APPEND`, every write lands at the end, as
+/// Python CLH's "a" mode), and for reading when allowed, to check its last byte
+/// (see `end_torn_line`).
 fn open_log(path: &Path, mode: u32) -> Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(mode)
-        .open(path)
+    let open = |read: bool| {
+        OpenOptions::new()
+            .read(read)
+            .append(true)
+            .create(true)
+            .mode(mode)
+            .open(path)
+    };
+    open(true)
+        .or_else(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => open(false),
+            _ => Err(e),
+        })
         .map_err(|e| Error::OpenLog {
             path: path.to_path_buf(),
             source: e.into(),

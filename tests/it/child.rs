@@ -38,6 +38,9 @@ fn entry() {
         "async" => async_writer(log, writer, count, max_bytes, backups),
         "thread" => thread_writer(log, writer, count, max_bytes, backups),
         "timed" => timed_writer(log, writer, count),
+        "fsize" => fsize_writer(log, writer, count),
+        "fork" => fork_writer(log, count),
+        "killed_writer" => killed_writer(log, writer, max_bytes, backups),
         "paced" => paced_writer(log, writer, count, max_bytes, backups, None),
         "paced_gzip" => paced_writer(
             log,
@@ -210,4 +213,137 @@ fn paced_writer(
     }
     handler.write_batch(&batch).expect("write");
     assert!(handler.wait_for_compression(Duration::from_secs(120)));
+}
+
+/// Writes under RLIMIT_FSIZE (64 KiB) until writes fail with EFBIG, checks the
+/// errors, lifts the limit and checks that writing resumes; prints the stats.
+fn fsize_writer(log: PathBuf, writer: usize, count: usize) {
+    set_file_size_limit(64 * 1024);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let handler = AsyncConcurrentHandler::builder(&log)
+            .build()
+            .expect("build");
+        // Fire-and-forget records, with an awaited one every 50, until two
+        // awaited ones failed (each failing batch waits out the writer's
+        // backoff, so the test does not linger in the failure).
+        let mut failures = 0;
+        let mut seq = 0;
+        while failures < 2 {
+            assert!(seq < count, "the limit was never hit");
+            if seq % 50 == 49 {
+                if let Err(e) = handler.emit_wait(record(writer, seq)).await {
+                    assert!(
+                        matches!(e, concurrent_log_handler::Error::Write { .. }),
+                        "{e}"
+                    );
+                    assert_eq!(
+                        e.io_error().and_then(|e| e.raw_os_error()),
+                        Some(libc::EFBIG)
+                    );
+                    failures += 1;
+                }
+            } else {
+                handler.emit(record(writer, seq)); // kept for the retry when it fails
+            }
+            seq += 1;
+        }
+        set_file_size_limit(libc::RLIM_INFINITY);
+        handler
+            .emit_wait(record(writer, seq))
+            .await
+            .expect("resumed");
+        handler.shutdown().await.expect("shutdown");
+        let stats = handler.stats();
+        assert_eq!(
+            stats.written + stats.dropped + stats.failed,
+            stats.emitted,
+            "{stats:?}"
+        );
+        assert!(stats.write_errors > 0);
+        println!("written={}", stats.written);
+    });
+}
+
+fn set_file_size_limit(bytes: libc::rlim_t) {
+    // SAFETY: plain libc calls on this process's own settings. SIGXFSZ is
+    // ignored so that crossing the limit fails the write with EFBIG instead of
+    // killing the process; the rlimit struct is fully initialised and only read.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit), 0);
+        limit.rlim_cur = bytes.min(limit.rlim_max);
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
+}
+
+/// Opens a handler, then `fork()`s without exec; parent (writer 0) and child
+/// (writer 1) write through the same handler into a log rotating every ~20
+/// lines. flock belongs to the open file description, so without reopening
+/// the lock file in the child both would "hold" the lock at once and their
+/// rotations would race (Python CLH issue #8).
+fn fork_writer(log: PathBuf, count: usize) {
+    let handler = ConcurrentRotatingFileHandler::builder(log)
+        .max_bytes(2_000)
+        .backup_count(10_000)
+        .build()
+        .expect("build");
+    handler.write_batch(b"").expect("open");
+    // SAFETY: fork() in a test process whose other thread (the harness's main
+    // thread) is parked on a channel and holds none of the locks the child
+    // uses; the child only runs this thread's code and leaves with _exit, so
+    // no destructor or atexit handler of the parent runs twice.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    let writer = usize::from(pid == 0);
+    let mut ok = true;
+    for seq in 0..count {
+        ok &= handler.emit(&record(writer, seq)).is_ok();
+    }
+    if pid == 0 {
+        // SAFETY: ends the forked child at once, as fork's rules ask.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child we just forked; `status` is a valid out-pointer.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "forked child failed"
+    );
+    assert!(ok);
+}
+
+/// Writes 16 KiB batches forever, printing `done <last seq>` after each one
+/// returned; the parent kills it with SIGKILL at some point.
+fn killed_writer(log: PathBuf, writer: usize, max_bytes: u64, backups: usize) {
+    use std::io::Write;
+    let handler = ConcurrentRotatingFileHandler::builder(log)
+        .max_bytes(max_bytes)
+        .backup_count(backups)
+        .build()
+        .expect("build");
+    let format = concurrent_log_handler::format::TextFormatter::new();
+    let mut batch = Vec::new();
+    let mut stdout = std::io::stdout();
+    for seq in 0.. {
+        concurrent_log_handler::format::Formatter::format(
+            &format,
+            &record(writer, seq),
+            &mut batch,
+        );
+        if batch.len() >= 16 * 1024 {
+            handler.write_batch(&batch).expect("write");
+            batch.clear();
+            writeln!(stdout, "done {seq}").expect("stdout");
+            stdout.flush().expect("flush");
+        }
+    }
 }

@@ -11,13 +11,19 @@
 //! - `timed`: time rotation with an injected clock, retention, processes rotating by time
 //! - `compression`: gzip/zstd backups off the write path, crash repair
 //! - `interop_python`: Python CLH and Rust processes on one log at once
+//! - `faults`: lock file replaced, directory gone, disk full, size limit, symlinks, copytruncate
+//! - `crash`: SIGKILL mid-batch and mid-rotation, fork without exec
+//! - `hostile`: input that tries to break lines or memory
 //! - `api`: Send/Sync/Debug of the public types, formats
 
 mod api;
 mod child;
 mod compression;
+mod crash;
 mod emit_wait;
 mod fallback;
+mod faults;
+mod hostile;
 mod interop_python;
 mod lifecycle;
 mod multiprocess;

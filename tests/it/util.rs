@@ -170,6 +170,18 @@ pub fn check_records(lines: &[String], ordered: bool) -> Found {
     found
 }
 
+/// `(writer, seq)` of a whole test-record line, `None` for anything else
+/// (a torn line, a drop report, a foreign line).
+pub fn try_parse_record(line: &str) -> Option<(usize, usize)> {
+    let mut parts = line.splitn(4, ' ');
+    let _ts = parts.next()?;
+    let _level = parts.next()?;
+    parts.next()?.parse::<u32>().ok()?;
+    let body = parts.next()?.strip_prefix(&format!("{TEST_TARGET}: "))?;
+    let (writer, seq, filler) = parse_body(body)?;
+    (filler == FILLER).then_some((writer, seq))
+}
+
 fn parse_body(body: &str) -> Option<(usize, usize, &str)> {
     let mut parts = body.splitn(3, ' ');
     let writer = parts.next()?.strip_prefix('w')?.parse().ok()?;
