@@ -69,7 +69,8 @@ impl Formatter for TextFormatter {
             out.extend_from_slice(b": ");
         }
         escape(record.message(), out);
-        for (key, value) in record.fields() {
+        // The event's own fields, then those of its spans (outermost first).
+        for (key, value) in record.fields().iter().chain(record.span_fields()) {
             out.push(b' ');
             escape(key, out);
             out.push(b'=');
@@ -172,6 +173,12 @@ mod tests {
             (
                 Record::new(Level::Info, "two\nlines").with_field("k\n", "v\r\nw"),
                 "two\\nlines k\\n=v\\r\\nw\n",
+            ),
+            (
+                Record::new(Level::Info, "m")
+                    .with_span_field("req", 7)
+                    .with_field("k", "v"),
+                "m k=v req=7\n",
             ),
             (
                 Record::new(Level::Info, "m").with_target("evil\ntarget"),
