@@ -45,9 +45,12 @@
 )]
 
 mod asynchronous;
+#[cfg(feature = "config")]
+pub mod config;
 mod error;
 mod file;
 pub mod format;
+pub mod integrations;
 mod nonblocking;
 mod record;
 mod report;
