@@ -9,11 +9,21 @@
 //! - `nonblocking`: the std-thread handler: queuing, sync level, fallback, stop/start, guard
 //! - `lifecycle`: flush, shutdown, drop of handles and runtimes
 //! - `api`: Send/Sync/Debug of the public types, formats
+//! - `json`: the JSON-lines formatter against hostile input (feature `json`)
+//! - `integrations`: the `tracing` layer and writer, the `log` backend
+//! - `config`: `HandlerConfig` from TOML and JSON, and its errors (feature `config`)
+//! - `http`: the axum and actix examples driven over real loopback HTTP
 
 mod api;
 mod child;
+#[cfg(feature = "config")]
+mod config;
 mod emit_wait;
 mod fallback;
+#[cfg(all(feature = "tracing", feature = "log", feature = "json"))]
+mod integrations;
+#[cfg(feature = "json")]
+mod json;
 mod lifecycle;
 mod multiprocess;
 mod nonblocking;
