@@ -20,6 +20,7 @@ mod child;
 mod config;
 mod emit_wait;
 mod fallback;
+mod http;
 #[cfg(all(feature = "tracing", feature = "log", feature = "json"))]
 mod integrations;
 #[cfg(feature = "json")]
