@@ -13,7 +13,8 @@ use crate::record::Record;
 ///
 /// Timestamp (local time with its UTC offset, millisecond precision; or UTC with
 /// [`utc(true)`](Self::utc)), level (Python's names), process id, target (left
-/// out when empty), message, then `key=value` fields. A value that is empty or
+/// out when empty), message, then `key=value` fields (the record's own, then
+/// its [span fields](Record::span_fields)). A value that is empty or
 /// contains a space, `"` or `=` is quoted, with `"` written as `\"`. Message,
 /// target, keys and values are [escaped](super::escape), so the line never
 /// breaks.
