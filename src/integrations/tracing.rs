@@ -59,6 +59,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::Handler;
+use crate::format::escape;
 use crate::record::{Level, Record};
 use crate::report::SELF_TARGET;
 use crate::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};
@@ -225,9 +226,10 @@ where
 ///
 /// The level comes from the event's metadata, so `sync_level` applies as with
 /// [`Record`]s; a writer made without metadata ([`MakeWriter::make_writer`])
-/// logs at [`Level::Info`]. The bytes are queued as they are: the fmt layer does
-/// not escape line breaks inside messages, so a multi-line message stays
-/// multi-line (it is still written whole, never torn).
+/// logs at [`Level::Info`]. The fmt layer writes line breaks inside messages
+/// as they are; this writer [escapes](crate::format::escape) them (and
+/// backslashes and other control characters, as the text format does), so an
+/// event stays one line and cannot forge another.
 #[derive(Debug)]
 pub struct EventWriter<'a, H: Handler> {
     handler: &'a H,
@@ -239,11 +241,28 @@ pub struct EventWriter<'a, H: Handler> {
 
 impl<H: Handler> EventWriter<'_, H> {
     fn send(&mut self) {
-        if self.enabled && !self.buf.is_empty() {
-            self.handler
-                .emit_formatted(self.level, std::mem::take(&mut self.buf));
+        let mut line = std::mem::take(&mut self.buf);
+        if !self.enabled || line.is_empty() {
+            return;
         }
-        self.buf.clear();
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        // The fmt layer does not escape line breaks inside messages; escape
+        // them (and the rest, as the text format does) so that one event stays
+        // one line of the shared log. The scan spares the common line a copy:
+        // `escape` would change nothing in it.
+        if line
+            .iter()
+            .any(|&b| b < 0x20 || b == 0x7f || b == b'\\' || b == 0xC2 || b == 0xE2)
+        {
+            let text = String::from_utf8_lossy(&line);
+            let mut escaped = Vec::with_capacity(line.len() + 16);
+            escape(&text, &mut escaped);
+            line = escaped;
+        }
+        line.push(b'\n');
+        self.handler.emit_formatted(self.level, line);
     }
 }
 

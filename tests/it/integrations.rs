@@ -176,14 +176,20 @@ mod tracing_layer {
             for i in 0..100 {
                 tracing::info!(i, "event");
             }
+            tracing::warn!("forged\n2026-01-01T00:00:00Z ERROR fake line\r\\");
         });
         drop(guard);
-        let lines = all_lines(&log.path);
+        let mut lines = all_lines(&log.path);
+        let forged = lines.pop().expect("the multi-line event");
+        assert!(
+            forged.ends_with(r"forged\n2026-01-01T00:00:00Z ERROR fake line\r\\"),
+            "one event, one line, escaped: {forged}"
+        );
         assert_eq!(lines.len(), 100);
         for (i, line) in lines.iter().enumerate() {
             assert!(line.ends_with(&format!("event i={i}")), "{line}");
         }
-        assert_eq!(handler.stats().written, 100);
+        assert_eq!(handler.stats().written, 101);
     }
 }
 
@@ -264,5 +270,32 @@ mod log_backend {
         assert_eq!(lines.len(), 2, "{lines:#?}");
         assert_eq!(parse_line(&lines[0]).rest, "app: paid order=7");
         assert_eq!(parse_line(&lines[1]).level, "ERROR");
+    }
+}
+
+/// The new public types are Send + Sync + Debug, like the rest of the API.
+#[test]
+fn integration_types_are_send_sync_and_debug() {
+    fn check<T: Send + Sync + std::fmt::Debug>() {}
+    check::<
+        concurrent_log_handler::integrations::tracing::ConcurrentLogLayer<AsyncConcurrentHandler>,
+    >();
+    check::<
+        concurrent_log_handler::integrations::tracing::ConcurrentLogLayer<
+            NonBlockingConcurrentHandler,
+        >,
+    >();
+    check::<
+        concurrent_log_handler::integrations::tracing::EventWriter<'static, AsyncConcurrentHandler>,
+    >();
+    check::<
+        concurrent_log_handler::integrations::log::ConcurrentLogger<NonBlockingConcurrentHandler>,
+    >();
+    check::<concurrent_log_handler::integrations::log::InitLogError>();
+    check::<JsonFormatter>();
+    #[cfg(feature = "config")]
+    {
+        check::<concurrent_log_handler::config::HandlerConfig>();
+        check::<concurrent_log_handler::config::LogFormat>();
     }
 }
