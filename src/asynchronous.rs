@@ -52,6 +52,48 @@ pub enum FallbackMode {
     Nowait,
 }
 
+impl FallbackMode {
+    /// The name used in configuration files: `drop`, `block` or `nowait`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FallbackMode::Drop => "drop",
+            FallbackMode::Block => "block",
+            FallbackMode::Nowait => "nowait",
+        }
+    }
+}
+
+impl std::fmt::Display for FallbackMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl std::str::FromStr for FallbackMode {
+    type Err = Error;
+
+    /// Parses `drop`, `block` or `nowait`, case-insensitively.
+    ///
+    /// ```
+    /// use concurrent_log_handler::FallbackMode;
+    ///
+    /// assert_eq!("Block".parse::<FallbackMode>()?, FallbackMode::Block);
+    /// assert_eq!(FallbackMode::Nowait.to_string(), "nowait");
+    /// assert!("later".parse::<FallbackMode>().is_err());
+    /// # Ok::<(), concurrent_log_handler::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "drop" => Ok(FallbackMode::Drop),
+            "block" => Ok(FallbackMode::Block),
+            "nowait" => Ok(FallbackMode::Nowait),
+            _ => Err(Error::invalid_config(format!(
+                "unknown fallback_mode {s:?} (expected drop, block or nowait)"
+            ))),
+        }
+    }
+}
+
 /// A cheap, cloneable handle to an async, non-blocking, multi-process-safe
 /// rotating log file.
 ///
@@ -128,18 +170,34 @@ impl AsyncConcurrentHandler {
     /// the queue is full, the [`FallbackMode`] decides. After
     /// [`shutdown`](Self::shutdown), the record is dropped and counted.
     pub fn emit(&self, record: Record) {
+        if self.inner.closed.load(Ordering::Acquire) {
+            let counters = &self.inner.core.counters;
+            add(&counters.emitted, 1);
+            add(&counters.dropped, 1);
+            return;
+        }
+        let line = self.inner.core.format(&record);
+        self.emit_line(record.level(), line);
+    }
+
+    /// [`emit`](Self::emit) for a line formatted elsewhere (the `tracing` fmt
+    /// writer): same counters, `sync_level` and fallback. A missing final `\n`
+    /// is added; an empty line is not logged.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn emit_line(&self, level: Level, mut line: Vec<u8>) {
+        if line.is_empty() {
+            return;
+        }
+        if line.last() != Some(&b'\n') {
+            line.push(b'\n');
+        }
         let counters = &self.inner.core.counters;
         add(&counters.emitted, 1);
         if self.inner.closed.load(Ordering::Acquire) {
             add(&counters.dropped, 1);
             return;
         }
-        let line = self.inner.core.format(&record);
-        if self
-            .inner
-            .sync_level
-            .is_some_and(|level| record.level() >= level)
-        {
+        if self.inner.sync_level.is_some_and(|sync| level >= sync) {
             add(&counters.fallback, 1);
             self.write_in_caller(&line);
             return;

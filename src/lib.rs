@@ -17,6 +17,11 @@
 //!   blocking. Its lock file (`.__app.lock`), rollover rule and backup names
 //!   (`app.log.1` …) are those of Python's `concurrent-log-handler`, so Python
 //!   and Rust processes can write one log at once.
+//! - [`integrations`]: a `tracing` layer and `fmt` writer (feature `tracing`)
+//!   and a `log` backend (feature `log`) on top of the queued handlers;
+//!   `format::JsonFormatter` (feature `json`); `config::HandlerConfig`,
+//!   settings from TOML or JSON with Python CLH's option names (feature
+//!   `config`). All four features are on by default.
 //!
 //! ```
 //! use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record};
@@ -46,9 +51,12 @@
 
 mod asynchronous;
 mod clock;
+#[cfg(feature = "config")]
+pub mod config;
 mod error;
 mod file;
 pub mod format;
+pub mod integrations;
 mod nonblocking;
 mod record;
 mod report;

@@ -122,6 +122,27 @@ impl NonBlockingConcurrentHandler {
     /// queue was full and `fallback_on_full` is off; the write error when a
     /// record written in the caller failed. Each is also counted in [`Stats`].
     pub fn emit(&self, record: Record) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            let counters = &self.inner.core.counters;
+            add(&counters.emitted, 1);
+            add(&counters.dropped, 1);
+            return Err(Error::Closed);
+        }
+        let line = self.inner.core.format(&record);
+        self.emit_line(record.level(), line)
+    }
+
+    /// [`emit`](Self::emit) for a line formatted elsewhere (the `tracing` fmt
+    /// writer): same counters, `sync_level` and fallback. A missing final `\n`
+    /// is added; an empty line is not logged.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn emit_line(&self, level: Level, mut line: Vec<u8>) -> Result<()> {
+        if line.is_empty() {
+            return Ok(());
+        }
+        if line.last() != Some(&b'\n') {
+            line.push(b'\n');
+        }
         let inner = &*self.inner;
         let counters = &inner.core.counters;
         add(&counters.emitted, 1);
@@ -129,11 +150,7 @@ impl NonBlockingConcurrentHandler {
             add(&counters.dropped, 1);
             return Err(Error::Closed);
         }
-        let line = inner.core.format(&record);
-        if inner
-            .sync_level
-            .is_some_and(|level| record.level() >= level)
-        {
+        if inner.sync_level.is_some_and(|sync| level >= sync) {
             add(&counters.fallback, 1);
             return inner.core.write_now(&line);
         }

@@ -126,6 +126,7 @@ pub struct Record {
     target: Cow<'static, str>,
     message: Cow<'static, str>,
     fields: Vec<(Cow<'static, str>, String)>,
+    span_fields: Vec<(Cow<'static, str>, String)>,
     timestamp: SystemTime,
     pid: u32,
 }
@@ -139,6 +140,7 @@ impl Record {
             target: Cow::Borrowed(""),
             message: message.into(),
             fields: Vec::new(),
+            span_fields: Vec::new(),
             timestamp: SystemTime::now(),
             pid: std::process::id(),
         }
@@ -160,6 +162,33 @@ impl Record {
     ) -> Self {
         self.fields.push((key.into(), value.to_string()));
         self
+    }
+
+    /// Appends a field of the context the event happened in (a `tracing` span),
+    /// outermost first. Formatters keep these apart from the event's own
+    /// [`fields`](Self::fields): the text format writes them after those, the
+    /// JSON format under `"span"`.
+    #[must_use]
+    pub fn with_span_field(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl fmt::Display,
+    ) -> Self {
+        self.span_fields.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// [`with_field`](Self::with_field) for a value that already is a `String`,
+    /// without copying it (the integrations collect values as strings).
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+    pub(crate) fn push_field(&mut self, key: impl Into<Cow<'static, str>>, value: String) {
+        self.fields.push((key.into(), value));
+    }
+
+    /// [`with_span_field`](Self::with_span_field) without copying the value.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn push_span_field(&mut self, key: impl Into<Cow<'static, str>>, value: String) {
+        self.span_fields.push((key.into(), value));
     }
 
     /// Overrides the timestamp (for replaying events or for tests).
@@ -187,6 +216,11 @@ impl Record {
     /// The record's fields in the order they were added.
     pub fn fields(&self) -> &[(Cow<'static, str>, String)] {
         &self.fields
+    }
+
+    /// The fields of the spans the event happened in, outermost first.
+    pub fn span_fields(&self) -> &[(Cow<'static, str>, String)] {
+        &self.span_fields
     }
 
     /// When the record was created.

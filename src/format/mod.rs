@@ -22,10 +22,14 @@
 //! ```
 
 mod escape;
+#[cfg(feature = "json")]
+mod json;
 mod text;
 mod timestamp;
 
 pub use escape::escape;
+#[cfg(feature = "json")]
+pub use json::JsonFormatter;
 pub use text::TextFormatter;
 
 use crate::record::Record;

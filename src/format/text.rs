@@ -13,7 +13,8 @@ use crate::record::Record;
 ///
 /// Timestamp (local time with its UTC offset, millisecond precision; or UTC with
 /// [`utc(true)`](Self::utc)), level (Python's names), process id, target (left
-/// out when empty), message, then `key=value` fields. A value that is empty or
+/// out when empty), message, then `key=value` fields (the record's own, then
+/// its [span fields](Record::span_fields)). A value that is empty or
 /// contains a space, `"` or `=` is quoted, with `"` written as `\"`. Message,
 /// target, keys and values are [escaped](super::escape), so the line never
 /// breaks.
@@ -69,7 +70,8 @@ impl Formatter for TextFormatter {
             out.extend_from_slice(b": ");
         }
         escape(record.message(), out);
-        for (key, value) in record.fields() {
+        // The event's own fields, then those of its spans (outermost first).
+        for (key, value) in record.fields().iter().chain(record.span_fields()) {
             out.push(b' ');
             escape(key, out);
             out.push(b'=');
@@ -172,6 +174,12 @@ mod tests {
             (
                 Record::new(Level::Info, "two\nlines").with_field("k\n", "v\r\nw"),
                 "two\\nlines k\\n=v\\r\\nw\n",
+            ),
+            (
+                Record::new(Level::Info, "m")
+                    .with_span_field("req", 7)
+                    .with_field("k", "v"),
+                "m k=v req=7\n",
             ),
             (
                 Record::new(Level::Info, "m").with_target("evil\ntarget"),

@@ -15,16 +15,27 @@
 //! - `crash`: SIGKILL mid-batch and mid-rotation, fork without exec
 //! - `hostile`: input that tries to break lines or memory
 //! - `api`: Send/Sync/Debug of the public types, formats
+//! - `json`: the JSON-lines formatter against hostile input (feature `json`)
+//! - `integrations`: the `tracing` layer and writer, the `log` backend
+//! - `config`: `HandlerConfig` from TOML and JSON, and its errors (feature `config`)
+//! - `http`: the axum and actix examples driven over real loopback HTTP
 
 mod api;
 mod child;
 mod compression;
+#[cfg(feature = "config")]
+mod config;
 mod crash;
 mod emit_wait;
 mod fallback;
 mod faults;
 mod hostile;
+mod http;
+#[cfg(all(feature = "tracing", feature = "log", feature = "json"))]
+mod integrations;
 mod interop_python;
+#[cfg(feature = "json")]
+mod json;
 mod lifecycle;
 mod multiprocess;
 mod nonblocking;

@@ -1,0 +1,451 @@
+//! Handler settings read from TOML or JSON, with the option names Python
+//! `concurrent-log-handler` users know.
+//!
+//! ```
+//! use concurrent_log_handler::config::HandlerConfig;
+//! use concurrent_log_handler::{Level, Record};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = dir.path().join("app.log");
+//! let toml = format!(
+//!     r#"
+//!     filename = "{}"
+//!     maxBytes = 10485760      # Python's name; max_bytes works too
+//!     backupCount = 5
+//!     sync_level = "error"
+//!     format = "json"
+//!     utc = true
+//!     "#,
+//!     log.display()
+//! );
+//! let config = HandlerConfig::from_toml_str(&toml)?;
+//! assert_eq!(config.max_bytes, 10 << 20);
+//!
+//! let (handler, guard) = config.build_nonblocking()?;
+//! handler.emit(Record::new(Level::Error, "written before emit returns"))?;
+//! drop(guard);
+//! let line: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&log)?)?;
+//! assert_eq!(line["level"], "ERROR");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{Error, Result};
+use crate::format::{JsonFormatter, TextFormatter};
+use crate::record::Level;
+use crate::{
+    AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, Compression, FallbackMode,
+    NonBlockingConcurrentHandler, NonBlockingConcurrentHandlerBuilder, Rotation, Weekday,
+    WriterGuard,
+};
+
+/// Python CLH options this crate does not take, with what to do instead; an
+/// unknown-field error naming one of them gets this hint.
+const PYTHON_ONLY: &[(&str, &str)] = &[
+    ("mode", "the log is always opened for appending"),
+    ("encoding", "lines are always UTF-8"),
+    ("errors", "lines are always valid UTF-8"),
+    ("unicode_error_policy", "lines are always valid UTF-8"),
+    (
+        "delay",
+        "the file is always opened when the handler is built",
+    ),
+    (
+        "debug",
+        "write errors are reported through `tracing` or stderr",
+    ),
+    (
+        "owner",
+        "files are created by the running user; chown them yourself",
+    ),
+    ("umask", "the process umask applies to file_mode"),
+    ("newline", "lines always end in \\n"),
+    ("terminator", "lines always end in \\n"),
+];
+
+/// The settings of a handler, as read from a TOML or JSON file.
+///
+/// | option | Python CLH name | default |
+/// |---|---|---|
+/// | `filename` (required) | `filename` | |
+/// | `max_bytes` | `maxBytes` | 0 (never rotate) |
+/// | `backup_count` | `backupCount` | 5 |
+/// | `use_gzip` | `use_gzip` | `false`; `true` compresses backups with gzip |
+/// | `compression` | | `"none"`, `"gzip"` or `"zstd"` |
+/// | `when` | `when` (timed handler) | no time rotation; `"S"`, `"M"`, `"H"`, `"D"` (every `interval` units after the last rollover), `"MIDNIGHT"`, `"W0"`–`"W6"` (Monday–Sunday) |
+/// | `interval` | `interval` | 1 |
+/// | `max_age_seconds` | | no age limit |
+/// | `lock_file_directory` | `lock_file_directory` | beside the log |
+/// | `file_mode` | `chmod` | `0o644` |
+/// | `create_dirs` | | `true` |
+/// | `durable` | | `false` |
+/// | `queue_capacity` | | 10,000 |
+/// | `fallback_mode` | | `"drop"` (async); thread handler: `"block"` |
+/// | `sync_level` | | `"critical"` (async), `"error"` (thread); `"none"` queues all |
+/// | `utc` | `utc` | `false`: timestamps and time rotation in local time |
+/// | `format` | | `"text"` (or `"json"`) |
+///
+/// Unknown options are refused with an [`Error::InvalidConfig`] naming them,
+/// so a typo or a Python-only option (`delay`, `encoding`, …) does not pass
+/// silently.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct HandlerConfig {
+    /// The log file.
+    pub filename: PathBuf,
+    /// Rotate before the file would pass this many bytes; 0 never rotates.
+    #[serde(default, alias = "maxBytes")]
+    pub max_bytes: u64,
+    /// How many rotated files to keep.
+    #[serde(default = "default_backup_count", alias = "backupCount")]
+    pub backup_count: usize,
+    /// Python CLH's gzip of rotated files.
+    #[serde(default)]
+    pub use_gzip: bool,
+    /// `"none"`, `"gzip"` or `"zstd"`; `use_gzip = true` means `"gzip"`.
+    #[serde(default)]
+    pub compression: Option<String>,
+    /// Python's timed-rotation `when`: `S`, `M`, `H`, `D`, `MIDNIGHT`, `W0`–`W6`.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// Python's `interval`: how many `when` units between rollovers.
+    #[serde(default)]
+    pub interval: Option<u64>,
+    /// Delete backups last written longer ago than this many seconds.
+    #[serde(default)]
+    pub max_age_seconds: Option<u64>,
+    /// Where the lock file lives; beside the log when absent.
+    #[serde(default)]
+    pub lock_file_directory: Option<PathBuf>,
+    /// Mode of created files, before the umask (Python CLH's `chmod`).
+    #[serde(default, alias = "chmod")]
+    pub file_mode: Option<u32>,
+    /// Create missing directories of the log and lock file.
+    #[serde(default)]
+    pub create_dirs: Option<bool>,
+    /// `fsync` after each batch.
+    #[serde(default)]
+    pub durable: bool,
+    /// Records the queue holds.
+    #[serde(default)]
+    pub queue_capacity: Option<usize>,
+    /// What happens to a record when the queue is full.
+    #[serde(default)]
+    pub fallback_mode: Option<FallbackMode>,
+    /// Records at or above this level are written before `emit` returns:
+    /// `None` keeps the handler's default, `Some(None)` (`"none"`) queues
+    /// every level.
+    #[serde(default, deserialize_with = "sync_level")]
+    pub sync_level: Option<Option<Level>>,
+    /// Timestamps and time rotation in UTC instead of local time.
+    #[serde(default)]
+    pub utc: bool,
+    /// The line format.
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// The line format a [`HandlerConfig`] asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// [`TextFormatter`].
+    #[default]
+    Text,
+    /// [`JsonFormatter`].
+    Json,
+}
+
+fn default_backup_count() -> usize {
+    crate::DEFAULT_BACKUP_COUNT
+}
+
+fn sync_level<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Option<Level>>, D::Error> {
+    let text = String::deserialize(de)?;
+    if matches!(text.trim().to_ascii_lowercase().as_str(), "none" | "off") {
+        return Ok(Some(None));
+    }
+    text.parse()
+        .map(|level| Some(Some(level)))
+        .map_err(serde::de::Error::custom)
+}
+
+/// A level from its name, as [`Level::from_str`](std::str::FromStr) reads it.
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(de)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// `"drop"`, `"block"` or `"nowait"`.
+impl<'de> Deserialize<'de> for FallbackMode {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(de)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl HandlerConfig {
+    /// Defaults for the log at `filename`.
+    pub fn new(filename: impl Into<PathBuf>) -> Self {
+        HandlerConfig {
+            filename: filename.into(),
+            max_bytes: crate::DEFAULT_MAX_BYTES,
+            backup_count: crate::DEFAULT_BACKUP_COUNT,
+            use_gzip: false,
+            compression: None,
+            when: None,
+            interval: None,
+            max_age_seconds: None,
+            lock_file_directory: None,
+            file_mode: None,
+            create_dirs: None,
+            durable: false,
+            queue_capacity: None,
+            fallback_mode: None,
+            sync_level: None,
+            utc: false,
+            format: LogFormat::Text,
+        }
+    }
+
+    /// Reads a TOML document (the keys at its top level).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] with the parser's message (line and column
+    /// included), for bad syntax, a wrong type, a missing `filename` or an
+    /// unknown option.
+    pub fn from_toml_str(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| parse_error("TOML", &e.to_string()))
+    }
+
+    /// Reads a JSON object.
+    ///
+    /// # Errors
+    ///
+    /// As [`from_toml_str`](Self::from_toml_str).
+    pub fn from_json_str(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| parse_error("JSON", &e.to_string()))
+    }
+
+    /// Reads a file: JSON when its name ends in `.json`, TOML otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when the file cannot be read (with its path) or
+    /// parsed.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::invalid_config(format!("cannot read config {}: {e}", path.display()))
+        })?;
+        if path.extension().is_some_and(|ext| ext == "json") {
+            Self::from_json_str(&text)
+        } else {
+            Self::from_toml_str(&text)
+        }
+    }
+
+    /// An [`AsyncConcurrentHandler`] builder with these settings, to adjust
+    /// further before `build`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for an unknown `compression` or `when`.
+    pub fn async_builder(&self) -> Result<AsyncConcurrentHandlerBuilder> {
+        let mut builder = AsyncConcurrentHandler::builder(&self.filename);
+        apply_file_options!(self, builder);
+        if let Some(capacity) = self.queue_capacity {
+            builder = builder.queue_capacity(capacity);
+        }
+        if let Some(mode) = self.fallback_mode {
+            builder = builder.fallback_mode(mode);
+        }
+        if let Some(level) = self.sync_level {
+            builder = builder.sync_level(level);
+        }
+        Ok(builder)
+    }
+
+    /// Builds an [`AsyncConcurrentHandler`] (inside a tokio runtime).
+    ///
+    /// # Errors
+    ///
+    /// As [`async_builder`](Self::async_builder) and
+    /// [`AsyncConcurrentHandlerBuilder::build`].
+    pub fn build_async(&self) -> Result<AsyncConcurrentHandler> {
+        self.async_builder()?.build()
+    }
+
+    /// A [`NonBlockingConcurrentHandler`] builder with these settings.
+    /// `fallback_mode` maps to `fallback_on_full`: `"block"` writes in the
+    /// caller, `"drop"` drops; `"nowait"` exists only for the async handler.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for an unknown `compression` or `when`, or
+    /// `fallback_mode = "nowait"`.
+    pub fn nonblocking_builder(&self) -> Result<NonBlockingConcurrentHandlerBuilder> {
+        let mut builder = NonBlockingConcurrentHandler::builder(&self.filename);
+        apply_file_options!(self, builder);
+        if let Some(capacity) = self.queue_capacity {
+            builder = builder.queue_capacity(capacity);
+        }
+        match self.fallback_mode {
+            None => {}
+            Some(FallbackMode::Block) => builder = builder.fallback_on_full(true),
+            Some(FallbackMode::Drop) => builder = builder.fallback_on_full(false),
+            Some(other) => {
+                return Err(Error::invalid_config(format!(
+                    "fallback_mode = \"{other}\" exists only for the async handler; \
+                     the thread handler takes \"block\" or \"drop\""
+                )));
+            }
+        }
+        if let Some(level) = self.sync_level {
+            builder = builder.sync_level(level);
+        }
+        Ok(builder)
+    }
+
+    /// Builds a [`NonBlockingConcurrentHandler`] and its [`WriterGuard`].
+    ///
+    /// # Errors
+    ///
+    /// As [`nonblocking_builder`](Self::nonblocking_builder) and
+    /// [`NonBlockingConcurrentHandlerBuilder::build`].
+    pub fn build_nonblocking(&self) -> Result<(NonBlockingConcurrentHandler, WriterGuard)> {
+        self.nonblocking_builder()?.build()
+    }
+
+    /// The compression asked for by `use_gzip` and `compression`.
+    fn compression(&self) -> Result<Option<Compression>> {
+        let named = match self
+            .compression
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("none") => None,
+            Some("gzip") | Some("gz") => Some(Compression::Gzip),
+            Some("zstd") | Some("zst") => Some(Compression::Zstd),
+            Some(other) => {
+                return Err(Error::invalid_config(format!(
+                    "compression = \"{other}\": expected \"none\", \"gzip\" or \"zstd\""
+                )));
+            }
+        };
+        match (self.use_gzip, named) {
+            (true, Some(Compression::Zstd)) => Err(Error::invalid_config(
+                "use_gzip = true and compression = \"zstd\" contradict each other",
+            )),
+            (true, _) => Ok(Some(Compression::Gzip)),
+            (false, named) => Ok(named),
+        }
+    }
+
+    /// Python's `when` and `interval` as a [`Rotation`].
+    fn rotation(&self) -> Result<Option<Rotation>> {
+        let Some(when) = self.when.as_deref() else {
+            if self.interval.is_some() {
+                return Err(Error::invalid_config("interval needs when"));
+            }
+            return Ok(None);
+        };
+        let interval = self.interval.unwrap_or(1);
+        if interval == 0 {
+            return Err(Error::invalid_config("interval must be at least 1"));
+        }
+        let every = |unit: u64| Ok(Some(Rotation::Every(Duration::from_secs(unit * interval))));
+        let aligned = |rotation: Rotation| {
+            if interval == 1 {
+                Ok(Some(rotation))
+            } else {
+                Err(Error::invalid_config(format!(
+                    "when = \"{when}\" takes no interval other than 1"
+                )))
+            }
+        };
+        let weekdays = [
+            Weekday::Monday,
+            Weekday::Tuesday,
+            Weekday::Wednesday,
+            Weekday::Thursday,
+            Weekday::Friday,
+            Weekday::Saturday,
+            Weekday::Sunday,
+        ];
+        match when.to_ascii_uppercase().as_str() {
+            "S" => every(1),
+            "M" => every(60),
+            "H" => every(3_600),
+            "D" => every(86_400),
+            "MIDNIGHT" => aligned(Rotation::Daily),
+            w if w.len() == 2 && w.starts_with('W') => match w[1..].parse::<usize>() {
+                Ok(day) if day < 7 => aligned(Rotation::Weekly(weekdays[day])),
+                _ => Err(Error::invalid_config(format!(
+                    "when = \"{when}\": W0 to W6"
+                ))),
+            },
+            _ => Err(Error::invalid_config(format!(
+                "when = \"{when}\": expected S, M, H, D, MIDNIGHT or W0 to W6"
+            ))),
+        }
+    }
+}
+
+/// The file options both builders share (their setters come from one macro).
+macro_rules! apply_file_options {
+    ($config:expr, $builder:ident) => {
+        $builder = $builder
+            .max_bytes($config.max_bytes)
+            .backup_count($config.backup_count)
+            .durable($config.durable)
+            .rotate_in_utc($config.utc);
+        if let Some(compression) = $config.compression()? {
+            $builder = $builder.compression(compression);
+        }
+        if let Some(rotation) = $config.rotation()? {
+            $builder = $builder.rotate_every(rotation);
+        }
+        if let Some(secs) = $config.max_age_seconds {
+            $builder = $builder.max_age(Duration::from_secs(secs));
+        }
+        if let Some(dir) = &$config.lock_file_directory {
+            $builder = $builder.lock_file_directory(dir);
+        }
+        if let Some(mode) = $config.file_mode {
+            $builder = $builder.file_mode(mode);
+        }
+        if let Some(create) = $config.create_dirs {
+            $builder = $builder.create_dirs(create);
+        }
+        $builder = match $config.format {
+            LogFormat::Text => $builder.formatter(TextFormatter::new().utc($config.utc)),
+            LogFormat::Json => $builder.formatter(JsonFormatter::new().utc($config.utc)),
+        };
+    };
+}
+use apply_file_options;
+
+fn parse_error(format: &str, message: &str) -> Error {
+    let hint = PYTHON_ONLY
+        .iter()
+        .find(|(name, _)| message.contains(&format!("unknown field `{name}`")))
+        .map(|(name, instead)| {
+            format!(" ({name} is a Python concurrent-log-handler option this crate does not take: {instead})")
+        })
+        .unwrap_or_default();
+    Error::invalid_config(format!(
+        "cannot read {format} config: {}{hint}",
+        message.trim_end()
+    ))
+}

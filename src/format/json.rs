@@ -1,0 +1,182 @@
+//! The JSON-lines format: one JSON object per line.
+
+use std::borrow::Cow;
+use std::io;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use super::Formatter;
+use super::timestamp::write_timestamp;
+use crate::record::Record;
+
+/// One JSON object per line, for log shippers and `jq`.
+///
+/// ```text
+/// {"timestamp":"2026-11-23T08:07:37.042Z","level":"INFO","pid":4242,"target":"app::auth","message":"user logged in","fields":{"user":"42"},"span":{"request_id":"7"}}
+/// ```
+///
+/// - `timestamp`: RFC 3339 with milliseconds, local time with its offset, or
+///   UTC with [`utc(true)`](Self::utc) (as [`TextFormatter`](super::TextFormatter)).
+/// - `level`: Python's names (`WARNING`, `CRITICAL`, …); `pid`: a number.
+/// - `target` and `message`: strings (`target` is `""` when none was set).
+/// - `fields`: the record's fields, `span`: the fields of its `tracing` spans,
+///   each an object of strings (always present, maybe `{}`). When a key occurs
+///   twice the last value wins (an inner span's field hides an outer one's).
+///
+/// Strings are escaped by `serde_json`, so every line parses as JSON whatever
+/// the input; in addition, the characters some line splitters treat as line
+/// breaks (DEL, the C1 controls such as NEL U+0085, U+2028 and U+2029; Python's
+/// `str.splitlines` splits on the last three) are written as `\uXXXX`, so a line
+/// is one line for every reader.
+///
+/// ```
+/// use concurrent_log_handler::format::{Formatter, JsonFormatter};
+/// use concurrent_log_handler::{Level, Record};
+///
+/// let record = Record::new(Level::Warn, "disk \"full\"\nreally")
+///     .with_target("app::disk")
+///     .with_field("free", 0)
+///     .with_span_field("request_id", 7);
+/// let mut out = Vec::new();
+/// JsonFormatter::new().utc(true).format(&record, &mut out);
+/// assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+///
+/// let line: serde_json::Value = serde_json::from_slice(&out)?;
+/// assert_eq!(line["level"], "WARNING");
+/// assert_eq!(line["message"], "disk \"full\"\nreally");
+/// assert_eq!(line["pid"], std::process::id());
+/// assert_eq!(line["fields"]["free"], "0");
+/// assert_eq!(line["span"]["request_id"], "7");
+/// assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonFormatter {
+    utc: bool,
+}
+
+impl JsonFormatter {
+    /// Local time with UTC offset.
+    pub const fn new() -> Self {
+        JsonFormatter { utc: false }
+    }
+
+    /// Write timestamps in UTC (`...Z`) instead of local time.
+    #[must_use]
+    pub const fn utc(mut self, utc: bool) -> Self {
+        self.utc = utc;
+        self
+    }
+}
+
+impl Formatter for JsonFormatter {
+    fn format(&self, record: &Record, out: &mut Vec<u8>) {
+        let mut timestamp = Vec::with_capacity(32);
+        write_timestamp(record.timestamp(), self.utc, &mut timestamp);
+        let line = JsonLine {
+            record,
+            // Always ASCII; an empty timestamp is better than no line.
+            timestamp: std::str::from_utf8(&timestamp).unwrap_or_default(),
+        };
+        let start = out.len();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut *out, LineSafe);
+        if line.serialize(&mut serializer).is_err() {
+            // Unreachable with string keys into a Vec, but never leave half an
+            // object behind.
+            out.truncate(start);
+            out.extend_from_slice(br#"{"message":"record could not be serialized as JSON"}"#);
+        }
+        out.push(b'\n');
+    }
+}
+
+/// The object written for one record.
+struct JsonLine<'a> {
+    record: &'a Record,
+    timestamp: &'a str,
+}
+
+impl Serialize for JsonLine<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let record = self.record;
+        let mut map = serializer.serialize_map(Some(7))?;
+        map.serialize_entry("timestamp", self.timestamp)?;
+        map.serialize_entry("level", record.level().as_str())?;
+        map.serialize_entry("pid", &record.pid())?;
+        map.serialize_entry("target", record.target())?;
+        map.serialize_entry("message", record.message())?;
+        map.serialize_entry("fields", &Fields(record.fields()))?;
+        map.serialize_entry("span", &Fields(record.span_fields()))?;
+        map.end()
+    }
+}
+
+/// Key-value pairs as an object; of repeated keys only the last is written, so
+/// that every reader sees the same value.
+struct Fields<'a>(&'a [(Cow<'static, str>, String)]);
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (i, (key, value)) in self.0.iter().enumerate() {
+            // Quadratic, but records carry a handful of fields.
+            if self.0[i + 1..].iter().any(|(later, _)| later == key) {
+                continue;
+            }
+            map.serialize_entry(key.as_ref(), value)?;
+        }
+        map.end()
+    }
+}
+
+/// serde_json's compact output, with the characters that some readers take for
+/// line breaks (or that terminals act on) inside strings escaped as `\uXXXX`.
+struct LineSafe;
+
+impl serde_json::ser::Formatter for LineSafe {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut copied_up_to = 0;
+        for (i, c) in fragment.char_indices() {
+            if matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}') {
+                writer.write_all(&fragment.as_bytes()[copied_up_to..i])?;
+                write!(writer, "\\u{:04x}", u32::from(c))?;
+                copied_up_to = i + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[copied_up_to..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::Level;
+
+    fn line(record: &Record) -> String {
+        let mut out = Vec::new();
+        JsonFormatter::new().utc(true).format(record, &mut out);
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn line_breaking_characters_are_escaped() {
+        let l = line(&Record::new(Level::Info, "a\u{2028}b\u{85}c\u{7f}d\ne\x1b"));
+        assert!(l.contains(r#""a\u2028b\u0085c\u007fd\ne\u001b""#), "{l}");
+        assert_eq!(l.lines().count(), 1);
+    }
+
+    #[test]
+    fn repeated_keys_keep_the_last_value() {
+        let l = line(
+            &Record::new(Level::Info, "m")
+                .with_span_field("id", 1)
+                .with_span_field("id", 2),
+        );
+        assert!(l.contains(r#""span":{"id":"2"}"#), "{l}");
+    }
+}

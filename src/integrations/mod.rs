@@ -1,0 +1,76 @@
+//! Bridges from the logging ecosystems to the handlers.
+//!
+//! They sit on top of the front-ends ([`AsyncConcurrentHandler`] and
+//! [`NonBlockingConcurrentHandler`]) and know nothing of files: an event becomes
+//! a [`Record`] in the caller's thread and goes through the handler's `emit`,
+//! with its queue, `sync_level` and fallback.
+//!
+//! - [`tracing`](mod@self::tracing) (feature `tracing`): a `tracing-subscriber`
+//!   [`Layer`](tracing_subscriber::Layer), [`ConcurrentLogLayer`](self::tracing::ConcurrentLogLayer),
+//!   and `fmt::MakeWriter` for both handlers, so `tracing_subscriber::fmt()`
+//!   can keep its format and only swap the writer.
+//! - [`log`](mod@self::log) (feature `log`): a `log::Log` backend and
+//!   [`init_log`](self::log::init_log).
+
+use crate::record::{Level, Record};
+use crate::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};
+
+#[cfg(feature = "log")]
+pub mod log;
+#[cfg(feature = "tracing")]
+pub mod tracing;
+
+/// A handler the integrations can log into: [`AsyncConcurrentHandler`] or
+/// [`NonBlockingConcurrentHandler`]. Sealed: the integrations rely on how these
+/// two queue, count and fall back.
+pub trait Handler: sealed::Sealed + Clone + Send + Sync + std::fmt::Debug + 'static {}
+
+impl Handler for AsyncConcurrentHandler {}
+impl Handler for NonBlockingConcurrentHandler {}
+
+pub(crate) mod sealed {
+    use super::{Level, Record};
+
+    /// What the integrations need of a handler; errors are already counted in
+    /// the handler's `Stats` and reported, so these return nothing.
+    pub trait Sealed {
+        /// `emit`, fire-and-forget.
+        fn emit_record(&self, record: Record);
+        /// `emit` of a line formatted elsewhere.
+        #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+        fn emit_formatted(&self, level: Level, line: Vec<u8>);
+        /// Waits for queued records where that cannot deadlock.
+        #[cfg_attr(not(feature = "log"), allow(dead_code))]
+        fn flush_blocking(&self);
+    }
+}
+
+impl sealed::Sealed for AsyncConcurrentHandler {
+    fn emit_record(&self, record: Record) {
+        self.emit(record);
+    }
+
+    fn emit_formatted(&self, level: Level, line: Vec<u8>) {
+        self.emit_line(level, line);
+    }
+
+    fn flush_blocking(&self) {
+        // Blocking on the async flush from a runtime thread could wait for the
+        // very thread that must run the writer: `flush().await` is the way.
+    }
+}
+
+impl sealed::Sealed for NonBlockingConcurrentHandler {
+    fn emit_record(&self, record: Record) {
+        // Failures are counted in `Stats` (and write errors reported) already.
+        let _ = self.emit(record);
+    }
+
+    fn emit_formatted(&self, level: Level, line: Vec<u8>) {
+        let _ = self.emit_line(level, line);
+    }
+
+    fn flush_blocking(&self) {
+        let _ = self.flush();
+    }
+}

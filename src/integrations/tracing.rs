@@ -1,0 +1,322 @@
+//! `tracing` integration: a [`Layer`] that turns events into [`Record`]s, and
+//! [`MakeWriter`] for the handlers, so `tracing_subscriber::fmt()` can write
+//! through them.
+//!
+//! The layer, with the fields of the spans an event happened in:
+//!
+//! ```
+//! use concurrent_log_handler::integrations::tracing::ConcurrentLogLayer;
+//! use concurrent_log_handler::NonBlockingConcurrentHandler;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = dir.path().join("app.log");
+//! let (handler, guard) = NonBlockingConcurrentHandler::builder(&log).build()?;
+//! let subscriber = tracing_subscriber::registry().with(ConcurrentLogLayer::new(handler));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let span = tracing::info_span!("request", id = 7);
+//!     let _entered = span.enter();
+//!     tracing::info!(user = "ann", "logged in");
+//! });
+//! drop(guard); // drains and stops the writer
+//!
+//! let text = std::fs::read_to_string(&log)?;
+//! assert!(text.contains(" INFO "), "{text}");
+//! assert!(text.contains(": logged in user=ann id=7\n"), "{text}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Keeping `tracing_subscriber::fmt()` and its format, swapping only the writer:
+//!
+//! ```
+//! use concurrent_log_handler::NonBlockingConcurrentHandler;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = dir.path().join("app.log");
+//! let (handler, guard) = NonBlockingConcurrentHandler::builder(&log).build()?;
+//! let subscriber = tracing_subscriber::fmt()
+//!     .with_writer(handler.clone())
+//!     .with_ansi(false)
+//!     .finish();
+//! tracing::subscriber::with_default(subscriber, || tracing::warn!(disk = 91, "almost full"));
+//! drop(guard);
+//!
+//! let text = std::fs::read_to_string(&log)?;
+//! assert!(text.contains("WARN") && text.contains("almost full disk=91"), "{text}");
+//! assert_eq!(handler.stats().written, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::io;
+
+use ::tracing::field::{Field, Visit};
+use ::tracing::span::{Attributes, Id, Record as SpanValues};
+use ::tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use super::Handler;
+use crate::format::escape;
+use crate::record::{Level, Record};
+use crate::report::SELF_TARGET;
+use crate::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};
+
+/// A [`Layer`] that logs every event it sees through a handler.
+///
+/// Each event becomes a [`Record`] in the caller's thread: its level (`TRACE`
+/// → [`Level::Trace`] … `ERROR` → [`Level::Error`]), target, message (the
+/// `message` field), its other fields, and the fields of the spans it happened
+/// in, outermost first (recorded when a span is created or `record`ed, kept in
+/// the span's extensions like the fmt layer does). The record then goes through
+/// the handler's `emit`: queued, or written before the call returns when its
+/// level is at or above the handler's `sync_level`.
+///
+/// Filter with the usual layer filters (`.with_filter(LevelFilter::INFO)`).
+/// The handler's own write-error reports (target `concurrent_log_handler`) are
+/// not logged into the handler that failed; send them to another layer.
+#[derive(Debug, Clone)]
+pub struct ConcurrentLogLayer<H> {
+    handler: H,
+}
+
+impl<H: Handler> ConcurrentLogLayer<H> {
+    /// A layer logging into `handler` ([`AsyncConcurrentHandler`] or
+    /// [`NonBlockingConcurrentHandler`]).
+    pub fn new(handler: H) -> Self {
+        ConcurrentLogLayer { handler }
+    }
+
+    /// The handler this layer logs into.
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+}
+
+/// The fields of one span, kept in its extensions.
+#[derive(Debug, Default)]
+struct SpanFields(Vec<(&'static str, String)>);
+
+impl SpanFields {
+    fn set(&mut self, key: &'static str, value: String) {
+        // `span.record(..)` replaces a value rather than adding a second one.
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, old)) => *old = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+impl Visit for SpanFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.set(field.name(), value.to_owned());
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.set(field.name(), value.to_string());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.set(field.name(), format!("{value:?}"));
+    }
+}
+
+/// An event's message and fields, in the order they were given.
+#[derive(Default)]
+struct EventFields {
+    message: Option<String>,
+    fields: Vec<(&'static str, String)>,
+}
+
+impl EventFields {
+    fn add(&mut self, field: &Field, value: String) {
+        if field.name() == "message" && self.message.is_none() {
+            self.message = Some(value);
+        } else {
+            self.fields.push((field.name(), value));
+        }
+    }
+}
+
+impl Visit for EventFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.add(field, value.to_owned());
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.add(field, value.to_string());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        // The message arrives as `fmt::Arguments`, whose Debug is its Display.
+        self.add(field, format!("{value:?}"));
+    }
+}
+
+/// Our level for a `tracing` level; `tracing` has nothing above `ERROR`.
+pub(crate) fn level_of(level: &::tracing::Level) -> Level {
+    match *level {
+        ::tracing::Level::TRACE => Level::Trace,
+        ::tracing::Level::DEBUG => Level::Debug,
+        ::tracing::Level::INFO => Level::Info,
+        ::tracing::Level::WARN => Level::Warn,
+        _ => Level::Error,
+    }
+}
+
+impl<S, H> Layer<S> for ConcurrentLogLayer<H>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    H: Handler,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let mut fields = SpanFields::default();
+        attrs.record(&mut fields);
+        span.extensions_mut().insert(fields);
+    }
+
+    fn on_record(&self, id: &Id, values: &SpanValues<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        match extensions.get_mut::<SpanFields>() {
+            Some(fields) => values.record(fields),
+            None => {
+                let mut fields = SpanFields::default();
+                values.record(&mut fields);
+                extensions.insert(fields);
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if meta.target() == SELF_TARGET {
+            return;
+        }
+        let mut visited = EventFields::default();
+        event.record(&mut visited);
+        let mut record = Record::new(level_of(meta.level()), visited.message.unwrap_or_default())
+            .with_target(meta.target());
+        for (key, value) in visited.fields {
+            record.push_field(key, value);
+        }
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(fields) = span.extensions().get::<SpanFields>() {
+                    for (key, value) in &fields.0 {
+                        record.push_span_field(*key, value.clone());
+                    }
+                }
+            }
+        }
+        self.handler.emit_record(record);
+    }
+}
+
+/// The [`io::Write`] that [`MakeWriter`] hands out for each event: it collects
+/// what the fmt layer writes and logs it as one record when flushed or dropped
+/// (the fmt layer writes each event's line in one call, then drops the writer).
+///
+/// The level comes from the event's metadata, so `sync_level` applies as with
+/// [`Record`]s; a writer made without metadata ([`MakeWriter::make_writer`])
+/// logs at [`Level::Info`]. The fmt layer writes line breaks inside messages
+/// as they are; this writer [escapes](crate::format::escape) them (and
+/// backslashes and other control characters, as the text format does), so an
+/// event stays one line and cannot forge another.
+#[derive(Debug)]
+pub struct EventWriter<'a, H: Handler> {
+    handler: &'a H,
+    level: Level,
+    /// `false` for the handler's own error reports, which are not logged into it.
+    enabled: bool,
+    buf: Vec<u8>,
+}
+
+impl<H: Handler> EventWriter<'_, H> {
+    fn send(&mut self) {
+        let mut line = std::mem::take(&mut self.buf);
+        if !self.enabled || line.is_empty() {
+            return;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        // The fmt layer does not escape line breaks inside messages; escape
+        // them (and the rest, as the text format does) so that one event stays
+        // one line of the shared log. The scan spares the common line a copy:
+        // `escape` would change nothing in it.
+        if line
+            .iter()
+            .any(|&b| b < 0x20 || b == 0x7f || b == b'\\' || b == 0xC2 || b == 0xE2)
+        {
+            let text = String::from_utf8_lossy(&line);
+            let mut escaped = Vec::with_capacity(line.len() + 16);
+            escape(&text, &mut escaped);
+            line = escaped;
+        }
+        line.push(b'\n');
+        self.handler.emit_formatted(self.level, line);
+    }
+}
+
+impl<H: Handler> io::Write for EventWriter<'_, H> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send();
+        Ok(())
+    }
+}
+
+impl<H: Handler> Drop for EventWriter<'_, H> {
+    fn drop(&mut self) {
+        self.send();
+    }
+}
+
+fn writer_for<'a, H: Handler>(handler: &'a H, meta: Option<&Metadata<'_>>) -> EventWriter<'a, H> {
+    EventWriter {
+        handler,
+        level: meta.map_or(Level::Info, |m| level_of(m.level())),
+        enabled: meta.is_none_or(|m| m.target() != SELF_TARGET),
+        buf: Vec::new(),
+    }
+}
+
+/// `tracing_subscriber::fmt().with_writer(handler.clone())`: each event's line
+/// becomes one record of the handler (see [`EventWriter`]).
+impl<'a> MakeWriter<'a> for AsyncConcurrentHandler {
+    type Writer = EventWriter<'a, AsyncConcurrentHandler>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        writer_for(self, None)
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
+        writer_for(self, Some(meta))
+    }
+}
+
+/// `tracing_subscriber::fmt().with_writer(handler.clone())`: each event's line
+/// becomes one record of the handler (see [`EventWriter`]).
+impl<'a> MakeWriter<'a> for NonBlockingConcurrentHandler {
+    type Writer = EventWriter<'a, NonBlockingConcurrentHandler>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        writer_for(self, None)
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
+        writer_for(self, Some(meta))
+    }
+}

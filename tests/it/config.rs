@@ -1,0 +1,224 @@
+//! `HandlerConfig`: Python CLH's option names in TOML and JSON, our own
+//! options, and clear errors for what is wrong or not supported.
+
+use concurrent_log_handler::config::{HandlerConfig, LogFormat};
+use concurrent_log_handler::{Error, FallbackMode, Level, Record};
+
+use crate::util::{TempLog, all_lines};
+
+fn reason(err: Error) -> String {
+    match err {
+        Error::InvalidConfig { reason } => reason,
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+}
+
+#[test]
+fn python_names_and_ours_parse_from_toml() {
+    let config = HandlerConfig::from_toml_str(
+        r#"
+        filename = "logs/app.log"
+        maxBytes = 1048576
+        backupCount = 3
+        use_gzip = false
+        lock_file_directory = "/tmp/locks"
+        chmod = 0o600
+        queue_capacity = 500
+        fallback_mode = "nowait"
+        sync_level = "warning"
+        utc = true
+        format = "json"
+        "#,
+    )
+    .expect("parse");
+    assert_eq!(config.filename.to_str(), Some("logs/app.log"));
+    assert_eq!(config.max_bytes, 1 << 20);
+    assert_eq!(config.backup_count, 3);
+    assert!(!config.use_gzip);
+    assert_eq!(
+        config
+            .lock_file_directory
+            .as_deref()
+            .and_then(|p| p.to_str()),
+        Some("/tmp/locks")
+    );
+    assert_eq!(config.file_mode, Some(0o600));
+    assert_eq!(config.queue_capacity, Some(500));
+    assert_eq!(config.fallback_mode, Some(FallbackMode::Nowait));
+    assert_eq!(config.sync_level, Some(Some(Level::Warn)));
+    assert!(config.utc);
+    assert_eq!(config.format, LogFormat::Json);
+}
+
+#[test]
+fn snake_case_names_parse_from_json_and_defaults_fill_the_rest() {
+    let config = HandlerConfig::from_json_str(
+        r#"{"filename": "app.log", "max_bytes": 2048, "sync_level": "none"}"#,
+    )
+    .expect("parse");
+    let mut want = HandlerConfig::new("app.log");
+    want.max_bytes = 2048;
+    want.sync_level = Some(None);
+    assert_eq!(config, want);
+    assert_eq!(config.backup_count, 5);
+    assert_eq!(config.format, LogFormat::Text);
+
+    let camel = HandlerConfig::from_json_str(
+        r#"{"filename": "app.log", "maxBytes": 2048, "backupCount": 5, "sync_level": "off"}"#,
+    )
+    .expect("parse");
+    assert_eq!(camel, config);
+}
+
+#[test]
+fn unknown_and_python_only_options_are_refused_by_name() {
+    let err = HandlerConfig::from_toml_str("filename = \"a.log\"\ndelay = true\n").unwrap_err();
+    let why = reason(err);
+    assert!(why.contains("unknown field `delay`"), "{why}");
+    assert!(
+        why.contains("Python concurrent-log-handler option"),
+        "{why}"
+    );
+
+    let why = reason(
+        HandlerConfig::from_json_str(r#"{"filename": "a.log", "encoding": "utf-8"}"#).unwrap_err(),
+    );
+    assert!(why.contains("`encoding`") && why.contains("UTF-8"), "{why}");
+
+    let why =
+        reason(HandlerConfig::from_toml_str("filename = \"a.log\"\nmax_byte = 1\n").unwrap_err());
+    assert!(why.contains("unknown field `max_byte`"), "{why}");
+}
+
+#[test]
+fn bad_values_and_syntax_say_what_is_wrong() {
+    let cases = [
+        (
+            "filename = \"a.log\"\nsync_level = \"loud\"\n",
+            "unknown log level",
+        ),
+        (
+            "filename = \"a.log\"\nfallback_mode = \"later\"\n",
+            "unknown fallback_mode",
+        ),
+        (
+            "filename = \"a.log\"\nformat = \"xml\"\n",
+            "unknown variant `xml`",
+        ),
+        ("filename = \"a.log\"\nmaxBytes = -1\n", "line 2"),
+        ("maxBytes = 1\n", "missing field `filename`"),
+        ("filename = \n", "TOML"),
+    ];
+    for (text, want) in cases {
+        let why = reason(HandlerConfig::from_toml_str(text).unwrap_err());
+        assert!(why.contains(want), "{text:?}: {why}");
+    }
+    let why = reason(HandlerConfig::from_json_str("{\"filename\": 3}").unwrap_err());
+    assert!(why.contains("JSON") && why.contains("line 1"), "{why}");
+}
+
+#[test]
+fn use_gzip_and_timed_options_build_a_compressing_timed_handler() {
+    let log = TempLog::new();
+    let toml = format!(
+        "filename = \"{}\"\nuse_gzip = true\nmaxBytes = 2000\nbackupCount = 50\nwhen = \"H\"\ninterval = 2\nmax_age_seconds = 86400\nutc = true\n",
+        log.path.display()
+    );
+    let config = HandlerConfig::from_toml_str(&toml).expect("parse");
+    assert_eq!(
+        (config.when.as_deref(), config.interval),
+        (Some("H"), Some(2))
+    );
+    let (handler, guard) = config.build_nonblocking().expect("build");
+    for seq in 0..200 {
+        handler.emit(crate::fallback::record(0, seq)).expect("emit");
+    }
+    drop(guard);
+    let stats = handler.stats();
+    assert!(stats.rotations >= 5, "{stats:?}");
+    assert_eq!(stats.compressions, stats.rotations, "{stats:?}");
+    let gz = std::fs::read_dir(log.dir.path())
+        .expect("read dir")
+        .filter(|e| {
+            let name = e
+                .as_ref()
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            // Size rollovers with a time rule get timed names: app.log.<date>_<hour>[.k].gz
+            name.starts_with("app.log.20") && name.ends_with(".gz")
+        })
+        .count();
+    assert_eq!(gz as u64, stats.rotations);
+
+    for (bad, expected) in [
+        ("compression = \"lz4\"", "expected \"none\""),
+        ("use_gzip = true\ncompression = \"zstd\"", "contradict"),
+        ("when = \"MIDNIGHT\"\ninterval = 2", "no interval"),
+        ("when = \"W7\"", "W0 to W6"),
+        ("interval = 3", "needs when"),
+    ] {
+        let toml = format!("filename = \"{}\"\n{bad}\n", log.path.display());
+        let config = HandlerConfig::from_toml_str(&toml).expect("parse");
+        let why = reason(config.build_nonblocking().unwrap_err());
+        assert!(why.contains(expected), "{bad}: {why}");
+    }
+}
+
+#[test]
+fn nowait_is_refused_for_the_thread_handler() {
+    let log = TempLog::new();
+    let mut config = HandlerConfig::new(&log.path);
+    config.fallback_mode = Some(FallbackMode::Nowait);
+    let why = reason(config.build_nonblocking().unwrap_err());
+    assert!(why.contains("only for the async handler"), "{why}");
+}
+
+#[test]
+fn a_config_file_builds_a_working_rotating_handler() {
+    let log = TempLog::new();
+    let config_path = log.dir.path().join("logging.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "filename = {:?}\nmaxBytes = 400\nbackupCount = 2\nutc = true\nsync_level = \"none\"\n",
+            log.path
+        ),
+    )
+    .expect("write config");
+    let config = HandlerConfig::from_file(&config_path).expect("parse");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let handler = config.build_async().expect("build");
+        for seq in 0..20 {
+            handler.emit(Record::new(
+                Level::Critical,
+                format!("record {seq:02} {}", "x".repeat(40)),
+            ));
+        }
+        handler.shutdown().await.expect("shutdown");
+        assert_eq!(
+            handler.stats().fallback,
+            0,
+            "sync_level none queues CRITICAL too"
+        );
+        assert!(handler.stats().rotations > 0);
+    });
+    let lines = all_lines(&log.path);
+    assert!(lines.iter().all(|l| l.contains("Z CRITICAL ")), "{lines:?}");
+    // Two backups of ~400 bytes: the newest records survive, in order.
+    let last = lines.last().expect("lines");
+    assert!(last.contains("record 19"), "{last}");
+
+    let json_path = log.dir.path().join("logging.json");
+    std::fs::write(&json_path, r#"{"filename": "x.log", "format": "json"}"#).expect("write");
+    assert_eq!(
+        HandlerConfig::from_file(&json_path).expect("parse").format,
+        LogFormat::Json
+    );
+    let why = reason(HandlerConfig::from_file(log.dir.path().join("missing.toml")).unwrap_err());
+    assert!(why.contains("missing.toml"), "{why}");
+}

@@ -1,0 +1,301 @@
+//! The `tracing` layer and fmt writer, and the `log` backend, on real files.
+
+use concurrent_log_handler::format::JsonFormatter;
+use concurrent_log_handler::{AsyncConcurrentHandler, Level, NonBlockingConcurrentHandler};
+
+use crate::util::{TempLog, all_lines, parse_line};
+
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime")
+}
+
+#[cfg(feature = "tracing")]
+mod tracing_layer {
+    use super::*;
+    use concurrent_log_handler::integrations::tracing::ConcurrentLogLayer;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[test]
+    fn events_become_records_with_level_target_fields_and_span_fields() {
+        let log = TempLog::new();
+        current_thread().block_on(async {
+            let handler = AsyncConcurrentHandler::builder(&log.path)
+                .sync_level(None)
+                .build()
+                .expect("build");
+            let subscriber =
+                tracing_subscriber::registry().with(ConcurrentLogLayer::new(handler.clone()));
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::trace!(target: "app::t", "t");
+                tracing::debug!(target: "app::t", "d");
+                tracing::info!(target: "app::t", "i");
+                tracing::warn!(target: "app::t", "w");
+                tracing::error!(target: "app::t", "e");
+                let request = tracing::info_span!("request", id = 7, user = tracing::field::Empty);
+                let _in_request = request.enter();
+                request.record("user", "ann");
+                let db = tracing::debug_span!("db", table = "orders");
+                let _in_db = db.enter();
+                let err = std::io::Error::other("disk on fire");
+                tracing::warn!(
+                    target: "app::db",
+                    rows = 3,
+                    ok = false,
+                    error = &err as &(dyn std::error::Error + 'static),
+                    "slow query {}",
+                    "q1"
+                );
+            });
+            handler.shutdown().await.expect("shutdown");
+        });
+        let lines = all_lines(&log.path);
+        assert_eq!(lines.len(), 6, "{lines:#?}");
+        let levels: Vec<String> = lines.iter().map(|l| parse_line(l).level).collect();
+        assert_eq!(
+            levels,
+            ["TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "WARNING"]
+        );
+        assert_eq!(parse_line(&lines[2]).rest, "app::t: i");
+        assert_eq!(
+            parse_line(&lines[5]).rest,
+            "app::db: slow query q1 rows=3 ok=false error=\"disk on fire\" id=7 user=ann table=orders"
+        );
+    }
+
+    #[test]
+    fn inner_span_fields_override_outer_ones_in_json() {
+        let log = TempLog::new();
+        let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+            .formatter(JsonFormatter::new())
+            .build()
+            .expect("build");
+        let subscriber = tracing_subscriber::registry().with(ConcurrentLogLayer::new(handler));
+        tracing::subscriber::with_default(subscriber, || {
+            let outer = tracing::info_span!("outer", id = 1, tenant = "acme");
+            let _o = outer.enter();
+            let inner = tracing::info_span!("inner", id = 2);
+            let _i = inner.enter();
+            tracing::info!(k = "v", "hello");
+        });
+        drop(guard);
+        let lines = all_lines(&log.path);
+        let line: serde_json::Value = serde_json::from_str(&lines[0]).expect("JSON");
+        assert_eq!(line["message"], "hello");
+        assert_eq!(line["fields"], serde_json::json!({"k": "v"}));
+        assert_eq!(
+            line["span"],
+            serde_json::json!({"id": "2", "tenant": "acme"})
+        );
+    }
+
+    #[test]
+    fn events_at_sync_level_are_on_disk_when_the_macro_returns() {
+        let log = TempLog::new();
+        current_thread().block_on(async {
+            let handler = AsyncConcurrentHandler::builder(&log.path)
+                .sync_level(Level::Warn)
+                .build()
+                .expect("build");
+            let _default = tracing::subscriber::set_default(
+                tracing_subscriber::registry().with(ConcurrentLogLayer::new(handler.clone())),
+            );
+            tracing::info!("queued");
+            tracing::warn!("synchronous");
+            // No await since: the writer task has not run, only the caller wrote.
+            let text = std::fs::read_to_string(&log.path).expect("read");
+            assert!(
+                text.contains("synchronous") && !text.contains("queued"),
+                "{text}"
+            );
+            let stats = handler.stats();
+            assert_eq!((stats.queued, stats.fallback), (1, 1), "{stats:?}");
+            handler.shutdown().await.expect("shutdown");
+        });
+        assert_eq!(all_lines(&log.path).len(), 2);
+    }
+
+    #[test]
+    fn fmt_layer_keeps_its_format_and_writes_through_the_handler() {
+        let log = TempLog::new();
+        current_thread().block_on(async {
+            let handler = AsyncConcurrentHandler::builder(&log.path)
+                .sync_level(Level::Error)
+                .build()
+                .expect("build");
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(handler.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::TRACE)
+                .finish();
+            let _default = tracing::subscriber::set_default(subscriber);
+            let span = tracing::info_span!("job", id = 3);
+            let _entered = span.enter();
+            tracing::debug!(n = 1, "first");
+            tracing::error!("second");
+            let text = std::fs::read_to_string(&log.path).expect("read");
+            assert!(
+                text.contains("second") && !text.contains("first"),
+                "ERROR was synchronous: {text}"
+            );
+            // The handler's own error reports are not logged into it.
+            tracing::error!(target: "concurrent_log_handler", "log write failed");
+            handler.shutdown().await.expect("shutdown");
+            let stats = handler.stats();
+            assert_eq!((stats.emitted, stats.written), (2, 2), "{stats:?}");
+        });
+        let lines = all_lines(&log.path);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        // tracing-subscriber's own layout: level, span context, target, fields.
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("DEBUG job{id=3}: ") && l.ends_with("first n=1")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("ERROR job{id=3}: ") && l.ends_with("second")),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn fmt_writer_works_with_the_thread_handler() {
+        let log = TempLog::new();
+        let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+            .build()
+            .expect("build");
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(handler.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for i in 0..100 {
+                tracing::info!(i, "event");
+            }
+            tracing::warn!("forged\n2026-01-01T00:00:00Z ERROR fake line\r\\");
+        });
+        drop(guard);
+        let mut lines = all_lines(&log.path);
+        let forged = lines.pop().expect("the multi-line event");
+        assert!(
+            forged.ends_with(r"forged\n2026-01-01T00:00:00Z ERROR fake line\r\\"),
+            "one event, one line, escaped: {forged}"
+        );
+        assert_eq!(lines.len(), 100);
+        for (i, line) in lines.iter().enumerate() {
+            assert!(line.ends_with(&format!("event i={i}")), "{line}");
+        }
+        assert_eq!(handler.stats().written, 101);
+    }
+}
+
+#[cfg(feature = "log")]
+mod log_backend {
+    use super::*;
+    use concurrent_log_handler::integrations::log::{ConcurrentLogger, init_log};
+    use log::Log;
+
+    #[test]
+    fn records_carry_level_target_message_and_key_values() {
+        let log = TempLog::new();
+        let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+            .build()
+            .expect("build");
+        let logger = ConcurrentLogger::new(handler.clone(), log::LevelFilter::Debug);
+        let kvs: [(&str, i64); 2] = [("user", 42), ("attempt", 2)];
+        for level in [
+            log::Level::Error,
+            log::Level::Warn,
+            log::Level::Info,
+            log::Level::Debug,
+            log::Level::Trace,
+        ] {
+            logger.log(
+                &log::Record::builder()
+                    .level(level)
+                    .target("app::auth")
+                    .args(format_args!("login {}", "failed"))
+                    .key_values(&kvs)
+                    .build(),
+            );
+        }
+        assert!(!logger.enabled(&log::Metadata::builder().level(log::Level::Trace).build()));
+        assert!(logger.enabled(&log::Metadata::builder().level(log::Level::Debug).build()));
+        logger.flush();
+        // flush waited for the queue: everything is on disk before the guard drops.
+        let lines = all_lines(&log.path);
+        drop(guard);
+        let levels: Vec<String> = lines.iter().map(|l| parse_line(l).level).collect();
+        assert_eq!(
+            levels,
+            ["ERROR", "WARNING", "INFO", "DEBUG"],
+            "Trace is filtered"
+        );
+        for line in &lines {
+            assert_eq!(
+                parse_line(line).rest,
+                "app::auth: login failed user=42 attempt=2"
+            );
+        }
+    }
+
+    /// The only test that installs the global `log` logger (one per process).
+    #[test]
+    fn init_log_installs_the_global_logger_once() {
+        let log = TempLog::new();
+        current_thread().block_on(async {
+            let handler = AsyncConcurrentHandler::builder(&log.path)
+                .build()
+                .expect("build");
+            init_log(handler.clone(), log::LevelFilter::Info).expect("first init");
+            assert_eq!(log::max_level(), log::LevelFilter::Info);
+            log::info!(target: "app", order = 7; "paid");
+            log::debug!(target: "app", "not logged");
+            log::error!(target: "app", "failed");
+            let again = init_log(handler.clone(), log::LevelFilter::Trace).unwrap_err();
+            assert!(again.to_string().contains("already installed"), "{again}");
+            assert!(std::error::Error::source(&again).is_some());
+            assert_eq!(
+                log::max_level(),
+                log::LevelFilter::Info,
+                "a failed init changes nothing"
+            );
+            handler.shutdown().await.expect("shutdown");
+        });
+        let lines = all_lines(&log.path);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert_eq!(parse_line(&lines[0]).rest, "app: paid order=7");
+        assert_eq!(parse_line(&lines[1]).level, "ERROR");
+    }
+}
+
+/// The new public types are Send + Sync + Debug, like the rest of the API.
+#[test]
+fn integration_types_are_send_sync_and_debug() {
+    fn check<T: Send + Sync + std::fmt::Debug>() {}
+    check::<
+        concurrent_log_handler::integrations::tracing::ConcurrentLogLayer<AsyncConcurrentHandler>,
+    >();
+    check::<
+        concurrent_log_handler::integrations::tracing::ConcurrentLogLayer<
+            NonBlockingConcurrentHandler,
+        >,
+    >();
+    check::<
+        concurrent_log_handler::integrations::tracing::EventWriter<'static, AsyncConcurrentHandler>,
+    >();
+    check::<
+        concurrent_log_handler::integrations::log::ConcurrentLogger<NonBlockingConcurrentHandler>,
+    >();
+    check::<concurrent_log_handler::integrations::log::InitLogError>();
+    check::<JsonFormatter>();
+    #[cfg(feature = "config")]
+    {
+        check::<concurrent_log_handler::config::HandlerConfig>();
+        check::<concurrent_log_handler::config::LogFormat>();
+    }
+}
