@@ -5,14 +5,15 @@
 //! runs 4 producers (tokio tasks yielding every 1,000 events, or threads) that
 //! emit flat out for `OVERLOAD_SECS` (default 10) while the disk path is
 //! throttled: a "lock hog" thread holds the log's flock `OVERLOAD_HOLD_MS`
-//! (default 9) ms out of every `+1` ms, as a busy neighbour process would, so
+//! (default 29) ms out of every `+1` ms, as a busy neighbour process would, so
 //! the producers offer many times what the writer can put on disk. A sampler
 //! reads VmRSS and VmHWM from `/proc/self/status` every 100 ms. The table shows
 //! the rates (offered = emit calls/s, written = lines/s on disk during the
-//! window), RSS at 1 s, 2 s, half-way and the end, the peak (VmHWM), and
+//! window), RSS at 1 s, 2 s, half-way and the end, the peak (VmHWM), the most
+//! threads seen, and
 //! whether RSS is flat (end − 2 s < 4 MiB). After the window the hog stops,
 //! the handler is shut down and its counters are checked against the lines read
-//! back.
+//! back. `OVERLOAD_ONLY=<substring>` runs only the matching modes.
 
 use std::fs::File;
 use std::path::Path;
@@ -48,8 +49,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// (VmRSS, VmHWM) in KiB.
-fn rss() -> (u64, u64) {
+/// (VmRSS, VmHWM) in KiB, and the number of threads.
+fn rss() -> (u64, u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -59,7 +60,7 @@ fn rss() -> (u64, u64) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    (field("VmRSS:"), field("VmHWM:"), field("Threads:"))
 }
 
 fn lines_in(dir: &Path) -> u64 {
@@ -86,7 +87,7 @@ fn lines_in(dir: &Path) -> u64 {
 
 fn child(mode: &str) {
     let secs = env_u64("OVERLOAD_SECS", 10);
-    let hold = Duration::from_millis(env_u64("OVERLOAD_HOLD_MS", 9));
+    let hold = Duration::from_millis(env_u64("OVERLOAD_HOLD_MS", 29));
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("app.log");
     let stop = Arc::new(AtomicBool::new(false));
@@ -160,8 +161,8 @@ fn child(mode: &str) {
         std::thread::spawn(move || {
             let mut samples = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let (r, h) = rss();
-                samples.push((started.elapsed().as_secs_f64(), r, h));
+                let (r, h, t) = rss();
+                samples.push((started.elapsed().as_secs_f64(), r, h, t));
                 std::thread::sleep(Duration::from_millis(100));
             }
             samples
@@ -242,9 +243,10 @@ fn child(mode: &str) {
             .map_or(0, |s| s.1)
     };
     let peak = samples.iter().map(|s| s.2).max().unwrap_or(0);
+    let threads = samples.iter().map(|s| s.3).max().unwrap_or(0);
     let end = samples.last().map_or(0, |s| s.1);
     println!(
-        "RESULT offered={:.0} written={:.0} rss1={} rss2={} rssmid={} rssend={} hwm={} emitted={} written_total={} dropped={} fallback={} failed={} on_disk={} samples={}",
+        "RESULT offered={:.0} written={:.0} rss1={} rss2={} rssmid={} rssend={} hwm={} threads={threads} emitted={} written_total={} dropped={} fallback={} failed={} on_disk={} samples={}",
         emitted.load(Ordering::Relaxed) as f64 / window,
         in_window.written as f64 / window,
         at(1.0),
@@ -276,11 +278,11 @@ fn main() {
     println!(
         "memory under sustained overload: {PRODUCERS} producers flat out for {} s, lock held {} of every {} ms by a neighbour (RSS in MiB)",
         env_u64("OVERLOAD_SECS", 10),
-        env_u64("OVERLOAD_HOLD_MS", 9),
-        env_u64("OVERLOAD_HOLD_MS", 9) + 1
+        env_u64("OVERLOAD_HOLD_MS", 29),
+        env_u64("OVERLOAD_HOLD_MS", 29) + 1
     );
     println!(
-        "| {:15} | {:>10} | {:>10} | {:>7} | {:>5} | {:>5} | {:>5} | {:>5} | {:>6} | {:>6} | {:>10} | {:>10} | {:>8} |",
+        "| {:15} | {:>10} | {:>10} | {:>7} | {:>5} | {:>5} | {:>5} | {:>5} | {:>6} | {:>6} | {:>10} | {:>10} | {:>7} | {:>8} |",
         "mode",
         "offered/s",
         "written/s",
@@ -293,10 +295,12 @@ fn main() {
         "flat",
         "dropped",
         "fallback",
+        "threads",
         "counts"
     );
-    println!("|{}|", "-".repeat(133));
-    for mode in MODES {
+    println!("|{}|", "-".repeat(143));
+    let only = std::env::var("OVERLOAD_ONLY").unwrap_or_default();
+    for mode in MODES.into_iter().filter(|m| m.contains(&only)) {
         let out = Command::new(&exe)
             .args(["--child", mode])
             .output()
@@ -321,7 +325,7 @@ fn main() {
         let counts_ok = f["emitted"] == f["written_total"] + f["dropped"] + f["failed"]
             && f["on_disk"] == f["written_total"];
         println!(
-            "| {:15} | {:>10.0} | {:>10.0} | {:>6.1}x | {:>5.1} | {:>5.1} | {:>5.1} | {:>5.1} | {:>6.1} | {:>6} | {:>10} | {:>10} | {:>8} |",
+            "| {:15} | {:>10.0} | {:>10.0} | {:>6.1}x | {:>5.1} | {:>5.1} | {:>5.1} | {:>5.1} | {:>6.1} | {:>6} | {:>10} | {:>10} | {:>7} | {:>8} |",
             mode,
             f["offered"],
             f["written"],
@@ -334,6 +338,7 @@ fn main() {
             if flat { "yes" } else { "NO" },
             f["dropped"],
             f["fallback"],
+            f["threads"],
             if counts_ok { "ok" } else { "MISMATCH" }
         );
     }
