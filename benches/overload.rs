@@ -270,7 +270,13 @@ fn main() {
         child(&args[pos + 1]);
         return;
     }
-    if args.iter().any(|a| a == "--test" || a == "--list") {
+    // Only `cargo bench` (which passes `--bench`) runs the measurements;
+    // `cargo test --benches` / `--all-targets` just checks that it starts.
+    if !args.iter().any(|a| a == "--bench") {
+        println!(
+            "run with `cargo bench --bench {}`",
+            env!("CARGO_CRATE_NAME")
+        );
         return;
     }
     let exe = std::env::current_exe().expect("current_exe");

@@ -569,9 +569,13 @@ fn main() {
         child(Row::from_name(&args[pos + 1]), &args[pos + 2]);
         return;
     }
-    // `cargo bench` passes `--bench`; a filter argument is not supported (use
-    // PEERS_ONLY), and `cargo test --benches` style runs do nothing.
-    if args.iter().any(|a| a == "--test" || a == "--list") {
+    // A filter argument is not supported (use PEERS_ONLY). Only `cargo bench` (which passes `--bench`) runs the measurements;
+    // `cargo test --benches` / `--all-targets` just checks that it starts.
+    if !args.iter().any(|a| a == "--bench") {
+        println!(
+            "run with `cargo bench --bench {}`",
+            env!("CARGO_CRATE_NAME")
+        );
         return;
     }
     let rounds = env_u64("PEERS_ROUNDS", 3) as usize;

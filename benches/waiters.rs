@@ -174,7 +174,13 @@ fn lone(idle: Option<Duration>, calls: u64) -> Outcome {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--test" || a == "--list") {
+    // Only `cargo bench` (which passes `--bench`) runs the measurements;
+    // `cargo test --benches` / `--all-targets` just checks that it starts.
+    if !args.iter().any(|a| a == "--bench") {
+        println!(
+            "run with `cargo bench --bench {}`",
+            env!("CARGO_CRATE_NAME")
+        );
         return;
     }
     let rounds = env_u64("WAITERS_ROUNDS", 3);
