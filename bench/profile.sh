@@ -37,3 +37,12 @@ echo "== self time by symbol" && grep -v '^#' "$out/flat.txt" | head -45
 echo "== inclusive time of the steps of a record (children, self)"
 grep -E '(AsyncConcurrentHandler::emit|NonBlockingConcurrentHandler::emit|queue_full|write_in_caller|write_now|Record::new|__GI_getpid|clock_gettime|format_line|TextFormatter as|escape::escape|write_timestamp|with_field|try_send|Tx<T>::push|malloc \(|__libc_malloc|__GI___libc_free|BatchWriter::process|LockedFile::write_records|\] ksys_write|try_statx|__do_sys_flock|recv_many|Rx<T>::pop|try_recv|spawn_blocking|\] schedule$|futex_wake|futex_wait$|try_to_wake_up|\] vdso|fdatasync)' "$out/children.txt" |
     grep -v '{{closure}}' | head -40
+
+# Syscalls and context switches per record on the paced hot path (500k/s, one
+# producer): wake-ups and per-record syscalls show up here, not in the flat
+# profile.
+for r in ours_async_block ours_thread; do
+    echo "== syscalls, $r cost_paced (220,000 records)"
+    PEERS_COST_CALLS=200000 perf stat -x, -e 'syscalls:sys_enter_futex,syscalls:sys_enter_write,syscalls:sys_enter_getpid,syscalls:sys_enter_flock,syscalls:sys_enter_statx,context-switches' \
+        "$exe" --child "$r" cost_paced 2>&1 >/dev/null | cut -d, -f1,3
+done
