@@ -24,6 +24,12 @@ pub fn escape(text: &str, out: &mut Vec<u8>) {
     let mut copied_up_to = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Fast path: skip bytes that can never need escaping (one table load
+        // per byte; escaping was 11 % of a record's cost in the profile).
+        if !MAYBE_SPECIAL[usize::from(bytes[i])] {
+            i += 1;
+            continue;
+        }
         let b = bytes[i];
         let special = if b < 0x80 {
             needs_escape_ascii(b).then_some((b as char, 1))
@@ -50,6 +56,18 @@ pub fn escape(text: &str, out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&bytes[copied_up_to..]);
 }
+
+/// Bytes that may start something to escape: ASCII controls, DEL, `\\`, and
+/// the UTF-8 lead bytes of C1 controls (0xC2) and U+2028/U+2029 (0xE2).
+static MAYBE_SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = needs_escape_ascii(b as u8) || b == 0xC2 || b == 0xE2;
+        b += 1;
+    }
+    table
+};
 
 const fn needs_escape_ascii(b: u8) -> bool {
     b < 0x20 || b == 0x7f || b == b'\\'

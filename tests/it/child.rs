@@ -40,6 +40,7 @@ fn entry() {
         "timed" => timed_writer(log, writer, count),
         "fsize" => fsize_writer(log, writer, count),
         "fork" => fork_writer(log, count),
+        "perm" => permission_writer(log, writer, count),
         "killed_writer" => killed_writer(log, writer, max_bytes, backups),
         "paced" => paced_writer(log, writer, count, max_bytes, backups, None),
         "paced_gzip" => paced_writer(
@@ -295,6 +296,8 @@ fn fork_writer(log: PathBuf, count: usize) {
         .build()
         .expect("build");
     handler.write_batch(b"").expect("open");
+    // Records made before the fork fill the pid cache; the child must not keep it.
+    assert_eq!(record(0, 0).pid(), std::process::id());
     // SAFETY: fork() in a test process whose other thread (the harness's main
     // thread) is parked on a channel and holds none of the locks the child
     // uses; the child only runs this thread's code and leaves with _exit, so
@@ -345,5 +348,45 @@ fn killed_writer(log: PathBuf, writer: usize, max_bytes: u64, backups: usize) {
             writeln!(stdout, "done {seq}").expect("stdout");
             stdout.flush().expect("flush");
         }
+    }
+}
+
+/// Runs as an unprivileged user (root ignores permissions). Writes `count`
+/// records into a log rotating every ~10 lines, in three phases separated by
+/// lines on stdin: before, while the parent made the directory read-only
+/// (rotations fail with EACCES, lines still go into the unrotated file), and
+/// after it restored the directory (rotation resumes). Prints the stats.
+fn permission_writer(log: PathBuf, writer: usize, count: usize) {
+    use std::io::BufRead;
+    let handler = ConcurrentRotatingFileHandler::builder(log)
+        .max_bytes(1_000)
+        .backup_count(10_000)
+        .build()
+        .expect("build");
+    let mut stdin = std::io::stdin().lock();
+    let mut seq = 0;
+    let mut rotation_errors = 0;
+    for phase in 0..3 {
+        if phase > 0 {
+            println!("phase {phase}?");
+            let mut line = String::new();
+            stdin.read_line(&mut line).expect("stdin");
+        }
+        for _ in 0..count / 3 {
+            match handler.emit(&record(writer, seq)) {
+                Ok(()) => {}
+                Err(concurrent_log_handler::Error::Rotate { source, .. }) => {
+                    assert_eq!(source.raw_os_error(), Some(libc::EACCES), "{source}");
+                    rotation_errors += 1;
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+            seq += 1;
+        }
+        let stats = handler.stats();
+        println!(
+            "phase {phase}: written={} rotations={} rotation_errors={rotation_errors}",
+            stats.written, stats.rotations
+        );
     }
 }

@@ -133,6 +133,20 @@ fn a_forked_child_reopens_the_lock_and_never_writes_beside_its_parent() {
         ],
     );
     wait_ok(child);
-    let found = check_records(&all_lines(&log.path), true);
+    let lines = all_lines(&log.path);
+    let found = check_records(&lines, true);
     assert_complete(&found, 2, per_writer);
+    // Each side stamps its own pid: the child does not reuse its parent's cached one.
+    let pid_of = |writer: &str| {
+        let line = lines
+            .iter()
+            .find(|l| l.contains(&format!(" it: {writer} ")))
+            .expect("a line");
+        crate::util::parse_line(line).pid
+    };
+    assert_ne!(
+        pid_of("w000"),
+        pid_of("w001"),
+        "the forked child logged its parent's pid"
+    );
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use concurrent_log_handler::{AsyncConcurrentHandler, ConcurrentRotatingFileHandler, Error, Stats};
 
 use crate::fallback::{LockHolder, record};
-use crate::util::{TempLog, all_lines, check_records, spawn_child};
+use crate::util::{TempLog, all_lines, assert_complete, check_records, spawn_child};
 
 fn handler(path: &Path) -> ConcurrentRotatingFileHandler {
     ConcurrentRotatingFileHandler::builder(path)
@@ -290,4 +290,105 @@ fn a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed() 
             stats.written
         );
     });
+}
+
+/// The directory turns read-only under a writer running as `nobody` (root
+/// ignores permissions, so the child drops them with `setpriv`): rotations
+/// fail with a typed EACCES error, every line still lands in the unrotated
+/// file, and rotation resumes once the directory is writable again.
+#[test]
+fn a_read_only_directory_stops_rotation_not_logging_and_recovers() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::fs::chown;
+    let has_setpriv = Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    // SAFETY: geteuid has no preconditions and only reads the process's id.
+    let is_root = unsafe { libc::geteuid() } == 0;
+    if !(has_setpriv && is_root) {
+        eprintln!("SKIPPED: needs root and setpriv to run a writer as an unprivileged user");
+        return;
+    }
+    let log = TempLog::new();
+    let dir = log.dir.path().join("perm");
+    fs::create_dir(&dir).expect("mkdir");
+    fs::set_permissions(log.dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    chown(&dir, Some(65534), Some(65534)).expect("chown");
+    let path = dir.join("app.log");
+    let exe = std::env::current_exe().expect("exe");
+    let mut child = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "child::entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("CLH_CHILD_ROLE", "perm")
+        .env("CLH_LOG", &path)
+        .env("CLH_WRITER", "0")
+        .env("CLH_COUNT", "300")
+        .env("CLH_MAX_BYTES", "0")
+        .env("CLH_BACKUPS", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut phases = Vec::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).expect("read") > 0 {
+        if line.contains("phase 1?") {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o555)).expect("chmod ro");
+            writeln!(stdin, "go").expect("stdin");
+        } else if line.contains("phase 2?") {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod rw");
+            writeln!(stdin, "go").expect("stdin");
+        } else if let Some(at) = line.find("phase ") {
+            phases.push(line[at..].trim().to_owned());
+        }
+        line.clear();
+    }
+    assert!(
+        child.wait().expect("wait").success(),
+        "child failed: {phases:?}"
+    );
+    let field = |phase: usize, name: &str| -> u64 {
+        phases[phase]
+            .split(' ')
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {phases:?}"))
+    };
+    assert_eq!(phases.len(), 3, "{phases:?}");
+    assert_eq!(field(2, "written"), 300, "no line lost: {phases:?}");
+    assert_eq!(field(0, "rotation_errors"), 0);
+    assert!(
+        field(1, "rotation_errors") > 0,
+        "rotation failed while read-only: {phases:?}"
+    );
+    assert_eq!(field(1, "rotations"), field(0, "rotations"), "{phases:?}");
+    assert!(
+        field(2, "rotations") > field(1, "rotations"),
+        "rotation resumed: {phases:?}"
+    );
+    let mut lines = Vec::new();
+    for entry in fs::read_dir(&dir).expect("read dir") {
+        let p = entry.expect("entry").path();
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("app.log"))
+        {
+            lines.extend(
+                fs::read_to_string(&p)
+                    .expect("read")
+                    .lines()
+                    .map(str::to_owned),
+            );
+        }
+    }
+    assert_complete(&check_records(&lines, false), 1, 300);
 }
