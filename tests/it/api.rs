@@ -27,9 +27,7 @@ fn public_types_are_send_and_sync() {
 #[test]
 fn debug_output_shows_configuration_and_counters_never_payloads() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .build()
@@ -58,9 +56,7 @@ fn defaults_match_the_documented_constants() {
     );
     assert_eq!(FallbackMode::default(), FallbackMode::Drop);
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .build()

@@ -86,10 +86,7 @@ fn sync_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backup
 /// One task emitting in order, with `Block` fallback so nothing is dropped, and
 /// an `emit_wait` every 1,000 records.
 fn async_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backups: usize) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::multi_thread();
     runtime.block_on(async move {
         let handler = AsyncConcurrentHandler::builder(log)
             .max_bytes(max_bytes)
@@ -220,9 +217,7 @@ fn paced_writer(
 /// errors, lifts the limit and checks that writing resumes; prints the stats.
 fn fsize_writer(log: PathBuf, writer: usize, count: usize) {
     set_file_size_limit(64 * 1024);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log)
             .build()

@@ -144,10 +144,7 @@ fn timed_backups_are_compressed_under_their_period_name() {
 #[test]
 fn the_async_handler_compresses_and_shutdown_waits_for_it() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::multi_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .max_bytes(256 * 1024)

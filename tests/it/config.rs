@@ -188,9 +188,7 @@ fn a_config_file_builds_a_working_rotating_handler() {
     )
     .expect("write config");
     let config = HandlerConfig::from_file(&config_path).expect("parse");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = config.build_async().expect("build");
         for seq in 0..20 {

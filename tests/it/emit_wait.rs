@@ -9,11 +9,7 @@ use crate::fallback::{LockHolder, lock_path, record};
 use crate::util::{TempLog, all_lines, check_records};
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
+    crate::util::multi_thread()
 }
 
 #[test]

@@ -58,10 +58,7 @@ pub fn record(writer: usize, seq: usize) -> Record {
 /// the file or counted as dropped, and the drops are reported in the log.
 fn emit_under_held_lock(mode: FallbackMode) {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .fallback_mode(mode)
@@ -134,10 +131,7 @@ fn nowait_mode_never_stalls_the_runtime_and_bounds_what_is_in_flight() {
 #[test]
 fn block_mode_loses_nothing_under_overload() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::multi_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .max_bytes(1 << 20)
@@ -173,9 +167,7 @@ fn block_mode_loses_nothing_under_overload() {
 #[test]
 fn drop_reports_in_the_log_add_up_to_the_dropped_count() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .queue_capacity(8)
@@ -208,9 +200,7 @@ fn drop_reports_in_the_log_add_up_to_the_dropped_count() {
 #[test]
 fn records_at_or_above_sync_level_are_written_before_emit_returns() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .sync_level(Level::Error)

@@ -141,10 +141,7 @@ fn a_vanished_log_directory_fails_typed_and_recovers_when_it_is_back() {
     let log = TempLog::new();
     let dir = log.dir.path().join("logs");
     let path = dir.join("app.log");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::multi_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&path)
             .build()
@@ -250,9 +247,7 @@ fn a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed() 
     let path = small.dir.join("app.log");
     let filler = small.dir.join("filler");
     fs::write(&filler, vec![b'x'; 160 * 1024]).expect("filler");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&path)
             .build()

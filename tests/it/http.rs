@@ -56,11 +56,7 @@ async fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
+    crate::util::multi_thread()
 }
 
 /// The scenario both servers go through.

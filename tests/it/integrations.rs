@@ -6,9 +6,7 @@ use concurrent_log_handler::{AsyncConcurrentHandler, Level, NonBlockingConcurren
 use crate::util::{TempLog, all_lines, parse_line};
 
 fn current_thread() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime")
+    crate::util::current_thread()
 }
 
 #[cfg(feature = "tracing")]

@@ -11,9 +11,7 @@ use crate::util::{TempLog, all_lines, assert_complete, check_records};
 #[test]
 fn shutdown_writes_everything_accepted_and_closes_every_clone() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .queue_capacity(60_000)
@@ -42,10 +40,7 @@ fn shutdown_writes_everything_accepted_and_closes_every_clone() {
 #[test]
 fn flush_waits_for_everything_emitted_before_it() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::multi_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .build()
@@ -64,11 +59,7 @@ fn flush_waits_for_everything_emitted_before_it() {
 #[test]
 fn dropping_the_last_handle_still_writes_what_was_accepted() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::multi_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .build()
@@ -159,9 +150,7 @@ fn building_outside_a_runtime_is_a_typed_error() {
         .build()
         .expect_err("no runtime");
     assert!(matches!(err, Error::NoRuntime), "{err}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     let _guard = runtime.enter();
     let err = AsyncConcurrentHandler::builder(&log.path)
         .queue_capacity(0)

@@ -217,9 +217,7 @@ fn dropping_the_guard_writes_everything_accepted() {
 #[test]
 fn flush_and_stop_work_from_inside_an_async_runtime() {
     let log = TempLog::new();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("runtime");
+    let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
             .build()

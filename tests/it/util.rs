@@ -236,3 +236,20 @@ pub fn wait_ok(child: Child) {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A current-thread tokio runtime with time and I/O enabled.
+pub fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A two-worker tokio runtime with time and I/O enabled.
+pub fn multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
