@@ -3,6 +3,8 @@
 //! `cargo bench --bench emit` runs them all. Every group writes real files in a
 //! temp dir; the figures to compare are ratios between rows of one run.
 //!
+//! - `caller/*`: building and formatting a record, the caller's own work.
+//! - `caller/*`: building and formatting a record, the caller's own work.
 //! - `emit/*`: the cost of one `emit` call to the caller (async and thread handler).
 //! - `throughput/*`: lines/s into a log rotating every 10 MB, 1 and 4 producers
 //!   (tasks for the async handler, threads for the thread handler), including
@@ -276,8 +278,29 @@ fn compression(c: &mut Criterion) {
     group.finish();
 }
 
+/// What `emit` does in the caller before queueing: build the record (clock,
+/// pid, fields) and format it into one line.
+fn record_and_format(c: &mut Criterion) {
+    use concurrent_log_handler::format::{Formatter, TextFormatter};
+    let mut group = c.benchmark_group("caller");
+    group.throughput(Throughput::Elements(1));
+    let formatter = TextFormatter::new();
+    let mut line = Vec::with_capacity(256);
+    let mut i = 0;
+    group.bench_function("record_new_and_format", |b| {
+        b.iter(|| {
+            i += 1;
+            line.clear();
+            formatter.format(&record(i), &mut line);
+            std::hint::black_box(&line);
+        })
+    });
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    record_and_format,
     emit_cost,
     throughput,
     emit_wait,
