@@ -51,6 +51,7 @@ enum Row {
     OursAsyncDrop,
     OursAsyncDropNoYield,
     OursThread,
+    OursLayer,
     TracingBlocking,
     TracingLossy,
     Spdlog,
@@ -58,12 +59,13 @@ enum Row {
     Naive,
 }
 
-const ROWS: [Row; 10] = [
+const ROWS: [Row; 11] = [
     Row::Clock,
     Row::OursAsyncBlock,
     Row::OursAsyncDrop,
     Row::OursAsyncDropNoYield,
     Row::OursThread,
+    Row::OursLayer,
     Row::TracingBlocking,
     Row::TracingLossy,
     Row::Spdlog,
@@ -79,6 +81,7 @@ impl Row {
             Row::OursAsyncDrop => "ours_async_drop",
             Row::OursAsyncDropNoYield => "ours_async_drop_noyield",
             Row::OursThread => "ours_thread",
+            Row::OursLayer => "ours_tracing_layer",
             Row::TracingBlocking => "tracing_appender_blocking",
             Row::TracingLossy => "tracing_appender_lossy",
             Row::Spdlog => "spdlog_async_pool",
@@ -107,6 +110,9 @@ impl Row {
             }
             Row::TracingLossy => {
                 "tracing fmt + tracing-appender non_blocking lossy(true), no rotation, threads"
+            }
+            Row::OursLayer => {
+                "tracing::info! through our ConcurrentLogLayer over the thread handler, threads"
             }
             Row::Spdlog => "spdlog-rs AsyncPoolSink(Block) over RotatingFileSink 10 MB, threads",
             Row::Flexi => "flexi_logger WriteMode::Async, Criterion::Size 10 MB, threads",
@@ -212,6 +218,26 @@ fn setup(row: Row, dir: &Path) -> Sink {
                 finish: Box::new(move || drop(guard)),
                 runtime: None,
                 dispatch: None,
+                yield_between: false,
+            }
+        }
+        Row::OursLayer => {
+            use tracing_subscriber::layer::SubscriberExt;
+            let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.join("app.log"))
+                .max_bytes(MAX_BYTES)
+                .backup_count(BACKUPS)
+                .build()
+                .expect("build");
+            let subscriber = tracing_subscriber::registry().with(
+                concurrent_log_handler::integrations::tracing::ConcurrentLogLayer::new(handler),
+            );
+            Sink {
+                emit: Arc::new(
+                    |i| tracing::info!(target: "bench::http", seq = i, path = PATH_FIELD, "request served"),
+                ),
+                finish: Box::new(move || drop(guard)),
+                runtime: None,
+                dispatch: Some(tracing::Dispatch::new(subscriber)),
                 yield_between: false,
             }
         }
@@ -680,9 +706,6 @@ fn main() {
         );
         t.insert(row.name(), (rate(&four, "total_s"), lost(&four)));
     }
-    println!(
-        "| our tracing Layer            | TODO: not measured; the Layer is being written separately |"
-    );
     println!();
     // Ratios against the targets of issue 8.
     let ours = "ours_async_block";

@@ -13,10 +13,19 @@
 //! - [`AsyncConcurrentHandler`]: for tokio services. `emit` never awaits; a
 //!   bounded queue feeds one writer on the blocking pool, which writes each
 //!   batch under one lock. `emit_wait` resolves once the record is on disk.
-//! - [`ConcurrentRotatingFileHandler`]: the locked, size-rotating file itself,
+//! - [`NonBlockingConcurrentHandler`]: the same writer behind one std thread,
+//!   for code without a tokio runtime; a [`WriterGuard`] drains it on drop.
+//! - [`ConcurrentRotatingFileHandler`]: the locked rotating file itself,
 //!   blocking. Its lock file (`.__app.lock`), rollover rule and backup names
-//!   (`app.log.1` …) are those of Python's `concurrent-log-handler`, so Python
-//!   and Rust processes can write one log at once.
+//!   (`app.log.1` …, or `app.log.2026-11-23` with [`Rotation`]) are those of
+//!   Python's `concurrent-log-handler`, so Python and Rust processes can write
+//!   one log at once. Rotated backups can be compressed in the background
+//!   ([`Compression`]) and retained by count and age.
+//!
+//! Every handler's builder takes the same file options (`max_bytes`,
+//! `backup_count`, `rotate_every`, `compression`, `max_age`, `durable`, …);
+//! the README's "Guarantees" section says what is never lost, what may be lost
+//! in which mode, and what a crash can leave.
 //! - [`integrations`]: a `tracing` layer and `fmt` writer (feature `tracing`)
 //!   and a `log` backend (feature `log`) on top of the queued handlers;
 //!   `format::JsonFormatter` (feature `json`); `config::HandlerConfig`,
