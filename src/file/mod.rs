@@ -800,7 +800,11 @@ macro_rules! file_options {
         /// on a background thread, off the write path. The rotation itself stays
         /// a rename under the lock; an interrupted compression is finished at
         /// the next start or rotation, never leaving a partial archive under a
-        /// final name.
+        /// final name. `shutdown`/`stop` wait for running compressions; a process
+        /// that ends without them (or drops a blocking handler right after a
+        /// rotation) leaves the rotated file uncompressed, whole, for the next
+        /// start to finish (`ConcurrentRotatingFileHandler::wait_for_compression`
+        /// waits for it explicitly).
         pub fn compression(mut self, compression: crate::Compression) -> Self {
             self.file.compression = Some(compression);
             self
