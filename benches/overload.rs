@@ -15,15 +15,17 @@
 //! the handler is shut down and its counters are checked against the lines read
 //! back. `OVERLOAD_ONLY=<substring>` runs only the matching modes.
 
+mod common;
+
 use std::fs::File;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{env_u64, lines_in, record};
 use concurrent_log_handler::{
-    AsyncConcurrentHandler, FallbackMode, Level, NonBlockingConcurrentHandler, Record, Stats,
+    AsyncConcurrentHandler, FallbackMode, NonBlockingConcurrentHandler, Stats,
 };
 
 const MODES: [&str; 5] = [
@@ -34,20 +36,6 @@ const MODES: [&str; 5] = [
     "thread_drop",
 ];
 const PRODUCERS: usize = 4;
-
-fn record(i: u64) -> Record {
-    Record::new(Level::Info, "request served")
-        .with_target("bench::http")
-        .with_field("seq", i)
-        .with_field("path", "/api/v1/orders")
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// (VmRSS, VmHWM) in KiB, and the number of threads.
 fn rss() -> (u64, u64, u64) {
@@ -61,28 +49,6 @@ fn rss() -> (u64, u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("VmHWM:"), field("Threads:"))
-}
-
-fn lines_in(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .starts_with(".__")
-        })
-        .map(|p| {
-            std::fs::read(p)
-                .expect("read")
-                .split(|&b| b == b'\n')
-                .filter(|l| l.windows(14).any(|w| w == b"request served"))
-                .count() as u64
-        })
-        .sum()
 }
 
 fn child(mode: &str) {
@@ -270,13 +236,7 @@ fn main() {
         child(&args[pos + 1]);
         return;
     }
-    // Only `cargo bench` (which passes `--bench`) runs the measurements;
-    // `cargo test --benches` / `--all-targets` just checks that it starts.
-    if !args.iter().any(|a| a == "--bench") {
-        println!(
-            "run with `cargo bench --bench {}`",
-            env!("CARGO_CRATE_NAME")
-        );
+    if !common::measuring(&args) {
         return;
     }
     let exe = std::env::current_exe().expect("current_exe");

@@ -25,6 +25,8 @@
 //! (1,000,000), `PEERS_COST_CALLS` measured calls per cost run (200,000),
 //! `PEERS_ONLY` a substring: run only the rows whose name contains it.
 
+mod common;
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -32,15 +34,12 @@ use std::process::Command;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Instant;
 
+use common::{PATH_FIELD, env_u64, percentile, read_back, record};
 use concurrent_log_handler::format::{Formatter, TextFormatter};
-use concurrent_log_handler::{
-    AsyncConcurrentHandler, FallbackMode, Level, NonBlockingConcurrentHandler, Record,
-};
+use concurrent_log_handler::{AsyncConcurrentHandler, FallbackMode, NonBlockingConcurrentHandler};
 
 const MAX_BYTES: u64 = 10 << 20;
 const BACKUPS: usize = 400;
-const MARKER: &str = "request served";
-const PATH_FIELD: &str = "/api/v1/orders";
 const PACE: std::time::Duration = std::time::Duration::from_micros(2);
 
 /// One row of the tables.
@@ -127,21 +126,6 @@ impl Row {
             .find(|r| r.name() == name)
             .unwrap_or_else(|| panic!("unknown row {name}"))
     }
-}
-
-/// Our ~100-byte event.
-fn record(i: u64) -> Record {
-    Record::new(Level::Info, MARKER)
-        .with_target("bench::http")
-        .with_field("seq", i)
-        .with_field("path", PATH_FIELD)
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 // ---------------------------------------------------------------------------
@@ -415,33 +399,6 @@ fn run_producers(sink: &Sink, producers: usize, per: u64, body: Body) {
     });
 }
 
-/// Lines holding the marker, lines without it, and bytes, over every file in `dir`.
-fn read_back(dir: &Path) -> (u64, u64, u64) {
-    let (mut ours, mut other, mut bytes) = (0, 0, 0);
-    for entry in std::fs::read_dir(dir).expect("read_dir") {
-        let path = entry.expect("entry").path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if name.starts_with(".__") || !path.is_file() {
-            continue;
-        }
-        let data = std::fs::read(&path).expect("read");
-        for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            if line.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()) {
-                ours += 1;
-                bytes += line.len() as u64 + 1;
-            } else {
-                other += 1;
-            }
-        }
-    }
-    (ours, other, bytes)
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
-
 /// The child: one row, one scenario; prints one `RESULT` line.
 fn child(row: Row, scenario: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -595,13 +552,8 @@ fn main() {
         child(Row::from_name(&args[pos + 1]), &args[pos + 2]);
         return;
     }
-    // A filter argument is not supported (use PEERS_ONLY). Only `cargo bench` (which passes `--bench`) runs the measurements;
-    // `cargo test --benches` / `--all-targets` just checks that it starts.
-    if !args.iter().any(|a| a == "--bench") {
-        println!(
-            "run with `cargo bench --bench {}`",
-            env!("CARGO_CRATE_NAME")
-        );
+    // A filter argument is not supported (use PEERS_ONLY).
+    if !common::measuring(&args) {
         return;
     }
     let rounds = env_u64("PEERS_ROUNDS", 3) as usize;

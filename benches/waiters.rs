@@ -14,51 +14,14 @@
 //!
 //! A custom harness because criterion reports means, not per-call percentiles.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record};
-
-fn record(i: u64) -> Record {
-    Record::new(Level::Info, "request served")
-        .with_target("bench::http")
-        .with_field("seq", i)
-        .with_field("path", "/api/v1/orders")
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn pct(sorted: &[u64], p: f64) -> u64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn lines_in(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.is_file()
-                && !p
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .starts_with(".__")
-        })
-        .map(|p| {
-            std::fs::read(p)
-                .expect("read")
-                .split(|&b| b == b'\n')
-                .filter(|l| l.windows(14).any(|w| w == b"request served"))
-                .count() as u64
-        })
-        .sum()
-}
+use common::{env_u64, lines_in, percentile, record};
+use concurrent_log_handler::AsyncConcurrentHandler;
 
 struct Outcome {
     rate: f64,
@@ -66,6 +29,20 @@ struct Outcome {
     p99: u64,
     p999: u64,
     n: usize,
+}
+
+impl Outcome {
+    /// Rate and percentiles of per-call latencies (ns) over `elapsed`.
+    fn new(mut lat: Vec<u64>, elapsed: Duration) -> Outcome {
+        lat.sort_unstable();
+        Outcome {
+            rate: lat.len() as f64 / elapsed.as_secs_f64(),
+            p50: percentile(&lat, 0.5),
+            p99: percentile(&lat, 0.99),
+            p999: percentile(&lat, 0.999),
+            n: lat.len(),
+        }
+    }
 }
 
 /// 1,000 concurrent looping waiters for `secs`.
@@ -114,22 +91,14 @@ fn many(durable: bool, waiters: u64, secs: u64) -> Outcome {
         handler.shutdown().await.expect("shutdown");
         (all, handler.stats().written, elapsed)
     });
-    let mut lat = latencies;
-    lat.sort_unstable();
+    let outcome = Outcome::new(latencies, elapsed);
     let on_disk = lines_in(dir.path());
     assert_eq!(
-        on_disk,
-        lat.len() as u64,
+        on_disk, outcome.n as u64,
         "confirmed records missing on disk"
     );
-    assert_eq!(confirmed, lat.len() as u64);
-    Outcome {
-        rate: lat.len() as f64 / elapsed.as_secs_f64(),
-        p50: pct(&lat, 0.5),
-        p99: pct(&lat, 0.99),
-        p999: pct(&lat, 0.999),
-        n: lat.len(),
-    }
+    assert_eq!(confirmed, outcome.n as u64);
+    outcome
 }
 
 /// One task, sequential `emit_wait`, with `idle` sleep between calls.
@@ -139,13 +108,12 @@ fn lone(idle: Option<Duration>, calls: u64) -> Outcome {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut lat, elapsed) = rt.block_on(async {
+    let (lat, elapsed) = rt.block_on(async {
         let handler = AsyncConcurrentHandler::builder(dir.path().join("l.log"))
             .build()
             .expect("build");
         handler.emit_wait(record(0)).await.expect("warm-up");
         let mut lat = Vec::with_capacity(calls as usize);
-        let started = Instant::now();
         let mut busy = Duration::ZERO;
         for i in 0..calls {
             let t = Instant::now();
@@ -157,30 +125,16 @@ fn lone(idle: Option<Duration>, calls: u64) -> Outcome {
                 tokio::time::sleep(idle).await;
             }
         }
-        let _ = started;
         handler.shutdown().await.expect("shutdown");
         (lat, busy)
     });
-    lat.sort_unstable();
     assert_eq!(lines_in(dir.path()), calls + 1);
-    Outcome {
-        rate: lat.len() as f64 / elapsed.as_secs_f64(),
-        p50: pct(&lat, 0.5),
-        p99: pct(&lat, 0.99),
-        p999: pct(&lat, 0.999),
-        n: lat.len(),
-    }
+    Outcome::new(lat, elapsed)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    // Only `cargo bench` (which passes `--bench`) runs the measurements;
-    // `cargo test --benches` / `--all-targets` just checks that it starts.
-    if !args.iter().any(|a| a == "--bench") {
-        println!(
-            "run with `cargo bench --bench {}`",
-            env!("CARGO_CRATE_NAME")
-        );
+    if !common::measuring(&args) {
         return;
     }
     let rounds = env_u64("WAITERS_ROUNDS", 3);
