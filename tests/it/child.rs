@@ -20,6 +20,12 @@ fn var<T: std::str::FromStr>(name: &str) -> T {
         .unwrap_or_else(|| panic!("child needs {name}"))
 }
 
+/// Appends test record `seq` of `writer`, formatted as a handler would, to a
+/// batch for `write_batch`.
+fn push_record(batch: &mut Vec<u8>, writer: usize, seq: usize) {
+    TextFormatter::new().format(&record(writer, seq), batch);
+}
+
 fn record(writer: usize, seq: usize) -> Record {
     Record::new(Level::Info, message(writer, seq)).with_target(TEST_TARGET)
 }
@@ -64,7 +70,6 @@ fn sync_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backup
         .backup_count(backups)
         .build()
         .expect("build");
-    let format = TextFormatter::new();
     let mut seq = 0;
     let mut batch = Vec::new();
     while seq < count {
@@ -76,7 +81,7 @@ fn sync_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backup
         let n = (seq % 40 + 1).min(count - seq);
         batch.clear();
         for s in seq..seq + n {
-            format.format(&record(writer, s), &mut batch);
+            push_record(&mut batch, writer, s);
         }
         handler.write_batch(&batch).expect("write_batch");
         seq += n;
@@ -153,14 +158,9 @@ fn compress_victim(log: PathBuf, writer: usize, count: usize) {
     let plain = ConcurrentRotatingFileHandler::builder(&log)
         .build()
         .expect("build");
-    let format = concurrent_log_handler::format::TextFormatter::new();
     let mut batch = Vec::new();
     for seq in 0..count {
-        concurrent_log_handler::format::Formatter::format(
-            &format,
-            &record(writer, seq),
-            &mut batch,
-        );
+        push_record(&mut batch, writer, seq);
         if batch.len() > 64 * 1024 {
             plain.write_batch(&batch).expect("write");
             batch.clear();
@@ -195,14 +195,9 @@ fn paced_writer(
         builder = builder.compression(compression);
     }
     let handler = builder.build().expect("build");
-    let format = concurrent_log_handler::format::TextFormatter::new();
     let mut batch = Vec::new();
     for seq in 0..count {
-        concurrent_log_handler::format::Formatter::format(
-            &format,
-            &record(writer, seq),
-            &mut batch,
-        );
+        push_record(&mut batch, writer, seq);
         if seq % 20 == 19 {
             handler.write_batch(&batch).expect("write");
             batch.clear();
@@ -328,15 +323,10 @@ fn killed_writer(log: PathBuf, writer: usize, max_bytes: u64, backups: usize) {
         .backup_count(backups)
         .build()
         .expect("build");
-    let format = concurrent_log_handler::format::TextFormatter::new();
     let mut batch = Vec::new();
     let mut stdout = std::io::stdout();
     for seq in 0.. {
-        concurrent_log_handler::format::Formatter::format(
-            &format,
-            &record(writer, seq),
-            &mut batch,
-        );
+        push_record(&mut batch, writer, seq);
         if batch.len() >= 16 * 1024 {
             handler.write_batch(&batch).expect("write");
             batch.clear();

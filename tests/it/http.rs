@@ -55,8 +55,23 @@ async fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    crate::util::multi_thread()
+/// Runs the server future while [`exercise`] drives it, then stops it and
+/// checks that the graceful shutdown closed the handler.
+async fn serve_exercise_and_stop<E: std::fmt::Display>(
+    serve: impl std::future::Future<Output = Result<(), E>>,
+    stop: oneshot::Sender<()>,
+    addr: SocketAddr,
+    log: &TempLog,
+    handler: &AsyncConcurrentHandler,
+) {
+    let (served, ()) = tokio::join!(serve, async {
+        exercise(addr, log, handler).await;
+        stop.send(()).expect("server still running");
+    });
+    served
+        .map_err(|e| e.to_string())
+        .expect("graceful shutdown");
+    assert!(handler.is_closed(), "serve shut the handler down");
 }
 
 /// The scenario both servers go through.
@@ -123,7 +138,7 @@ fn check_logs(log: &TempLog, target: &str) {
 #[test]
 fn axum_example_logs_requests_and_audits_checkouts_over_http() {
     let log = TempLog::new();
-    runtime().block_on(async {
+    crate::util::multi_thread().block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .build()
             .expect("build");
@@ -132,19 +147,10 @@ fn axum_example_logs_requests_and_audits_checkouts_over_http() {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let (served, ()) = tokio::join!(
-            axum_example::serve(listener, handler.clone(), async {
-                let _ = stopped.await;
-            }),
-            async {
-                exercise(addr, &log, &handler).await;
-                stop.send(()).expect("server still running");
-            }
-        );
-        served
-            .map_err(|e| e.to_string())
-            .expect("graceful shutdown");
-        assert!(handler.is_closed(), "serve shut the handler down");
+        let serve = axum_example::serve(listener, handler.clone(), async {
+            let _ = stopped.await;
+        });
+        serve_exercise_and_stop(serve, stop, addr, &log, &handler).await;
     });
     check_logs(&log, "axum_example");
 }
@@ -152,26 +158,17 @@ fn axum_example_logs_requests_and_audits_checkouts_over_http() {
 #[test]
 fn actix_example_logs_requests_and_audits_checkouts_over_http() {
     let log = TempLog::new();
-    runtime().block_on(async {
+    crate::util::multi_thread().block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .build()
             .expect("build");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let (served, ()) = tokio::join!(
-            actix_example::serve(listener, handler.clone(), async {
-                let _ = stopped.await;
-            }),
-            async {
-                exercise(addr, &log, &handler).await;
-                stop.send(()).expect("server still running");
-            }
-        );
-        served
-            .map_err(|e| e.to_string())
-            .expect("graceful shutdown");
-        assert!(handler.is_closed(), "serve shut the handler down");
+        let serve = actix_example::serve(listener, handler.clone(), async {
+            let _ = stopped.await;
+        });
+        serve_exercise_and_stop(serve, stop, addr, &log, &handler).await;
     });
     check_logs(&log, "actix_example");
 }
