@@ -21,7 +21,7 @@ use crate::file::{FileConfig, file_options};
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
-use crate::writer::{BatchWriter, Core, MAX_BATCH_RECORDS, Msg};
+use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg};
 
 /// Default [`queue_capacity`](AsyncConcurrentHandlerBuilder::queue_capacity).
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
@@ -170,10 +170,9 @@ impl AsyncConcurrentHandler {
     /// the queue is full, the [`FallbackMode`] decides. After
     /// [`shutdown`](Self::shutdown), the record is dropped and counted.
     pub fn emit(&self, record: Record) {
+        // Skip formatting what would be dropped anyway.
         if self.inner.closed.load(Ordering::Acquire) {
-            let counters = &self.inner.core.counters;
-            add(&counters.emitted, 1);
-            add(&counters.dropped, 1);
+            self.inner.core.count_closed_drop();
             return;
         }
         let line = self.inner.core.format(&record);
@@ -184,25 +183,16 @@ impl AsyncConcurrentHandler {
     /// writer): same counters, `sync_level` and fallback. A missing final `\n`
     /// is added; an empty line is not logged.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn emit_line(&self, level: Level, mut line: Vec<u8>) {
-        if line.is_empty() {
-            return;
-        }
-        if line.last() != Some(&b'\n') {
-            line.push(b'\n');
-        }
-        let counters = &self.inner.core.counters;
-        add(&counters.emitted, 1);
-        if self.inner.closed.load(Ordering::Acquire) {
-            add(&counters.dropped, 1);
-            return;
-        }
-        if self.inner.sync_level.is_some_and(|sync| level >= sync) {
-            add(&counters.fallback, 1);
-            self.write_in_caller(&line);
-            return;
-        }
-        match self.inner.tx.try_send(Msg::Line(line)) {
+    pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) {
+        let inner = &*self.inner;
+        let closed = inner.closed.load(Ordering::Acquire);
+        let line = match inner.core.admit(level, line, closed, inner.sync_level) {
+            Admission::Queue(line) => line,
+            Admission::WriteNow(line) => return self.write_in_caller(&line),
+            Admission::Empty | Admission::Closed => return,
+        };
+        let counters = &inner.core.counters;
+        match inner.tx.try_send(Msg::Line(line)) {
             Ok(()) => add(&counters.queued, 1),
             Err(TrySendError::Full(Msg::Line(line))) => self.queue_full(line),
             Err(_) => add(&counters.dropped, 1),

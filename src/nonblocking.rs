@@ -23,7 +23,7 @@ use crate::file::{FileConfig, file_options, lock_unpoisoned};
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
-use crate::writer::{BatchWriter, Core, MAX_BATCH_RECORDS, Msg};
+use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg};
 
 /// Default [`sync_level`](NonBlockingConcurrentHandlerBuilder::sync_level) of
 /// the thread handler (the seed design's `logging.ERROR`).
@@ -122,10 +122,9 @@ impl NonBlockingConcurrentHandler {
     /// queue was full and `fallback_on_full` is off; the write error when a
     /// record written in the caller failed. Each is also counted in [`Stats`].
     pub fn emit(&self, record: Record) -> Result<()> {
+        // Skip formatting what would be dropped anyway.
         if self.inner.closed.load(Ordering::Acquire) {
-            let counters = &self.inner.core.counters;
-            add(&counters.emitted, 1);
-            add(&counters.dropped, 1);
+            self.inner.core.count_closed_drop();
             return Err(Error::Closed);
         }
         let line = self.inner.core.format(&record);
@@ -136,24 +135,16 @@ impl NonBlockingConcurrentHandler {
     /// writer): same counters, `sync_level` and fallback. A missing final `\n`
     /// is added; an empty line is not logged.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn emit_line(&self, level: Level, mut line: Vec<u8>) -> Result<()> {
-        if line.is_empty() {
-            return Ok(());
-        }
-        if line.last() != Some(&b'\n') {
-            line.push(b'\n');
-        }
+    pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) -> Result<()> {
         let inner = &*self.inner;
+        let closed = inner.closed.load(Ordering::Acquire);
+        let line = match inner.core.admit(level, line, closed, inner.sync_level) {
+            Admission::Queue(line) => line,
+            Admission::WriteNow(line) => return inner.core.write_now(&line),
+            Admission::Empty => return Ok(()),
+            Admission::Closed => return Err(Error::Closed),
+        };
         let counters = &inner.core.counters;
-        add(&counters.emitted, 1);
-        if inner.closed.load(Ordering::Acquire) {
-            add(&counters.dropped, 1);
-            return Err(Error::Closed);
-        }
-        if inner.sync_level.is_some_and(|sync| level >= sync) {
-            add(&counters.fallback, 1);
-            return inner.core.write_now(&line);
-        }
         // Count before sending: the writer may take the message at once.
         inner.depth.fetch_add(1, Ordering::Relaxed);
         match inner.tx.try_send(Msg::Line(line)) {

@@ -24,8 +24,8 @@ use crate::error::{Error, Result};
 use crate::file::{
     BatchOutcome, FileConfig, LockedFile, MAX_KEPT_SCRATCH, WriteReport, lock_unpoisoned,
 };
-use crate::format::{Formatter, format_line};
-use crate::record::Record;
+use crate::format::{Formatter, end_line, format_line};
+use crate::record::{Level, Record};
 use crate::report::{DropReporter, ErrorReporter};
 use crate::stats::{Counters, add};
 
@@ -94,6 +94,38 @@ impl Core {
         idle.is_none_or(|idle| idle.wait(timeout))
     }
 
+    /// The first steps every front-end takes with a line before queueing it;
+    /// the counting rules behind `emitted == written + dropped + failed` live
+    /// here. An empty line is not logged; a missing final `\n` is added.
+    pub(crate) fn admit(
+        &self,
+        level: Level,
+        mut line: Vec<u8>,
+        closed: bool,
+        sync_level: Option<Level>,
+    ) -> Admission {
+        if line.is_empty() {
+            return Admission::Empty;
+        }
+        end_line(&mut line);
+        if closed {
+            self.count_closed_drop();
+            return Admission::Closed;
+        }
+        add(&self.counters.emitted, 1);
+        if sync_level.is_some_and(|sync| level >= sync) {
+            add(&self.counters.fallback, 1);
+            return Admission::WriteNow(line);
+        }
+        Admission::Queue(line)
+    }
+
+    /// A record handed over after the handler closed: emitted and dropped.
+    pub(crate) fn count_closed_drop(&self) {
+        add(&self.counters.emitted, 1);
+        add(&self.counters.dropped, 1);
+    }
+
     /// The record as one line of bytes, formatted in the calling thread.
     pub(crate) fn format(&self, record: &Record) -> Vec<u8> {
         format_line(&*self.formatter, record)
@@ -120,13 +152,24 @@ impl Core {
     }
 
     fn account(&self, report: &WriteReport) {
-        add(&self.counters.bytes_written, report.bytes);
-        add(&self.counters.rotations, report.rotations);
+        report.count_into(&self.counters);
         if let Some(e) = &report.rotation_error {
-            add(&self.counters.rotation_errors, 1);
             self.errors.report(e);
         }
     }
+}
+
+/// What a front-end does with a line, as [`Core::admit`] decides.
+#[derive(Debug)]
+pub(crate) enum Admission {
+    /// Nothing to log.
+    Empty,
+    /// The handler is closed; counted as emitted and dropped.
+    Closed,
+    /// At or above `sync_level`; counted as fallback: write it now, in the caller.
+    WriteNow(Vec<u8>),
+    /// Queue it (counted once the queue takes it).
+    Queue(Vec<u8>),
 }
 
 /// One line of the batch being written.
@@ -192,11 +235,7 @@ impl BatchWriter {
             }
         }
         self.backoff_if_retrying();
-        self.batch.clear();
-        self.batch.extend(self.retry.drain(..).map(|line| Entry {
-            line,
-            kind: EntryKind::Line,
-        }));
+        self.start_batch_with_retries();
         for msg in msgs.drain(..) {
             match msg {
                 Msg::Line(line) => self.batch.push(Entry {
@@ -230,11 +269,7 @@ impl BatchWriter {
     /// afterwards (the thread front-end restarts it).
     pub(crate) fn finish(&mut self) -> Result<()> {
         self.closing = true;
-        self.batch.clear();
-        self.batch.extend(self.retry.drain(..).map(|line| Entry {
-            line,
-            kind: EntryKind::Line,
-        }));
+        self.start_batch_with_retries();
         self.push_drop_report(true);
         let ok = self.write_batch();
         // Nothing comes after this: what could not be written is lost, and counted.
@@ -255,6 +290,15 @@ impl BatchWriter {
             return Ok(());
         }
         Err(self.last_error.clone().unwrap_or(Error::Closed))
+    }
+
+    /// A new batch begins with the lines a failed write left for retry.
+    fn start_batch_with_retries(&mut self) {
+        self.batch.clear();
+        self.batch.extend(self.retry.drain(..).map(|line| Entry {
+            line,
+            kind: EntryKind::Line,
+        }));
     }
 
     fn backoff_if_retrying(&mut self) {

@@ -98,6 +98,17 @@ pub(crate) struct WriteReport {
     pub(crate) rotation_error: Option<Error>,
 }
 
+impl WriteReport {
+    /// Adds what this batch did to the handler's counters.
+    pub(crate) fn count_into(&self, counters: &Counters) {
+        add(&counters.bytes_written, self.bytes);
+        add(&counters.rotations, self.rotations);
+        if self.rotation_error.is_some() {
+            add(&counters.rotation_errors, 1);
+        }
+    }
+}
+
 /// How one batch went: the first `written` records reached the file; if that
 /// is not all of them, `error` says why the rest did not.
 #[derive(Debug)]
@@ -292,6 +303,7 @@ impl LogFile {
                     at
                 }
             };
+            let mut stored = at;
             if epoch_seconds(now) >= at {
                 // An empty log has nothing to keep: only the time moves on.
                 if size > 0 {
@@ -304,9 +316,11 @@ impl LogFile {
                     }
                     size = open_current(&mut self.file, &self.path, self.file_mode)?;
                 }
-                guard.write_rollover(policy.next_rollover(now))?;
+                stored = policy.next_rollover(now);
+                guard.write_rollover(stored)?;
             }
-            rollover_at = guard.read_rollover();
+            // What the lock file holds now; no need to read it back.
+            rollover_at = Some(stored);
         }
         while *done < records.len() {
             if self.limit.is_full(size) && !rotation_failed {
@@ -645,11 +659,7 @@ impl ConcurrentRotatingFileHandler {
         add(&counters.emitted, records.len() as u64);
         add(&counters.written, outcome.written as u64);
         add(&counters.batches, 1);
-        add(&counters.bytes_written, outcome.report.bytes);
-        add(&counters.rotations, outcome.report.rotations);
-        if outcome.report.rotation_error.is_some() {
-            add(&counters.rotation_errors, 1);
-        }
+        outcome.report.count_into(counters);
         if outcome.error.is_some() {
             add(&counters.write_errors, 1);
             add(&counters.failed, (records.len() - outcome.written) as u64);

@@ -66,6 +66,13 @@ pub trait Formatter: Send + Sync + 'static {
     fn format(&self, record: &Record, out: &mut Vec<u8>);
 }
 
+/// Adds the final `\n` a line may lack.
+pub(crate) fn end_line(line: &mut Vec<u8>) {
+    if line.last() != Some(&b'\n') {
+        line.push(b'\n');
+    }
+}
+
 /// Formats `record` into a fresh buffer sized for it, ending in exactly one `\n`.
 pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Vec<u8> {
     // One allocation per record, sized so that the common line never regrows.
@@ -79,8 +86,6 @@ pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Vec<u8>
                 .sum::<usize>(),
     );
     formatter.format(record, &mut line);
-    if line.last() != Some(&b'\n') {
-        line.push(b'\n');
-    }
+    end_line(&mut line);
     line
 }
