@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::FutureExt;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -571,27 +572,57 @@ impl AsyncConcurrentHandlerBuilder {
     }
 }
 
-/// The async drain: one batch at a time onto the blocking pool. Ends when the
-/// queue is closed (shutdown, or every handle dropped) and empty.
+/// How long one blocking-pool job keeps writing while records keep coming,
+/// before it hands the queue back to the async drain. Under sustained load the
+/// writer thus stays on its blocking thread (no hop through a busy worker per
+/// batch), yet a runtime that shuts down waits at most this long for it.
+const WRITER_JOB_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The async drain: waits for records without holding a thread, then writes
+/// them on the blocking pool, one job at a time. Ends when the queue is closed
+/// (shutdown, or every handle dropped) and empty.
 async fn drain(mut rx: mpsc::Receiver<Msg>, mut writer: BatchWriter) {
     let mut msgs = Vec::with_capacity(MAX_BATCH_RECORDS);
     loop {
         if rx.recv_many(&mut msgs, MAX_BATCH_RECORDS).await == 0 {
             break;
         }
-        if msgs.iter().any(|m| matches!(m, Msg::Shutdown(_))) {
-            // Refuse new messages, but keep draining those already queued.
-            rx.close();
-        }
         let job = tokio::task::spawn_blocking(move || {
-            writer.process(&mut msgs);
-            (writer, msgs)
+            write_while_busy(&mut writer, &mut rx, &mut msgs);
+            (writer, rx, msgs)
         });
         match job.await {
-            Ok(back) => (writer, msgs) = back,
+            Ok(back) => (writer, rx, msgs) = back,
             // Only when the runtime shuts down under us: nothing left to do.
             Err(_) => return,
         }
     }
     let _ = tokio::task::spawn_blocking(move || writer.finish()).await;
+}
+
+/// One blocking-pool job: writes `msgs` as a batch, then keeps taking what was
+/// queued meanwhile (up to [`MAX_BATCH_RECORDS`] per batch) until the queue is
+/// empty or [`WRITER_JOB_BUDGET`] is spent. Waking the async drain once per
+/// burst instead of once per batch is what lets the writer keep up with
+/// producers that keep the runtime's workers busy.
+fn write_while_busy(writer: &mut BatchWriter, rx: &mut mpsc::Receiver<Msg>, msgs: &mut Vec<Msg>) {
+    let started = std::time::Instant::now();
+    loop {
+        if msgs.iter().any(|m| matches!(m, Msg::Shutdown(_))) {
+            // Refuse new messages, but keep draining those already queued.
+            rx.close();
+        }
+        writer.process(msgs);
+        if started.elapsed() >= WRITER_JOB_BUDGET {
+            return;
+        }
+        // What is queued right now, without waiting: one poll of `recv_many`
+        // (which frees the queue's slots in one step, where `try_recv` takes
+        // the queue's semaphore lock once per record). Pending means empty;
+        // on a closed, empty queue it yields 0 and the async side finishes.
+        let polled = rx.recv_many(msgs, MAX_BATCH_RECORDS).now_or_never();
+        if polled.unwrap_or(0) == 0 {
+            return;
+        }
+    }
 }
