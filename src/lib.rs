@@ -59,6 +59,7 @@
 )]
 
 mod asynchronous;
+mod buffers;
 mod clock;
 #[cfg(feature = "config")]
 pub mod config;

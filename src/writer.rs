@@ -201,6 +201,8 @@ pub(crate) struct BatchWriter {
     scratch: Vec<u8>,
     /// Fire-and-forget lines of a failed batch, written again with the next one.
     retry: Vec<Vec<u8>>,
+    /// Buffers of written lines, on their way back to the callers.
+    spent: Vec<Vec<u8>>,
     shutdowns: Vec<Waiter>,
     drops: DropReporter,
     backoff: Duration,
@@ -216,6 +218,7 @@ impl BatchWriter {
             batch: Vec::with_capacity(MAX_BATCH_RECORDS),
             scratch: Vec::new(),
             retry: Vec::new(),
+            spent: Vec::with_capacity(MAX_BATCH_RECORDS),
             shutdowns: Vec::new(),
             drops: DropReporter::default(),
             backoff: FIRST_BACKOFF,
@@ -347,6 +350,7 @@ impl BatchWriter {
         }
         let mut entries = self.batch.drain(..);
         for entry in entries.by_ref().take(written) {
+            self.spent.push(entry.line);
             match entry.kind {
                 EntryKind::Line => add(&counters.written, 1),
                 EntryKind::Confirmed(waiter) => {
@@ -356,6 +360,7 @@ impl BatchWriter {
                 EntryKind::DropReport(_) => add(&counters.drop_reports, 1),
             }
         }
+        crate::buffers::recycle(&mut self.spent);
         let Some(error) = failure else {
             self.backoff = FIRST_BACKOFF;
             self.last_error = None;

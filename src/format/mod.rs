@@ -75,8 +75,8 @@ pub(crate) fn end_line(line: &mut Vec<u8>) {
 
 /// Formats `record` into a fresh buffer sized for it, ending in exactly one `\n`.
 pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Vec<u8> {
-    // One allocation per record, sized so that the common line never regrows.
-    let mut line = Vec::with_capacity(
+    // A recycled buffer (see `crate::buffers`), sized so that the line never regrows.
+    let mut line = crate::buffers::take(
         96 + record.message().len()
             + record.target().len()
             + record
