@@ -21,6 +21,11 @@
 /// ```
 pub fn escape(text: &str, out: &mut Vec<u8>) {
     let bytes = text.as_bytes();
+    // Nearly all text has nothing to escape: check it fast, copy it whole.
+    if is_plain(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut copied_up_to = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -55,6 +60,52 @@ pub fn escape(text: &str, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(&bytes[copied_up_to..]);
+}
+
+/// Whether no byte of `bytes` may start something to escape. Text of 8 bytes
+/// or more is checked a word (8 bytes) at a time with bit arithmetic, the last
+/// word overlapping the one before; shorter text byte by byte. Measured on
+/// the fields of a typical record, this beats both the byte loop and 16-byte
+/// SIMD steps (whose padded tail costs more than it saves on short strings).
+fn is_plain(bytes: &[u8]) -> bool {
+    let Some(last) = bytes.len().checked_sub(8) else {
+        return bytes.iter().all(|&b| !MAYBE_SPECIAL[usize::from(b)]);
+    };
+    let mut found = special_in_word(word_at(bytes, last));
+    let mut at = 0;
+    while at < last {
+        found |= special_in_word(word_at(bytes, at));
+        at += 8;
+    }
+    found == 0
+}
+
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero when a byte of `word` is one of [`MAYBE_SPECIAL`].
+#[inline(always)]
+fn special_in_word(word: u64) -> u64 {
+    // A byte below 0x20 (the high bit test keeps bytes >= 0x80 out).
+    let controls = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    controls
+        | byte_equal(word, 0x7f)
+        | byte_equal(word, b'\\')
+        | byte_equal(word, 0xC2)
+        | byte_equal(word, 0xE2)
+}
+
+/// Non-zero when a byte of `word` equals `b`.
+#[inline(always)]
+fn byte_equal(word: u64, b: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
 /// Bytes that may start something to escape: ASCII controls, DEL, `\\`, and
@@ -131,6 +182,31 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(esc(input), want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn a_special_character_is_found_at_every_position() {
+        // The fast check works in words of 8 bytes, the last one overlapping;
+        // a character to escape must be caught wherever it falls.
+        for len in [1, 7, 8, 9, 15, 16, 17, 24, 40] {
+            for at in 0..len {
+                for special in ["\n", "\\", "\x7f", "\u{85}", "\u{2028}"] {
+                    let mut text = "a".repeat(len);
+                    text.replace_range(at..=at, special);
+                    let out = esc(&text);
+                    assert_eq!(
+                        out.len(),
+                        text.len() - special.len() + esc(special).len(),
+                        "{text:?}"
+                    );
+                    assert!(out.starts_with(&"a".repeat(at)), "{text:?}");
+                }
+            }
+        }
+        for len in [0, 5, 16, 20, 48] {
+            let plain = "é".repeat(len) + &"z".repeat(len);
+            assert_eq!(esc(&plain), plain);
         }
     }
 
