@@ -137,13 +137,23 @@ type EmitFn = Arc<dyn Fn(u64) + Send + Sync>;
 /// A logging path set up in `dir`: how to emit, and how to flush and stop it.
 struct Sink {
     emit: EmitFn,
-    finish: Box<dyn FnOnce()>,
+    /// Flushes and stops; returns extra `key=value` fields for the result
+    /// (our handlers' counters).
+    finish: Box<dyn FnOnce() -> String>,
     /// Producers run as tokio tasks on this runtime (our async handler).
     runtime: Option<Arc<tokio::runtime::Runtime>>,
     /// Producers must run inside this tracing dispatcher.
     dispatch: Option<tracing::Dispatch>,
     /// Tasks yield between chunks of events.
     yield_between: bool,
+}
+
+/// Our handler's counters that explain a result, as `key=value` fields.
+fn counters(stats: &concurrent_log_handler::Stats) -> String {
+    format!(
+        "fallback={} dropped={} batches={}",
+        stats.fallback, stats.dropped, stats.batches
+    )
 }
 
 fn runtime() -> Arc<tokio::runtime::Runtime> {
@@ -161,7 +171,7 @@ fn setup(row: Row, dir: &Path) -> Sink {
             emit: Arc::new(|i| {
                 std::hint::black_box(i);
             }),
-            finish: Box::new(|| {}),
+            finish: Box::new(String::new),
             runtime: None,
             dispatch: None,
             yield_between: false,
@@ -185,7 +195,10 @@ fn setup(row: Row, dir: &Path) -> Sink {
             let rt2 = rt.clone();
             Sink {
                 emit: Arc::new(move |i| h.emit(record(i))),
-                finish: Box::new(move || rt2.block_on(handler.shutdown()).expect("shutdown")),
+                finish: Box::new(move || {
+                    rt2.block_on(handler.shutdown()).expect("shutdown");
+                    counters(&handler.stats())
+                }),
                 runtime: Some(rt),
                 dispatch: None,
                 yield_between: row != Row::OursAsyncDropNoYield,
@@ -197,9 +210,13 @@ fn setup(row: Row, dir: &Path) -> Sink {
                 .backup_count(BACKUPS)
                 .build()
                 .expect("build");
+            let stats = handler.clone();
             Sink {
                 emit: Arc::new(move |i| handler.emit(record(i)).expect("emit")),
-                finish: Box::new(move || drop(guard)),
+                finish: Box::new(move || {
+                    drop(guard);
+                    counters(&stats.stats())
+                }),
                 runtime: None,
                 dispatch: None,
                 yield_between: false,
@@ -219,7 +236,10 @@ fn setup(row: Row, dir: &Path) -> Sink {
                 emit: Arc::new(
                     |i| tracing::info!(target: "bench::http", seq = i, path = PATH_FIELD, "request served"),
                 ),
-                finish: Box::new(move || drop(guard)),
+                finish: Box::new(move || {
+                    drop(guard);
+                    String::new()
+                }),
                 runtime: None,
                 dispatch: Some(tracing::Dispatch::new(subscriber)),
                 yield_between: false,
@@ -238,7 +258,10 @@ fn setup(row: Row, dir: &Path) -> Sink {
                 emit: Arc::new(
                     |i| tracing::info!(target: "bench::http", seq = i, path = PATH_FIELD, "request served"),
                 ),
-                finish: Box::new(move || drop(guard)),
+                finish: Box::new(move || {
+                    drop(guard);
+                    String::new()
+                }),
                 runtime: None,
                 dispatch: Some(tracing::Dispatch::new(subscriber)),
                 yield_between: false,
@@ -277,6 +300,7 @@ fn setup(row: Row, dir: &Path) -> Sink {
                     last.flush();
                     drop(last);
                     drop(pool);
+                    String::new()
                 }),
                 runtime: None,
                 dispatch: None,
@@ -301,7 +325,10 @@ fn setup(row: Row, dir: &Path) -> Sink {
                 emit: Arc::new(
                     |i| log::info!(target: "bench::http", "request served seq={} path={}", i, PATH_FIELD),
                 ),
-                finish: Box::new(move || handle.shutdown()),
+                finish: Box::new(move || {
+                    handle.shutdown();
+                    String::new()
+                }),
                 runtime: None,
                 dispatch: None,
                 yield_between: false,
@@ -326,7 +353,10 @@ fn setup(row: Row, dir: &Path) -> Sink {
                         .write_all(&line)
                         .expect("write");
                 }),
-                finish: Box::new(move || s2.lock().expect("lock").flush().expect("flush")),
+                finish: Box::new(move || {
+                    s2.lock().expect("lock").flush().expect("flush");
+                    String::new()
+                }),
                 runtime: None,
                 dispatch: None,
                 yield_between: false,
@@ -449,7 +479,7 @@ fn child(row: Row, scenario: &str) {
         );
         drop(sink.emit);
         let started = Instant::now();
-        (sink.finish)();
+        let extra = (sink.finish)();
         let finish = started.elapsed();
         let mut s = std::mem::take(&mut state.lock().expect("samples").0);
         s.sort_unstable();
@@ -467,7 +497,8 @@ fn child(row: Row, scenario: &str) {
             percentile(&s, 0.999),
             s[s.len() - 1],
             finish.as_millis()
-        )
+        ) + " "
+            + &extra
     } else {
         let producers: usize = scenario
             .strip_prefix("tput")
@@ -489,7 +520,7 @@ fn child(row: Row, scenario: &str) {
         );
         let emitted = started.elapsed();
         drop(sink.emit);
-        (sink.finish)();
+        let extra = (sink.finish)();
         let elapsed = started.elapsed();
         let expected = if row == Row::Clock {
             0
@@ -498,7 +529,7 @@ fn child(row: Row, scenario: &str) {
         };
         let (lines, other, bytes) = read_back(dir.path());
         format!(
-            "total_s={:.4} emit_s={:.4} expected={expected} lines={lines} other={other} bytes={bytes}",
+            "total_s={:.4} emit_s={:.4} expected={expected} lines={lines} other={other} bytes={bytes} {extra}",
             elapsed.as_secs_f64(),
             emitted.as_secs_f64()
         )

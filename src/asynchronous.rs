@@ -229,9 +229,7 @@ impl AsyncConcurrentHandler {
         let line = self.inner.core.format(&record);
         match self.inner.tx.try_send(Msg::Line(line)) {
             Ok(()) => {
-                let counters = &self.inner.core.counters;
-                add(&counters.emitted, 1);
-                add(&counters.queued, 1);
+                add(&self.inner.core.counters.queued, 1);
                 Ok(())
             }
             Err(TrySendError::Full(_)) => Err(TryEmitError::Full(record)),
@@ -260,7 +258,6 @@ impl AsyncConcurrentHandler {
     /// lost.
     pub async fn emit_wait(&self, record: Record) -> Result<()> {
         let counters = &self.inner.core.counters;
-        add(&counters.emitted, 1);
         if self.inner.closed.load(Ordering::Acquire) {
             add(&counters.dropped, 1);
             return Err(Error::Closed);
@@ -372,7 +369,7 @@ impl AsyncConcurrentHandler {
             }
             FallbackMode::Nowait => match self.inner.nowait.clone().try_acquire_owned() {
                 Ok(permit) => {
-                    add(&counters.fallback, 1);
+                    // Counted as fallback once it runs, as dropped if it never does.
                     let job = NowaitWrite {
                         core: Arc::clone(&self.inner.core),
                         line,
@@ -422,6 +419,7 @@ struct NowaitWrite {
 impl NowaitWrite {
     fn run(&mut self) {
         self.done = true;
+        add(&self.core.counters.fallback, 1);
         // A failure is counted and reported by `write_now`.
         let _ = self.core.write_now(&self.line);
     }
@@ -578,6 +576,10 @@ impl AsyncConcurrentHandlerBuilder {
 /// batch), yet a runtime that shuts down waits at most this long for it.
 const WRITER_JOB_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// A batch below this many records makes the writer yield its core before
+/// taking the next one.
+const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
+
 /// The async drain: waits for records without holding a thread, then writes
 /// them on the blocking pool, one job at a time. Ends when the queue is closed
 /// (shutdown, or every handle dropped) and empty.
@@ -612,6 +614,7 @@ fn write_while_busy(writer: &mut BatchWriter, rx: &mut mpsc::Receiver<Msg>, msgs
             // Refuse new messages, but keep draining those already queued.
             rx.close();
         }
+        let batch = msgs.len();
         writer.process(msgs);
         if started.elapsed() >= WRITER_JOB_BUDGET {
             return;
@@ -620,6 +623,12 @@ fn write_while_busy(writer: &mut BatchWriter, rx: &mut mpsc::Receiver<Msg>, msgs
         // (which frees the queue's slots in one step, where `try_recv` takes
         // the queue's semaphore lock once per record). Pending means empty;
         // on a closed, empty queue it yields 0 and the async side finishes.
+        if batch < SMALL_BATCH {
+            // The producers are slower than the writer: let them run first (on
+            // a machine with few cores they share ours), so the next batch is
+            // larger and its lock cycle is shared by more records.
+            std::thread::yield_now();
+        }
         let polled = rx.recv_many(msgs, MAX_BATCH_RECORDS).now_or_never();
         if polled.unwrap_or(0) == 0 {
             return;

@@ -112,7 +112,7 @@ impl Core {
             self.count_closed_drop();
             return Admission::Closed;
         }
-        add(&self.counters.emitted, 1);
+        // `emitted` is counted by the outcome: queued, fallback or dropped.
         if sync_level.is_some_and(|sync| level >= sync) {
             add(&self.counters.fallback, 1);
             return Admission::WriteNow(line);
@@ -122,7 +122,6 @@ impl Core {
 
     /// A record handed over after the handler closed: emitted and dropped.
     pub(crate) fn count_closed_drop(&self) {
-        add(&self.counters.emitted, 1);
         add(&self.counters.dropped, 1);
     }
 
@@ -349,17 +348,19 @@ impl BatchWriter {
             self.core.errors.report(error);
         }
         let mut entries = self.batch.drain(..);
+        let mut records = 0;
         for entry in entries.by_ref().take(written) {
             self.spent.push(entry.line);
             match entry.kind {
-                EntryKind::Line => add(&counters.written, 1),
+                EntryKind::Line => records += 1,
                 EntryKind::Confirmed(waiter) => {
-                    add(&counters.written, 1);
+                    records += 1;
                     let _ = waiter.send(Ok(()));
                 }
                 EntryKind::DropReport(_) => add(&counters.drop_reports, 1),
             }
         }
+        add(&counters.written, records);
         crate::buffers::recycle(&mut self.spent);
         let Some(error) = failure else {
             self.backoff = FIRST_BACKOFF;
