@@ -22,7 +22,9 @@ use crate::file::{FileConfig, file_options};
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
-use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg};
+use crate::writer::{
+    Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg, yield_after_small_batch,
+};
 
 /// Default [`queue_capacity`](AsyncConcurrentHandlerBuilder::queue_capacity).
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
@@ -576,10 +578,6 @@ impl AsyncConcurrentHandlerBuilder {
 /// batch), yet a runtime that shuts down waits at most this long for it.
 const WRITER_JOB_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// A batch below this many records makes the writer yield its core before
-/// taking the next one.
-const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
-
 /// The async drain: waits for records without holding a thread, then writes
 /// them on the blocking pool, one job at a time. Ends when the queue is closed
 /// (shutdown, or every handle dropped) and empty.
@@ -623,12 +621,7 @@ fn write_while_busy(writer: &mut BatchWriter, rx: &mut mpsc::Receiver<Msg>, msgs
         // (which frees the queue's slots in one step, where `try_recv` takes
         // the queue's semaphore lock once per record). Pending means empty;
         // on a closed, empty queue it yields 0 and the async side finishes.
-        if batch < SMALL_BATCH {
-            // The producers are slower than the writer: let them run first (on
-            // a machine with few cores they share ours), so the next batch is
-            // larger and its lock cycle is shared by more records.
-            std::thread::yield_now();
-        }
+        yield_after_small_batch(batch);
         let polled = rx.recv_many(msgs, MAX_BATCH_RECORDS).now_or_never();
         if polled.unwrap_or(0) == 0 {
             return;

@@ -23,7 +23,9 @@ use crate::file::{FileConfig, file_options, lock_unpoisoned};
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
-use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg};
+use crate::writer::{
+    Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg, yield_after_small_batch,
+};
 
 /// Default [`sync_level`](NonBlockingConcurrentHandlerBuilder::sync_level) of
 /// the thread handler (the seed design's `logging.ERROR`).
@@ -509,20 +511,23 @@ fn run_writer(rx: &Receiver<Msg>, writer: &mut BatchWriter, depth: &AtomicU64) -
         }
         take_from_depth(depth, &msgs);
         let stopping = msgs.iter().any(|m| matches!(m, Msg::Shutdown(_)));
+        let batch = msgs.len();
         writer.process(&mut msgs);
-        if stopping {
-            // Records that raced in behind the shutdown were accepted: write them.
-            while let Ok(msg) = rx.try_recv() {
-                msgs.push(msg);
-                if msgs.len() == MAX_BATCH_RECORDS {
-                    take_from_depth(depth, &msgs);
-                    writer.process(&mut msgs);
-                }
-            }
-            take_from_depth(depth, &msgs);
-            writer.process(&mut msgs);
-            return writer.finish();
+        if !stopping {
+            yield_after_small_batch(batch);
+            continue;
         }
+        // Records that raced in behind the shutdown were accepted: write them.
+        while let Ok(msg) = rx.try_recv() {
+            msgs.push(msg);
+            if msgs.len() == MAX_BATCH_RECORDS {
+                take_from_depth(depth, &msgs);
+                writer.process(&mut msgs);
+            }
+        }
+        take_from_depth(depth, &msgs);
+        writer.process(&mut msgs);
+        return writer.finish();
     }
 }
 
