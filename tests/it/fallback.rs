@@ -174,7 +174,7 @@ fn drop_reports_in_the_log_add_up_to_the_dropped_count() {
             .build()
             .expect("build");
         let mut seq = 0;
-        for round in 0..3 {
+        for round in 0..3_usize {
             let holder = LockHolder::hold(&lock_path(&log));
             for _ in 0..2_500 {
                 handler.emit(record(0, seq));
@@ -183,16 +183,19 @@ fn drop_reports_in_the_log_add_up_to_the_dropped_count() {
             holder.release();
             handler.flush().await.expect("flush");
             let found = check_records(&all_lines(&log.path), true);
-            assert_eq!(
-                found.drop_reports,
-                round + 1,
-                "one report per flushed round"
+            // At least one report per flushed round; more when the writer,
+            // running beside this task, took a batch mid-round more than a
+            // second after the last report (a slow, loaded machine).
+            assert!(
+                found.drop_reports > round,
+                "round {round}: {} reports",
+                found.drop_reports
             );
             assert_eq!(found.dropped_reported, handler.stats().dropped);
+            assert_eq!(found.drop_reports as u64, handler.stats().drop_reports);
         }
         let stats = handler.stats();
         assert!(stats.dropped > 7_000, "{stats:?}");
-        assert_eq!(stats.drop_reports, 3);
         assert_eq!(stats.written + stats.dropped, stats.emitted);
     });
 }
