@@ -75,7 +75,9 @@ impl Formatter for TextFormatter {
             out.push(b' ');
             escape(key, out);
             out.push(b'=');
-            if value.is_empty() || value.contains([' ', '"', '=']) {
+            // A byte scan: these are ASCII, so they never sit inside a UTF-8
+            // sequence (and `contains` with a char set decodes every char).
+            if value.is_empty() || value.bytes().any(|b| matches!(b, b' ' | b'"' | b'=')) {
                 out.push(b'"');
                 let start = out.len();
                 escape(value, out);

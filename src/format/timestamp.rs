@@ -11,14 +11,37 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-/// `2026-11-23T10:34:21` (19 bytes) of one second, plus its offset suffix.
+/// One second, rendered whole: `2026-11-23T10:34:21.000+01:00`, whose three
+/// millisecond digits are patched per record.
 struct CachedSecond {
     unix_second: i64,
     utc: bool,
-    /// `YYYY-MM-DDTHH:MM:SS`
-    date_time: String,
-    /// `Z` in UTC, else `+01:00`.
-    offset: String,
+    stamp: Vec<u8>,
+}
+
+/// Where the milliseconds sit in a stamp: after `YYYY-MM-DDTHH:MM:SS.`.
+const MILLIS_AT: usize = 20;
+
+impl CachedSecond {
+    fn new(unix_second: i64, utc: bool) -> CachedSecond {
+        CachedSecond {
+            unix_second,
+            utc,
+            stamp: stamp_of_second(Timestamp::from_second(unix_second).ok(), utc),
+        }
+    }
+
+    fn write(&self, millis: u32, out: &mut Vec<u8>) {
+        let at = out.len() + MILLIS_AT;
+        out.extend_from_slice(&self.stamp);
+        if let Some(digits) = out.get_mut(at..at + 3) {
+            digits.copy_from_slice(&[
+                b'0' + (millis / 100) as u8,
+                b'0' + (millis / 10 % 10) as u8,
+                b'0' + (millis % 10) as u8,
+            ]);
+        }
+    }
 }
 
 thread_local! {
@@ -28,64 +51,36 @@ thread_local! {
 /// Appends `time` as `2026-11-23T10:34:21.123+01:00` (local) or
 /// `2026-11-23T10:34:21.123Z` (`utc`).
 pub(crate) fn write_timestamp(time: SystemTime, utc: bool, out: &mut Vec<u8>) {
-    let (unix_second, millis) = match time.duration_since(UNIX_EPOCH) {
-        Ok(d) => (
-            i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            d.subsec_millis(),
-        ),
-        // Before 1970: rare enough to skip the cache and its arithmetic.
-        Err(_) => {
-            let (date_time, offset) = render_second(Timestamp::try_from(time).ok(), utc);
-            out.extend_from_slice(date_time.as_bytes());
-            out.extend_from_slice(b".000");
-            out.extend_from_slice(offset.as_bytes());
-            return;
-        }
+    let Ok(since_epoch) = time.duration_since(UNIX_EPOCH) else {
+        // Before 1970: rare enough to skip the cache.
+        out.extend_from_slice(&stamp_of_second(Timestamp::try_from(time).ok(), utc));
+        return;
     };
-    let write = |cached: &CachedSecond, out: &mut Vec<u8>| {
-        out.extend_from_slice(cached.date_time.as_bytes());
-        out.extend_from_slice(&[
-            b'.',
-            b'0' + (millis / 100) as u8,
-            b'0' + (millis / 10 % 10) as u8,
-            b'0' + (millis % 10) as u8,
-        ]);
-        out.extend_from_slice(cached.offset.as_bytes());
-    };
+    let unix_second = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    let millis = since_epoch.subsec_millis();
     CACHE.with(|cache| match cache.try_borrow_mut() {
         Ok(mut slot) => {
-            let fresh = matches!(&*slot, Some(c) if c.unix_second == unix_second && c.utc == utc);
-            if !fresh {
-                let (date_time, offset) =
-                    render_second(Timestamp::from_second(unix_second).ok(), utc);
-                *slot = Some(CachedSecond {
-                    unix_second,
-                    utc,
-                    date_time,
-                    offset,
-                });
-            }
-            if let Some(cached) = slot.as_ref() {
-                write(cached, out);
-            }
+            let cached = match &mut *slot {
+                Some(c) if c.unix_second == unix_second && c.utc == utc => c,
+                other => other.insert(CachedSecond::new(unix_second, utc)),
+            };
+            cached.write(millis, out);
         }
         // Re-entered (a formatter logging while formatting): skip the cache.
-        Err(_) => {
-            let (date_time, offset) = render_second(Timestamp::from_second(unix_second).ok(), utc);
-            write(
-                &CachedSecond {
-                    unix_second,
-                    utc,
-                    date_time,
-                    offset,
-                },
-                out,
-            );
-        }
+        Err(_) => CachedSecond::new(unix_second, utc).write(millis, out),
     });
 }
 
-/// Date-time and offset text of one second; the Unix epoch if `ts` is out of range.
+/// The stamp of a whole second (`.000` for its milliseconds).
+fn stamp_of_second(ts: Option<Timestamp>, utc: bool) -> Vec<u8> {
+    let (date_time, offset) = render_second(ts, utc);
+    let mut stamp = Vec::with_capacity(date_time.len() + 4 + offset.len());
+    stamp.extend_from_slice(date_time.as_bytes());
+    stamp.extend_from_slice(b".000");
+    stamp.extend_from_slice(offset.as_bytes());
+    stamp
+}
+
 fn render_second(ts: Option<Timestamp>, utc: bool) -> (String, String) {
     let ts = ts.unwrap_or(Timestamp::UNIX_EPOCH);
     if utc {
