@@ -23,9 +23,7 @@ use crate::file::{FileConfig, file_options, lock_unpoisoned};
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
-use crate::writer::{
-    Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg, yield_after_small_batch,
-};
+use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg, SMALL_BATCH};
 
 /// Default [`sync_level`](NonBlockingConcurrentHandlerBuilder::sync_level) of
 /// the thread handler (the seed design's `logging.ERROR`).
@@ -514,7 +512,10 @@ fn run_writer(rx: &Receiver<Msg>, writer: &mut BatchWriter, depth: &AtomicU64) -
         let batch = msgs.len();
         writer.process(&mut msgs);
         if !stopping {
-            yield_after_small_batch(batch);
+            if batch < SMALL_BATCH {
+                // On a machine with few cores, let the producers run first.
+                std::thread::yield_now();
+            }
             continue;
         }
         // Records that raced in behind the shutdown were accepted: write them.

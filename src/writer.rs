@@ -47,20 +47,11 @@ pub(crate) enum Msg {
 
 /// Most records the writer takes into one batch (one lock, one write).
 pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
-/// A batch below this many records makes the writer yield its core before
-/// taking the next one: see [`yield_after_small_batch`].
-const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
-
-/// Called by a front-end's writer loop after writing a batch of `records`.
-/// A small batch means the producers are slower than the writer: letting them
-/// run first (on a machine with few cores they share the writer's) makes the
-/// next batch larger, so its lock cycle (flock, stat, write) is shared by more
-/// records. On an idle machine the yield returns at once.
-pub(crate) fn yield_after_small_batch(records: usize) {
-    if records < SMALL_BATCH {
-        std::thread::yield_now();
-    }
-}
+/// A batch below this many records means the producers are slower than the
+/// writer: the writer then pauses (async handler) or yields its core (thread
+/// handler) before taking the next, so that batch is larger and its lock cycle
+/// (flock, stat, write) is shared by more records.
+pub(crate) const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
 
 /// Most fire-and-forget lines kept for another attempt after a failed write;
 /// beyond this they are counted as failed.

@@ -1,18 +1,19 @@
 //! [`AsyncConcurrentHandler`]: a tokio `mpsc` queue in front of the shared writer.
 //!
 //! `emit` formats the record in the caller and `try_send`s its bytes: it never
-//! awaits. An async drain task takes whatever is queued (up to 1,024 records)
-//! and hands that batch to the blocking pool as one bounded `spawn_blocking`
-//! job; one batch is in flight at a time, so order is kept. No endless loop
-//! ever sits on the blocking pool, so a handle that outlives its runtime (a
-//! global subscriber, a leaked clone) cannot hang the runtime's shutdown.
+//! awaits. The writer side is in [`drain`]: an async task waits for records
+//! without holding a thread, then one `spawn_blocking` job at a time writes
+//! them in batches (up to 1,024 records) while they keep coming, so order is
+//! kept. The job ends once the queue stayed empty for a millisecond (or after
+//! 50 ms of writing, to start afresh), so no endless loop sits on the blocking
+//! pool and a handle that outlives its runtime (a global subscriber, a leaked
+//! clone) cannot hang the runtime's shutdown.
 //!
 //! This module knows nothing of files: it talks to [`crate::writer`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures::FutureExt;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -22,9 +23,11 @@ use crate::file::{FileConfig, file_options};
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
-use crate::writer::{
-    Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg, yield_after_small_batch,
-};
+use crate::writer::{Admission, BatchWriter, Core, Msg};
+
+mod drain;
+
+use drain::{WriterWake, drain};
 
 /// Default [`queue_capacity`](AsyncConcurrentHandlerBuilder::queue_capacity).
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
@@ -140,6 +143,8 @@ struct Inner {
     nowait: Arc<Semaphore>,
     nowait_limit: usize,
     closed: AtomicBool,
+    /// Wakes the writer when it rests between small batches.
+    wake: Arc<WriterWake>,
 }
 
 impl std::fmt::Debug for AsyncConcurrentHandler {
@@ -277,6 +282,7 @@ impl AsyncConcurrentHandler {
             return Err(Error::Closed);
         }
         add(&counters.queued, 1);
+        self.inner.wake.nudge();
         outcome.await.unwrap_or(Err(Error::Closed))
     }
 
@@ -299,6 +305,7 @@ impl AsyncConcurrentHandler {
             .send(Msg::Flush(waiter))
             .await
             .map_err(|_| Error::Closed)?;
+        self.inner.wake.nudge();
         let result = outcome.await.unwrap_or(Err(Error::Closed));
         self.wait_for_nowait_writes().await;
         result
@@ -329,6 +336,7 @@ impl AsyncConcurrentHandler {
             // Already shut down, and the writer has finished.
             return Ok(());
         }
+        self.inner.wake.nudge();
         let result = outcome.await.unwrap_or(Err(Error::Closed));
         self.wait_for_nowait_writes().await;
         // Backups rotated away are compressed in the background: let that
@@ -556,7 +564,9 @@ impl AsyncConcurrentHandlerBuilder {
         }
         let core = Core::open(&self.file, self.formatter)?;
         let (tx, rx) = mpsc::channel(self.queue_capacity);
-        runtime.spawn(drain(rx, BatchWriter::new(Arc::clone(&core))));
+        let wake = Arc::new(WriterWake::default());
+        let writer = BatchWriter::new(Arc::clone(&core));
+        runtime.spawn(drain(rx, writer, Arc::clone(&wake)));
         Ok(AsyncConcurrentHandler {
             inner: Arc::new(Inner {
                 tx,
@@ -567,64 +577,8 @@ impl AsyncConcurrentHandlerBuilder {
                 nowait: Arc::new(Semaphore::new(self.nowait_limit)),
                 nowait_limit: self.nowait_limit,
                 closed: AtomicBool::new(false),
+                wake,
             }),
         })
-    }
-}
-
-/// How long one blocking-pool job keeps writing while records keep coming,
-/// before it hands the queue back to the async drain. Under sustained load the
-/// writer thus stays on its blocking thread (no hop through a busy worker per
-/// batch), yet a runtime that shuts down waits at most this long for it.
-const WRITER_JOB_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// The async drain: waits for records without holding a thread, then writes
-/// them on the blocking pool, one job at a time. Ends when the queue is closed
-/// (shutdown, or every handle dropped) and empty.
-async fn drain(mut rx: mpsc::Receiver<Msg>, mut writer: BatchWriter) {
-    let mut msgs = Vec::with_capacity(MAX_BATCH_RECORDS);
-    loop {
-        if rx.recv_many(&mut msgs, MAX_BATCH_RECORDS).await == 0 {
-            break;
-        }
-        let job = tokio::task::spawn_blocking(move || {
-            write_while_busy(&mut writer, &mut rx, &mut msgs);
-            (writer, rx, msgs)
-        });
-        match job.await {
-            Ok(back) => (writer, rx, msgs) = back,
-            // Only when the runtime shuts down under us: nothing left to do.
-            Err(_) => return,
-        }
-    }
-    let _ = tokio::task::spawn_blocking(move || writer.finish()).await;
-}
-
-/// One blocking-pool job: writes `msgs` as a batch, then keeps taking what was
-/// queued meanwhile (up to [`MAX_BATCH_RECORDS`] per batch) until the queue is
-/// empty or [`WRITER_JOB_BUDGET`] is spent. Waking the async drain once per
-/// burst instead of once per batch is what lets the writer keep up with
-/// producers that keep the runtime's workers busy.
-fn write_while_busy(writer: &mut BatchWriter, rx: &mut mpsc::Receiver<Msg>, msgs: &mut Vec<Msg>) {
-    let started = std::time::Instant::now();
-    loop {
-        if msgs.iter().any(|m| matches!(m, Msg::Shutdown(_))) {
-            // Refuse new messages, but keep draining those already queued.
-            rx.close();
-        }
-        let batch = msgs.len();
-        writer.process(msgs);
-        if started.elapsed() >= WRITER_JOB_BUDGET {
-            return;
-        }
-        // What is queued right now, without waiting: one poll of `recv_many`
-        // (which frees the queue's slots in one step, where `try_recv` takes
-        // the queue's semaphore lock once per record). Pending means empty;
-        // on a closed, empty queue it yields 0 and the async side finishes.
-        yield_after_small_batch(batch);
-        let polled = rx.recv_many(msgs, MAX_BATCH_RECORDS).now_or_never();
-        if polled.unwrap_or(0) == 0 {
-            return;
-        }
     }
 }
