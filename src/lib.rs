@@ -5,9 +5,11 @@
 //!
 //! ```text
 //! caller ─► Record ─► format ─► queue front-end ─► writer ─► locked file ─► disk
-//!          (record)  (format,    (asynchronous)     (writer)   (file: lock,
-//!                     caller's                                  stale check,
-//!                     thread)                                   rotation)
+//!          (record)  (format,    (asynchronous,     (writer)   (file: lock,
+//!                     caller's    nonblocking)         │        stale check,
+//!                     thread)                          │        rotation)
+//!                       ▲   written lines' buffers     │
+//!                       └──── recycled (buffers) ◄─────┘
 //! ```
 //!
 //! - [`AsyncConcurrentHandler`]: for tokio services. `emit` never awaits; a

@@ -3,10 +3,11 @@
 //! A front-end drains its queue into a `Vec<Msg>` and hands it to
 //! [`BatchWriter::process`], which joins the lines, writes them with one lock
 //! and one `write`, tells each `emit_wait` caller of that batch the outcome
-//! (group commit), and writes a report of dropped records into the log. The
-//! tokio front-end calls it from one `spawn_blocking` job per batch, the thread
-//! front-end from its own thread. This module knows nothing of how records were
-//! produced or queued.
+//! (group commit), writes a report of dropped records into the log, and hands
+//! the written lines' buffers back to the callers (see [`crate::buffers`]). The
+//! tokio front-end calls it from a `spawn_blocking` job that runs while records
+//! keep coming, the thread front-end from its own thread. This module knows
+//! nothing of how records were produced or queued.
 //!
 //! Errors never stop the writer. A failed batch fails its waiters at once; its
 //! fire-and-forget lines are kept (up to [`RETRY_CAPACITY`]) and written again,
