@@ -9,7 +9,8 @@
 //! time. So the writer hands written buffers back in one batch per write
 //! ([`recycle`]), and callers take them a few dozen at a time into a
 //! thread-local cache ([`take`]): in steady state a record costs no allocation
-//! and no shared lock.
+//! and no shared lock. Nobody waits for the pool: when it is busy, a caller
+//! allocates and the writer frees, as without it.
 //!
 //! Memory stays bounded: at most [`POOL_LIMIT`] buffers wait in the shared
 //! pool, each of at most [`KEEP_CAPACITY`] bytes (longer ones are freed), plus
@@ -17,9 +18,7 @@
 //! files.
 
 use std::cell::RefCell;
-use std::sync::Mutex;
-
-use crate::sync::lock_unpoisoned;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 /// A buffer larger than this is freed rather than kept.
 const KEEP_CAPACITY: usize = 1024;
@@ -43,8 +42,9 @@ pub(crate) fn take(capacity: usize) -> Vec<u8> {
     let recycled = CACHE
         .try_with(|cache| {
             let mut cache = cache.try_borrow_mut().ok()?;
-            if cache.is_empty() {
-                let mut pool = lock_unpoisoned(&POOL);
+            if cache.is_empty()
+                && let Some(mut pool) = try_lock_pool()
+            {
                 let from = pool.len().saturating_sub(REFILL);
                 cache.extend(pool.drain(from..));
             }
@@ -71,12 +71,24 @@ pub(crate) fn recycle(buffers: &mut Vec<Vec<u8>>) {
     for buffer in buffers.iter_mut() {
         buffer.clear();
     }
-    let mut pool = lock_unpoisoned(&POOL);
-    let room = POOL_LIMIT.saturating_sub(pool.len());
-    let keep = buffers.len().min(room);
-    pool.extend(buffers.drain(..keep));
-    drop(pool);
+    if let Some(mut pool) = try_lock_pool() {
+        let room = POOL_LIMIT.saturating_sub(pool.len());
+        let keep = buffers.len().min(room);
+        pool.extend(buffers.drain(..keep));
+    }
     buffers.clear();
+}
+
+/// The shared pool, unless another thread holds it right now. Nobody ever
+/// waits for the pool: a caller that finds it busy allocates, a writer frees.
+/// That also keeps a child made by `fork()` from hanging on a lock some other
+/// thread of its parent held at the fork.
+fn try_lock_pool() -> Option<MutexGuard<'static, Vec<Vec<u8>>>> {
+    match POOL.try_lock() {
+        Ok(pool) => Some(pool),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
 }
 
 #[cfg(test)]
@@ -107,7 +119,26 @@ mod tests {
             .map(|_| Vec::with_capacity(64))
             .collect();
         recycle(&mut many);
-        assert!(lock_unpoisoned(&POOL).len() <= POOL_LIMIT);
+        assert!(crate::sync::lock_unpoisoned(&POOL).len() <= POOL_LIMIT);
+    }
+
+    #[test]
+    fn a_busy_pool_is_never_waited_for() {
+        // As in a forked child whose parent had another thread inside the pool.
+        let held = crate::sync::lock_unpoisoned(&POOL);
+        let (done, finished) = std::sync::mpsc::channel();
+        // A new thread starts with an empty cache, so `take` goes to the pool.
+        std::thread::spawn(move || {
+            let buffer = take(100);
+            let capacity = buffer.capacity();
+            recycle(&mut vec![buffer]);
+            let _ = done.send(capacity);
+        });
+        let capacity = finished
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("take and recycle returned while the pool was held");
+        assert!(capacity >= 100);
+        drop(held);
     }
 
     #[test]
