@@ -140,7 +140,7 @@ impl NonBlockingConcurrentHandler {
         let closed = inner.closed.load(Ordering::Acquire);
         let line = match inner.core.admit(level, line, closed, inner.sync_level) {
             Admission::Queue(line) => line,
-            Admission::WriteNow(line) => return inner.core.write_now(&line),
+            Admission::WriteNow(line) => return inner.core.write_now(line),
             Admission::Empty => return Ok(()),
             Admission::Closed => return Err(Error::Closed),
         };
@@ -156,7 +156,7 @@ impl NonBlockingConcurrentHandler {
                 inner.depth.fetch_sub(1, Ordering::Relaxed);
                 if inner.fallback_on_full {
                     add(&counters.fallback, 1);
-                    inner.core.write_now(&line)
+                    inner.core.write_now(line)
                 } else {
                     add(&counters.dropped, 1);
                     Err(Error::QueueFull)

@@ -65,6 +65,10 @@ pub(crate) struct Core {
     /// The absolute log path (also inside `file`, which may be locked for long).
     pub(crate) path: std::path::PathBuf,
     pub(crate) file: Mutex<LockedFile>,
+    /// Lines of callers writing in their own thread, waiting for `file`
+    /// (see [`Core::write_now`]). Locked only briefly, and after `file` when
+    /// both are held.
+    in_caller: Mutex<Vec<InCaller>>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) formatter: Arc<dyn Formatter>,
     pub(crate) errors: Arc<ErrorReporter>,
@@ -87,6 +91,7 @@ impl Core {
         Ok(Arc::new(Core {
             path: file.path().to_path_buf(),
             file: Mutex::new(file),
+            in_caller: Mutex::new(Vec::new()),
             counters,
             formatter,
             errors,
@@ -139,22 +144,54 @@ impl Core {
 
     /// Writes one line now, in the calling thread, under the lock: the path of
     /// `sync_level` records and of the `Block` and `Nowait` fallbacks.
-    pub(crate) fn write_now(&self, line: &[u8]) -> Result<()> {
-        let mut scratch = Vec::new();
-        let outcome = lock_unpoisoned(&self.file).write_records(&[line], &mut scratch);
-        self.account(&outcome.report);
-        match outcome.error {
-            None => {
-                add(&self.counters.written, 1);
-                Ok(())
-            }
-            Some(error) => {
-                add(&self.counters.write_errors, 1);
-                add(&self.counters.failed, 1);
-                self.errors.report(&error);
-                Err(error)
-            }
+    ///
+    /// Callers that get here at the same time share one lock cycle (flat
+    /// combining): each leaves its line in [`Core::in_caller`] and waits for
+    /// the file; whoever gets the file first writes every line left there as
+    /// one batch and tells each caller how its line went. Lines keep the order
+    /// they were left in. Every caller still returns only once its own line
+    /// was written (or failed).
+    pub(crate) fn write_now(&self, line: Vec<u8>) -> Result<()> {
+        let outcome: Arc<Outcome> = Arc::default();
+        lock_unpoisoned(&self.in_caller).push(InCaller {
+            line,
+            outcome: Arc::clone(&outcome),
+        });
+        let mut file = lock_unpoisoned(&self.file);
+        // Written by an earlier holder of the file, which filled our outcome
+        // before it let go of the file.
+        if let Some(result) = lock_unpoisoned(&outcome).take() {
+            return result;
         }
+        // Our line is still waiting (only a holder of the file takes lines),
+        // and so may others'.
+        let waiting = std::mem::take(&mut *lock_unpoisoned(&self.in_caller));
+        let mut scratch = Vec::new();
+        let batch = file.write_records(&waiting, &mut scratch);
+        self.account(&batch.report);
+        add(&self.counters.written, batch.written as u64);
+        if let Some(error) = &batch.error {
+            add(&self.counters.write_errors, 1);
+            add(
+                &self.counters.failed,
+                (waiting.len() - batch.written) as u64,
+            );
+            self.errors.report(error);
+        }
+        let mut spent = Vec::with_capacity(waiting.len());
+        for (i, waiter) in waiting.into_iter().enumerate() {
+            let result = match &batch.error {
+                Some(error) if i >= batch.written => Err(error.clone()),
+                _ => Ok(()),
+            };
+            *lock_unpoisoned(&waiter.outcome) = Some(result);
+            spent.push(waiter.line);
+        }
+        drop(file);
+        crate::buffers::recycle(&mut spent);
+        let result = lock_unpoisoned(&outcome).take();
+        // Filled just above: our line was among those waiting.
+        result.unwrap_or(Err(Error::Closed))
     }
 
     fn account(&self, report: &WriteReport) {
@@ -162,6 +199,22 @@ impl Core {
         if let Some(e) = &report.rotation_error {
             self.errors.report(e);
         }
+    }
+}
+
+/// How one caller's line in [`Core::write_now`] went; filled by whoever wrote it.
+type Outcome = Mutex<Option<Result<()>>>;
+
+/// A line left by a caller that writes in its own thread.
+#[derive(Debug)]
+struct InCaller {
+    line: Vec<u8>,
+    outcome: Arc<Outcome>,
+}
+
+impl AsRef<[u8]> for InCaller {
+    fn as_ref(&self) -> &[u8] {
+        &self.line
     }
 }
 

@@ -196,7 +196,7 @@ impl AsyncConcurrentHandler {
         let closed = inner.closed.load(Ordering::Acquire);
         let line = match inner.core.admit(level, line, closed, inner.sync_level) {
             Admission::Queue(line) => line,
-            Admission::WriteNow(line) => return self.write_in_caller(&line),
+            Admission::WriteNow(line) => return self.write_in_caller(line),
             Admission::Empty | Admission::Closed => return,
         };
         let counters = &inner.core.counters;
@@ -375,7 +375,7 @@ impl AsyncConcurrentHandler {
             FallbackMode::Drop => add(&counters.dropped, 1),
             FallbackMode::Block => {
                 add(&counters.fallback, 1);
-                self.write_in_caller(&line);
+                self.write_in_caller(line);
             }
             FallbackMode::Nowait => match self.inner.nowait.clone().try_acquire_owned() {
                 Ok(permit) => {
@@ -398,7 +398,7 @@ impl AsyncConcurrentHandler {
 
     /// Writes now, in the caller, without stalling a multi-thread runtime's
     /// other tasks where tokio allows it.
-    fn write_in_caller(&self, line: &[u8]) {
+    fn write_in_caller(&self, line: Vec<u8>) {
         let write = || {
             // A failure is counted and reported by `write_now`.
             let _ = self.inner.core.write_now(line);
@@ -431,7 +431,7 @@ impl NowaitWrite {
         self.done = true;
         add(&self.core.counters.fallback, 1);
         // A failure is counted and reported by `write_now`.
-        let _ = self.core.write_now(&self.line);
+        let _ = self.core.write_now(std::mem::take(&mut self.line));
     }
 }
 

@@ -220,3 +220,46 @@ fn records_at_or_above_sync_level_are_written_before_emit_returns() {
         assert_eq!((stats.written, stats.fallback, stats.queued), (2, 1, 1));
     });
 }
+
+/// Callers that write in their own thread at the same time share lock cycles
+/// (whoever gets the file writes every line waiting for it). With the lock held
+/// elsewhere while eight threads pile up, every record must still land once and
+/// each thread's in order (its next line is only left once the last was written).
+#[test]
+fn callers_writing_at_once_share_lock_cycles_and_lose_nothing() {
+    use concurrent_log_handler::NonBlockingConcurrentHandler;
+    let log = TempLog::new();
+    let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .max_bytes(256 << 10)
+        .backup_count(200)
+        .sync_level(Level::Info)
+        .build()
+        .expect("build");
+    let holder = LockHolder::hold(&lock_path(&log));
+    let (writers, per_writer) = (8, 2_000);
+    let threads: Vec<_> = (0..writers)
+        .map(|writer| {
+            let handler = handler.clone();
+            std::thread::spawn(move || {
+                for seq in 0..per_writer {
+                    handler.emit(record(writer, seq)).expect("emit");
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    holder.release();
+    for thread in threads {
+        thread.join().expect("writer thread");
+    }
+    drop(guard);
+    let stats = handler.stats();
+    let total = (writers * per_writer) as u64;
+    assert_eq!(
+        (stats.written, stats.fallback, stats.failed),
+        (total, total, 0),
+        "{stats:?}"
+    );
+    let found = check_records(&all_lines(&log.path), true);
+    crate::util::assert_complete(&found, writers, per_writer);
+}
