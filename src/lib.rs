@@ -72,6 +72,7 @@ pub mod integrations;
 mod nonblocking;
 mod record;
 mod report;
+mod rest;
 mod stats;
 mod sync;
 mod writer;

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options, lock_unpoisoned};
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
+use crate::rest::{LINGER, MAX_REST, REST, WriterWake};
 use crate::stats::{Stats, add};
 use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg, SMALL_BATCH};
 
@@ -72,6 +73,8 @@ struct Inner {
     /// are not counted). Raised before a send, so the writer never takes more
     /// than was added.
     depth: Arc<AtomicU64>,
+    /// Wakes the writer thread when it rests between small batches.
+    wake: Arc<WriterWake>,
     closed: AtomicBool,
     worker: Mutex<Worker>,
 }
@@ -224,6 +227,7 @@ impl NonBlockingConcurrentHandler {
                 Err(TrySendError::Disconnected(_)) => break,
             }
         }
+        self.inner.wake.nudge();
         let remaining = deadline.saturating_duration_since(Instant::now());
         match running.exit.recv_timeout(remaining) {
             Ok((rx, writer, outcome)) => {
@@ -270,7 +274,11 @@ impl NonBlockingConcurrentHandler {
         if worker.parked.is_none() {
             return Err(Error::Closed);
         }
-        spawn_writer(&mut worker, Arc::clone(&self.inner.depth))?;
+        spawn_writer(
+            &mut worker,
+            Arc::clone(&self.inner.depth),
+            Arc::clone(&self.inner.wake),
+        )?;
         self.inner.closed.store(false, Ordering::Release);
         Ok(())
     }
@@ -296,7 +304,10 @@ impl NonBlockingConcurrentHandler {
     }
 
     fn send_control(&self, msg: Msg) -> Result<()> {
-        self.inner.tx.send(msg).map_err(|_| Error::Closed)
+        self.inner.tx.send(msg).map_err(|_| Error::Closed)?;
+        // Its sender waits for it: do not let the writer rest on it.
+        self.inner.wake.nudge();
+        Ok(())
     }
 }
 
@@ -424,7 +435,8 @@ impl NonBlockingConcurrentHandlerBuilder {
             parked: Some((rx, BatchWriter::new(Arc::clone(&core)))),
             running: None,
         };
-        spawn_writer(&mut worker, Arc::clone(&depth))?;
+        let wake = Arc::new(WriterWake::default());
+        spawn_writer(&mut worker, Arc::clone(&depth), Arc::clone(&wake))?;
         let handler = NonBlockingConcurrentHandler {
             inner: Arc::new(Inner {
                 tx,
@@ -433,6 +445,7 @@ impl NonBlockingConcurrentHandlerBuilder {
                 fallback_on_full: self.fallback_on_full,
                 capacity: self.queue_capacity,
                 depth,
+                wake,
                 closed: AtomicBool::new(false),
                 worker: Mutex::new(worker),
             }),
@@ -465,7 +478,7 @@ pub fn create_nonblocking_handler(
 
 /// Starts the writer thread on the parked channel and writer. On failure they
 /// stay parked, so a later [`NonBlockingConcurrentHandler::start`] can retry.
-fn spawn_writer(worker: &mut Worker, depth: Arc<AtomicU64>) -> Result<()> {
+fn spawn_writer(worker: &mut Worker, depth: Arc<AtomicU64>, wake: Arc<WriterWake>) -> Result<()> {
     let (exit_tx, exit) = mpsc::channel();
     // The thread takes the state out of this slot; if spawning fails, the
     // closure is dropped unrun and the state is taken back from it.
@@ -477,7 +490,9 @@ fn spawn_writer(worker: &mut Worker, depth: Arc<AtomicU64>) -> Result<()> {
             let Some((rx, mut writer)) = lock_unpoisoned(&taken).take() else {
                 return;
             };
-            let outcome = run_writer(&rx, &mut writer, &depth);
+            wake.attach();
+            let outcome = run_writer(&rx, &mut writer, &depth, &wake);
+            wake.detach();
             let _ = exit_tx.send((rx, writer, outcome));
         });
     match spawned {
@@ -493,28 +508,48 @@ fn spawn_writer(worker: &mut Worker, depth: Arc<AtomicU64>) -> Result<()> {
 }
 
 /// Drains the channel in batches until a shutdown message (then drains what is
-/// left and finishes) or until every sender is gone.
-fn run_writer(rx: &Receiver<Msg>, writer: &mut BatchWriter, depth: &AtomicU64) -> Result<()> {
+/// left and finishes) or until every sender is gone. Between batches it rests
+/// as [`crate::rest`] describes; after [`LINGER`] of empty channel it blocks on
+/// the channel until the next message.
+fn run_writer(
+    rx: &Receiver<Msg>,
+    writer: &mut BatchWriter,
+    depth: &AtomicU64,
+    wake: &WriterWake,
+) -> Result<()> {
     let mut msgs = Vec::with_capacity(MAX_BATCH_RECORDS);
+    let mut idle_since: Option<Instant> = None;
+    let mut pause = REST;
     loop {
-        let Ok(first) = rx.recv() else {
-            return writer.finish();
-        };
-        msgs.push(first);
         while msgs.len() < MAX_BATCH_RECORDS {
             match rx.try_recv() {
                 Ok(msg) => msgs.push(msg),
                 Err(_) => break,
             }
         }
+        if msgs.is_empty() {
+            let idle = *idle_since.get_or_insert_with(Instant::now);
+            if idle.elapsed() < LINGER {
+                wake.rest(pause);
+                pause = (pause * 2).min(MAX_REST);
+                continue;
+            }
+            // Quiet for a while: sleep until a sender wakes us.
+            let Ok(first) = rx.recv() else {
+                return writer.finish();
+            };
+            msgs.push(first);
+            continue;
+        }
+        idle_since = None;
+        pause = REST;
         take_from_depth(depth, &msgs);
         let stopping = msgs.iter().any(|m| matches!(m, Msg::Shutdown(_)));
         let batch = msgs.len();
         writer.process(&mut msgs);
         if !stopping {
             if batch < SMALL_BATCH {
-                // On a machine with few cores, let the producers run first.
-                std::thread::yield_now();
+                wake.rest(REST);
             }
             continue;
         }

@@ -18,65 +18,21 @@
 //! gather, so one lock cycle (flock, stat, write) serves more records and the
 //! callers rarely pay for waking the writer. Callers that wait for the write
 //! (`emit_wait`, `flush`, `shutdown`) [`nudge`](WriterWake::nudge) a resting
-//! writer, so the pause never delays them.
+//! writer (see [`crate::rest`]), so the pause never delays them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::Thread;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use tokio::sync::mpsc;
 
-use crate::sync::lock_unpoisoned;
+use crate::rest::{LINGER, MAX_REST, REST, WriterWake};
 use crate::writer::{BatchWriter, MAX_BATCH_RECORDS, Msg, SMALL_BATCH};
 
 /// How long one blocking-pool job keeps writing while records keep coming
 /// before it hands the queue back to the async drain, so a runtime that shuts
 /// down waits at most about this long for it.
 const JOB_BUDGET: Duration = Duration::from_millis(50);
-/// The pause after a small batch, and the first pause on an empty queue.
-const REST: Duration = Duration::from_micros(50);
-/// The longest pause on an empty queue (pauses double while it stays empty).
-const MAX_REST: Duration = Duration::from_micros(400);
-/// How long an empty queue keeps the job before it hands the queue back.
-const LINGER: Duration = Duration::from_millis(1);
-
-/// Lets callers wake a resting writer.
-#[derive(Debug, Default)]
-pub(crate) struct WriterWake {
-    resting: AtomicBool,
-    nudged: AtomicBool,
-    thread: Mutex<Option<Thread>>,
-}
-
-impl WriterWake {
-    /// Ends the writer's rest, or the next one: call after queueing a message
-    /// whose sender waits for it to be written.
-    pub(crate) fn nudge(&self) {
-        // With the SeqCst pair in `rest`: either the writer sees `nudged`
-        // before it parks, or this sees it resting and unparks it (an unpark
-        // before the park makes the park return at once).
-        self.nudged.store(true, Ordering::SeqCst);
-        if self.resting.load(Ordering::SeqCst)
-            && let Some(thread) = lock_unpoisoned(&self.thread).as_ref()
-        {
-            thread.unpark();
-        }
-    }
-
-    /// Parks the current (writer) thread for up to `pause`, unless nudged.
-    fn rest(&self, pause: Duration) {
-        self.resting.store(true, Ordering::SeqCst);
-        if !self.nudged.swap(false, Ordering::SeqCst) {
-            std::thread::park_timeout(pause);
-        }
-        self.resting.store(false, Ordering::SeqCst);
-        // The nudge's message was queued before it; the caller polls the
-        // queue next, so forgetting the nudge now loses nothing.
-        self.nudged.store(false, Ordering::SeqCst);
-    }
-}
 
 /// The async drain: waits for records without holding a thread, then writes
 /// them on the blocking pool, one job at a time. Ends when the queue is closed
@@ -93,9 +49,9 @@ pub(crate) async fn drain(
         }
         let wake = Arc::clone(&wake);
         let job = tokio::task::spawn_blocking(move || {
-            *lock_unpoisoned(&wake.thread) = Some(std::thread::current());
+            wake.attach();
             write_while_busy(&mut writer, &mut rx, &mut msgs, &wake);
-            *lock_unpoisoned(&wake.thread) = None;
+            wake.detach();
             (writer, rx, msgs)
         });
         match job.await {
@@ -151,44 +107,5 @@ fn write_while_busy(
         if rx.recv_many(msgs, MAX_BATCH_RECORDS).now_or_never() == Some(0) {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A rest far longer than any test may take: if a nudge failed to end
-    /// it, the test would hang past the generous bound below.
-    const LONG: Duration = Duration::from_secs(30);
-    const BOUND: Duration = Duration::from_secs(10);
-
-    #[test]
-    fn a_nudge_before_the_rest_cancels_it() {
-        let wake = WriterWake::default();
-        *lock_unpoisoned(&wake.thread) = Some(std::thread::current());
-        wake.nudge();
-        let started = Instant::now();
-        wake.rest(LONG);
-        assert!(started.elapsed() < BOUND);
-    }
-
-    #[test]
-    fn a_nudge_during_the_rest_ends_it() {
-        let wake = Arc::new(WriterWake::default());
-        let resting = Arc::clone(&wake);
-        let writer = std::thread::spawn(move || {
-            *lock_unpoisoned(&resting.thread) = Some(std::thread::current());
-            let started = Instant::now();
-            resting.rest(LONG);
-            started.elapsed()
-        });
-        // Nudge until the writer is done: a nudge that lands before it rests
-        // cancels the rest, one during the rest ends it.
-        while !writer.is_finished() {
-            wake.nudge();
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        assert!(writer.join().expect("writer") < BOUND);
     }
 }

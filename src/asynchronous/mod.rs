@@ -27,7 +27,8 @@ use crate::writer::{Admission, BatchWriter, Core, Msg};
 
 mod drain;
 
-use drain::{WriterWake, drain};
+use crate::rest::WriterWake;
+use drain::drain;
 
 /// Default [`queue_capacity`](AsyncConcurrentHandlerBuilder::queue_capacity).
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;

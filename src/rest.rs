@@ -1,0 +1,116 @@
+//! How a writer waits between batches: it rests, and callers that wait for
+//! a write nudge it.
+//!
+//! After a small batch a writer pauses for [`REST`] before it takes the next,
+//! so records gather and one lock cycle (flock, stat, write) serves more of
+//! them; the callers meanwhile only queue, never wake anybody. On an empty
+//! queue it keeps resting, [`REST`] doubling up to [`MAX_REST`], for
+//! [`LINGER`], then waits the front-end's own way (the async handler hands the
+//! queue back to its drain task, the thread handler blocks on its channel).
+//! A caller that waits for its message to be written (`emit_wait`, `flush`,
+//! `shutdown`, `stop`) calls [`WriterWake::nudge`] after queueing it, which
+//! ends the rest at once, so resting never delays it.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::Thread;
+use std::time::Duration;
+
+use crate::sync::lock_unpoisoned;
+
+/// The pause after a small batch, and the first pause on an empty queue.
+pub(crate) const REST: Duration = Duration::from_micros(50);
+/// The longest pause on an empty queue (pauses double while it stays empty).
+pub(crate) const MAX_REST: Duration = Duration::from_micros(400);
+/// How long a writer rests on an empty queue before it waits the front-end's way.
+pub(crate) const LINGER: Duration = Duration::from_millis(1);
+
+/// Lets callers wake a resting writer.
+#[derive(Debug, Default)]
+pub(crate) struct WriterWake {
+    resting: AtomicBool,
+    nudged: AtomicBool,
+    thread: Mutex<Option<Thread>>,
+}
+
+impl WriterWake {
+    /// Ends the writer's rest, or the next one: call after queueing a message
+    /// whose sender waits for it to be written.
+    pub(crate) fn nudge(&self) {
+        // With the SeqCst pair in `rest`: either the writer sees `nudged`
+        // before it parks, or this sees it resting and unparks it (an unpark
+        // before the park makes the park return at once).
+        self.nudged.store(true, Ordering::SeqCst);
+        if self.resting.load(Ordering::SeqCst)
+            && let Some(thread) = lock_unpoisoned(&self.thread).as_ref()
+        {
+            thread.unpark();
+        }
+    }
+
+    /// Parks the current (writer) thread for up to `pause`, unless nudged.
+    pub(crate) fn rest(&self, pause: Duration) {
+        self.resting.store(true, Ordering::SeqCst);
+        if !self.nudged.swap(false, Ordering::SeqCst) {
+            std::thread::park_timeout(pause);
+        }
+        self.resting.store(false, Ordering::SeqCst);
+        // The nudge's message was queued before it; the caller polls the
+        // queue next, so forgetting the nudge now loses nothing.
+        self.nudged.store(false, Ordering::SeqCst);
+    }
+}
+
+impl WriterWake {
+    /// Makes the current thread the one a nudge wakes: call when a writer
+    /// starts running on it.
+    pub(crate) fn attach(&self) {
+        *lock_unpoisoned(&self.thread) = Some(std::thread::current());
+    }
+
+    /// The writer stopped running on its thread.
+    pub(crate) fn detach(&self) {
+        *lock_unpoisoned(&self.thread) = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    /// A rest far longer than any test may take: if a nudge failed to end
+    /// it, the test would hang past the generous bound below.
+    const LONG: Duration = Duration::from_secs(30);
+    const BOUND: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn a_nudge_before_the_rest_cancels_it() {
+        let wake = WriterWake::default();
+        wake.attach();
+        wake.nudge();
+        let started = Instant::now();
+        wake.rest(LONG);
+        assert!(started.elapsed() < BOUND);
+    }
+
+    #[test]
+    fn a_nudge_during_the_rest_ends_it() {
+        let wake = Arc::new(WriterWake::default());
+        let resting = Arc::clone(&wake);
+        let writer = std::thread::spawn(move || {
+            resting.attach();
+            let started = Instant::now();
+            resting.rest(LONG);
+            started.elapsed()
+        });
+        // Nudge until the writer is done: a nudge that lands before it rests
+        // cancels the rest, one during the rest ends it.
+        while !writer.is_finished() {
+            wake.nudge();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(writer.join().expect("writer") < BOUND);
+    }
+}
