@@ -34,6 +34,17 @@ pub(crate) struct WriterWake {
 }
 
 impl WriterWake {
+    /// Makes the current thread the one a nudge wakes: call when a writer
+    /// starts running on it.
+    pub(crate) fn attach(&self) {
+        *lock_unpoisoned(&self.thread) = Some(std::thread::current());
+    }
+
+    /// The writer stopped running on its thread.
+    pub(crate) fn detach(&self) {
+        *lock_unpoisoned(&self.thread) = None;
+    }
+
     /// Ends the writer's rest, or the next one: call after queueing a message
     /// whose sender waits for it to be written.
     pub(crate) fn nudge(&self) {
@@ -58,19 +69,6 @@ impl WriterWake {
         // The nudge's message was queued before it; the caller polls the
         // queue next, so forgetting the nudge now loses nothing.
         self.nudged.store(false, Ordering::SeqCst);
-    }
-}
-
-impl WriterWake {
-    /// Makes the current thread the one a nudge wakes: call when a writer
-    /// starts running on it.
-    pub(crate) fn attach(&self) {
-        *lock_unpoisoned(&self.thread) = Some(std::thread::current());
-    }
-
-    /// The writer stopped running on its thread.
-    pub(crate) fn detach(&self) {
-        *lock_unpoisoned(&self.thread) = None;
     }
 }
 
