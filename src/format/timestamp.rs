@@ -73,26 +73,16 @@ pub(crate) fn write_timestamp(time: SystemTime, utc: bool, out: &mut Vec<u8>) {
 
 /// The stamp of a whole second (`.000` for its milliseconds).
 fn stamp_of_second(ts: Option<Timestamp>, utc: bool) -> Vec<u8> {
-    let (date_time, offset) = render_second(ts, utc);
-    let mut stamp = Vec::with_capacity(date_time.len() + 4 + offset.len());
-    stamp.extend_from_slice(date_time.as_bytes());
-    stamp.extend_from_slice(b".000");
-    stamp.extend_from_slice(offset.as_bytes());
-    stamp
-}
-
-fn render_second(ts: Option<Timestamp>, utc: bool) -> (String, String) {
     let ts = ts.unwrap_or(Timestamp::UNIX_EPOCH);
-    if utc {
+    let stamp = if utc {
         let dt = jiff::tz::Offset::UTC.to_datetime(ts);
-        (dt.strftime("%Y-%m-%dT%H:%M:%S").to_string(), "Z".to_owned())
+        dt.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string()
     } else {
-        let zoned = ts.to_zoned(TimeZone::system());
-        (
-            zoned.strftime("%Y-%m-%dT%H:%M:%S").to_string(),
-            zoned.strftime("%:z").to_string(),
-        )
-    }
+        ts.to_zoned(TimeZone::system())
+            .strftime("%Y-%m-%dT%H:%M:%S.000%:z")
+            .to_string()
+    };
+    stamp.into_bytes()
 }
 
 #[cfg(test)]
