@@ -22,9 +22,9 @@ use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options, lock_unpoisoned};
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
-use crate::rest::{LINGER, MAX_REST, REST, WriterWake};
+use crate::rest::{Resting, WriterWake};
 use crate::stats::{Stats, add};
-use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg, SMALL_BATCH};
+use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg};
 
 /// Default [`sync_level`](NonBlockingConcurrentHandlerBuilder::sync_level) of
 /// the thread handler (the seed design's `logging.ERROR`).
@@ -509,7 +509,7 @@ fn spawn_writer(worker: &mut Worker, depth: Arc<AtomicU64>, wake: Arc<WriterWake
 
 /// Drains the channel in batches until a shutdown message (then drains what is
 /// left and finishes) or until every sender is gone. Between batches it rests
-/// as [`crate::rest`] describes; after [`LINGER`] of empty channel it blocks on
+/// as [`crate::rest`] describes; after a millisecond of empty channel it blocks on
 /// the channel until the next message.
 fn run_writer(
     rx: &Receiver<Msg>,
@@ -518,8 +518,7 @@ fn run_writer(
     wake: &WriterWake,
 ) -> Result<()> {
     let mut msgs = Vec::with_capacity(MAX_BATCH_RECORDS);
-    let mut idle_since: Option<Instant> = None;
-    let mut pause = REST;
+    let mut resting = Resting::new(wake);
     loop {
         while msgs.len() < MAX_BATCH_RECORDS {
             match rx.try_recv() {
@@ -528,10 +527,7 @@ fn run_writer(
             }
         }
         if msgs.is_empty() {
-            let idle = *idle_since.get_or_insert_with(Instant::now);
-            if idle.elapsed() < LINGER {
-                wake.rest(pause);
-                pause = (pause * 2).min(MAX_REST);
+            if resting.while_idle() {
                 continue;
             }
             // Quiet for a while: sleep until a sender wakes us.
@@ -541,16 +537,12 @@ fn run_writer(
             msgs.push(first);
             continue;
         }
-        idle_since = None;
-        pause = REST;
         take_from_depth(depth, &msgs);
         let stopping = msgs.iter().any(|m| matches!(m, Msg::Shutdown(_)));
         let batch = msgs.len();
         writer.process(&mut msgs);
         if !stopping {
-            if batch < SMALL_BATCH {
-                wake.rest(REST);
-            }
+            resting.after_batch(batch);
             continue;
         }
         // Records that raced in behind the shutdown were accepted: write them.

@@ -14,16 +14,21 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::Thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::sync::lock_unpoisoned;
+use crate::writer::MAX_BATCH_RECORDS;
+
+/// A batch below this many records means the producers are slower than the
+/// writer, which then rests before taking the next.
+const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
 
 /// The pause after a small batch, and the first pause on an empty queue.
-pub(crate) const REST: Duration = Duration::from_micros(50);
+const REST: Duration = Duration::from_micros(50);
 /// The longest pause on an empty queue (pauses double while it stays empty).
-pub(crate) const MAX_REST: Duration = Duration::from_micros(400);
+const MAX_REST: Duration = Duration::from_micros(400);
 /// How long a writer rests on an empty queue before it waits the front-end's way.
-pub(crate) const LINGER: Duration = Duration::from_millis(1);
+const LINGER: Duration = Duration::from_millis(1);
 
 /// Lets callers wake a resting writer.
 #[derive(Debug, Default)]
@@ -69,6 +74,47 @@ impl WriterWake {
         // The nudge's message was queued before it; the caller polls the
         // queue next, so forgetting the nudge now loses nothing.
         self.nudged.store(false, Ordering::SeqCst);
+    }
+}
+
+/// One writer loop's resting: call [`after_batch`](Self::after_batch) after
+/// each batch and [`while_idle`](Self::while_idle) whenever the queue is empty.
+#[derive(Debug)]
+pub(crate) struct Resting<'a> {
+    wake: &'a WriterWake,
+    idle_since: Option<Instant>,
+    pause: Duration,
+}
+
+impl<'a> Resting<'a> {
+    pub(crate) fn new(wake: &'a WriterWake) -> Self {
+        Resting {
+            wake,
+            idle_since: None,
+            pause: REST,
+        }
+    }
+
+    /// A batch of `records` was written: rests for [`REST`] if it was small.
+    pub(crate) fn after_batch(&mut self, records: usize) {
+        self.idle_since = None;
+        self.pause = REST;
+        if records < SMALL_BATCH {
+            self.wake.rest(REST);
+        }
+    }
+
+    /// The queue is empty: rests (pauses doubling up to [`MAX_REST`]) and
+    /// returns `true` until it has been empty for [`LINGER`]; then returns
+    /// `false` without resting, and the loop waits its front-end's way.
+    pub(crate) fn while_idle(&mut self) -> bool {
+        let idle = *self.idle_since.get_or_insert_with(Instant::now);
+        if idle.elapsed() >= LINGER {
+            return false;
+        }
+        self.wake.rest(self.pause);
+        self.pause = (self.pause * 2).min(MAX_REST);
+        true
     }
 }
 

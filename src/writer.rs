@@ -48,12 +48,6 @@ pub(crate) enum Msg {
 
 /// Most records the writer takes into one batch (one lock, one write).
 pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
-/// A batch below this many records means the producers are slower than the
-/// writer: the writer then pauses (async handler) or yields its core (thread
-/// handler) before taking the next, so that batch is larger and its lock cycle
-/// (flock, stat, write) is shared by more records.
-pub(crate) const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
-
 /// Most fire-and-forget lines kept for another attempt after a failed write;
 /// beyond this they are counted as failed.
 pub const RETRY_CAPACITY: usize = 10_000;

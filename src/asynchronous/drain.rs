@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 use futures::FutureExt;
 use tokio::sync::mpsc;
 
-use crate::rest::{LINGER, MAX_REST, REST, WriterWake};
-use crate::writer::{BatchWriter, MAX_BATCH_RECORDS, Msg, SMALL_BATCH};
+use crate::rest::{Resting, WriterWake};
+use crate::writer::{BatchWriter, MAX_BATCH_RECORDS, Msg};
 
 /// How long one blocking-pool job keeps writing while records keep coming
 /// before it hands the queue back to the async drain, so a runtime that shuts
@@ -74,8 +74,7 @@ fn write_while_busy(
     wake: &WriterWake,
 ) {
     let started = Instant::now();
-    let mut idle_since: Option<Instant> = None;
-    let mut pause = REST;
+    let mut resting = Resting::new(wake);
     loop {
         if !msgs.is_empty() {
             if msgs.iter().any(|m| matches!(m, Msg::Shutdown(_))) {
@@ -87,18 +86,9 @@ fn write_while_busy(
             if started.elapsed() >= JOB_BUDGET {
                 return;
             }
-            idle_since = None;
-            pause = REST;
-            if batch < SMALL_BATCH {
-                wake.rest(pause);
-            }
-        } else {
-            let idle = *idle_since.get_or_insert_with(Instant::now);
-            if idle.elapsed() >= LINGER {
-                return;
-            }
-            wake.rest(pause);
-            pause = (pause * 2).min(MAX_REST);
+            resting.after_batch(batch);
+        } else if !resting.while_idle() {
+            return;
         }
         // What is queued now, without waiting: one poll of `recv_many`, which
         // frees the queue's slots in one step (`try_recv` takes the queue's
