@@ -162,16 +162,12 @@ impl Core {
         let waiting = std::mem::take(&mut *lock_unpoisoned(&self.in_caller));
         let mut scratch = Vec::new();
         let batch = file.write_records(&waiting, &mut scratch);
-        self.account(&batch.report);
+        self.account(&batch.report, batch.error.as_ref());
         add(&self.counters.written, batch.written as u64);
-        if let Some(error) = &batch.error {
-            add(&self.counters.write_errors, 1);
-            add(
-                &self.counters.failed,
-                (waiting.len() - batch.written) as u64,
-            );
-            self.errors.report(error);
-        }
+        add(
+            &self.counters.failed,
+            (waiting.len() - batch.written) as u64,
+        );
         let mut spent = Vec::with_capacity(waiting.len());
         for (i, waiter) in waiting.into_iter().enumerate() {
             let result = match &batch.error {
@@ -188,10 +184,16 @@ impl Core {
         result.unwrap_or(Err(Error::Closed))
     }
 
-    fn account(&self, report: &WriteReport) {
+    /// Counts what a write attempt did (rotations, bytes) and, when it
+    /// failed, the failure; reports errors through the rate-limited reporter.
+    fn account(&self, report: &WriteReport, failure: Option<&Error>) {
         report.count_into(&self.counters);
         if let Some(e) = &report.rotation_error {
             self.errors.report(e);
+        }
+        if let Some(error) = failure {
+            add(&self.counters.write_errors, 1);
+            self.errors.report(error);
         }
     }
 }
@@ -396,11 +398,7 @@ impl BatchWriter {
         }
         let counters = &self.core.counters;
         add(&counters.batches, 1);
-        self.core.account(&report);
-        if let Some(error) = &failure {
-            add(&counters.write_errors, 1);
-            self.core.errors.report(error);
-        }
+        self.core.account(&report, failure.as_ref());
         let mut entries = self.batch.drain(..);
         let mut records = 0;
         for entry in entries.by_ref().take(written) {
