@@ -165,6 +165,23 @@ fn runtime() -> Arc<tokio::runtime::Runtime> {
     )
 }
 
+/// A row that logs through `tracing::info!` into `dispatch`; dropping `guard`
+/// flushes and stops its writer.
+fn tracing_sink(dispatch: tracing::Dispatch, guard: impl Sized + 'static) -> Sink {
+    Sink {
+        emit: Arc::new(
+            |i| tracing::info!(target: "bench::http", seq = i, path = PATH_FIELD, "request served"),
+        ),
+        finish: Box::new(move || {
+            drop(guard);
+            String::new()
+        }),
+        runtime: None,
+        dispatch: Some(dispatch),
+        yield_between: false,
+    }
+}
+
 fn setup(row: Row, dir: &Path) -> Sink {
     match row {
         Row::Clock => Sink {
@@ -232,18 +249,7 @@ fn setup(row: Row, dir: &Path) -> Sink {
             let subscriber = tracing_subscriber::registry().with(
                 concurrent_log_handler::integrations::tracing::ConcurrentLogLayer::new(handler),
             );
-            Sink {
-                emit: Arc::new(
-                    |i| tracing::info!(target: "bench::http", seq = i, path = PATH_FIELD, "request served"),
-                ),
-                finish: Box::new(move || {
-                    drop(guard);
-                    String::new()
-                }),
-                runtime: None,
-                dispatch: Some(tracing::Dispatch::new(subscriber)),
-                yield_between: false,
-            }
+            tracing_sink(tracing::Dispatch::new(subscriber), guard)
         }
         Row::TracingBlocking | Row::TracingLossy => {
             let appender = tracing_appender::rolling::never(dir, "app.log");
@@ -254,18 +260,7 @@ fn setup(row: Row, dir: &Path) -> Sink {
                 .with_writer(writer)
                 .with_ansi(false)
                 .finish();
-            Sink {
-                emit: Arc::new(
-                    |i| tracing::info!(target: "bench::http", seq = i, path = PATH_FIELD, "request served"),
-                ),
-                finish: Box::new(move || {
-                    drop(guard);
-                    String::new()
-                }),
-                runtime: None,
-                dispatch: Some(tracing::Dispatch::new(subscriber)),
-                yield_between: false,
-            }
+            tracing_sink(tracing::Dispatch::new(subscriber), guard)
         }
         Row::Spdlog => {
             use spdlog::sink::{AsyncPoolSink, RotatingFileSink, RotationPolicy};
