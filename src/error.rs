@@ -87,6 +87,24 @@ pub enum Error {
         #[source]
         source: Arc<io::Error>,
     },
+    /// A backup or a temporary file could not be removed.
+    #[error("cannot remove {path}")]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The log's directory could not be listed (to find its backups).
+    #[error("cannot list directory {path}")]
+    ReadDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
     /// Writing (or syncing) the log file failed; nothing of the failed batch stays
     /// in the file.
     #[error("cannot write log file {path}")]
@@ -156,6 +174,8 @@ impl Error {
             | Error::Lock { source, .. }
             | Error::Stat { source, .. }
             | Error::Rotate { source, .. }
+            | Error::Remove { source, .. }
+            | Error::ReadDir { source, .. }
             | Error::Write { source, .. }
             | Error::Compress { source, .. }
             | Error::Spawn { source } => Some(source),
@@ -180,6 +200,8 @@ impl Error {
             | Error::OpenLockFile { path, .. }
             | Error::Lock { path, .. }
             | Error::Stat { path, .. }
+            | Error::Remove { path, .. }
+            | Error::ReadDir { path, .. }
             | Error::Write { path, .. }
             | Error::Compress { path, .. } => Some(path),
             Error::Rotate { from, .. } => Some(from),

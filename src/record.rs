@@ -241,7 +241,7 @@ impl Record {
 static PID: AtomicU32 = AtomicU32::new(0);
 static RESET_PID_AFTER_FORK: Once = Once::new();
 
-fn current_pid() -> u32 {
+pub(crate) fn current_pid() -> u32 {
     let cached = PID.load(Ordering::Relaxed);
     if cached != 0 {
         return cached;

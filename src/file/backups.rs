@@ -31,12 +31,18 @@ fn exists(path: &Path) -> bool {
     fs::symlink_metadata(path).is_ok()
 }
 
+/// Whether `path` is a regular file (not followed if it is a link). Only
+/// regular files are backups: a directory or a link that happens to carry a
+/// backup's name is never moved or deleted by retention.
+fn is_regular_file(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
 /// Removes `path`; a file that is already gone is no error.
-fn remove_if_exists(path: &Path) -> Result<()> {
+pub(crate) fn remove(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Rotate {
-            from: path.to_path_buf(),
-            to: PathBuf::new(),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Remove {
+            path: path.to_path_buf(),
             source: e.into(),
         }),
         _ => Ok(()),
@@ -54,9 +60,9 @@ pub(crate) fn rename(from: &Path, to: &Path) -> Result<()> {
 /// One step of the chain (clh-protocol.md §5, step 6): remove `to` and
 /// `to+ext`, then move `from+ext` (or, failing that, plain `from`) there.
 fn move_backup(from: &Path, to: &Path, ext: &str) -> Result<()> {
-    remove_if_exists(to)?;
+    remove(to)?;
     if !ext.is_empty() {
-        remove_if_exists(&with_suffix(to, ext))?;
+        remove(&with_suffix(to, ext))?;
     }
     let compressed = with_suffix(from, ext);
     if !ext.is_empty() && exists(&compressed) {
@@ -84,42 +90,51 @@ pub(crate) fn shift_chain(log: &Path, backup_count: usize, ext: &str) -> Result<
     Ok(())
 }
 
-/// Moves `rotated` (the rotated log, plain or compressed per `ext`) to `.1`.
+/// Moves `rotated` (the rotated log) to `.1`, after removing `.1` and its
+/// compressed form `.1<ext>` (whatever `shift_chain` left there).
 pub(crate) fn publish_as_newest(rotated: &Path, log: &Path, ext: &str) -> Result<()> {
     let first = backup_path(log, 1);
-    remove_if_exists(&first)?;
-    let dest = with_suffix(&first, ext);
+    remove(&first)?;
     if !ext.is_empty() {
-        remove_if_exists(&dest)?;
+        remove(&with_suffix(&first, ext))?;
     }
-    rename(rotated, &dest)
+    rename(rotated, &first)
 }
 
-/// The files of chain backup `n`: plain and each compressed form that exists.
+/// The files of chain backup `n`: each compressed form and the plain one
+/// that exists as a regular file.
 fn chain_files(log: &Path, n: usize) -> Vec<PathBuf> {
     let plain = backup_path(log, n);
     let mut files: Vec<PathBuf> = ALL_EXTENSIONS
         .iter()
         .map(|ext| with_suffix(&plain, ext))
-        .filter(|p| exists(p))
+        .filter(|p| is_regular_file(p))
         .collect();
-    if exists(&plain) {
+    if is_regular_file(&plain) {
         files.push(plain);
     }
     files
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    fs::metadata(path).and_then(|m| m.modified()).ok()
+/// Whether every one of `files` was last modified before `cutoff`. A backup
+/// with no file, or with a file whose time cannot be read, is never too old:
+/// what cannot be examined is no reason to delete anything.
+fn all_older_than(files: &[&Path], cutoff: SystemTime) -> bool {
+    !files.is_empty()
+        && files.iter().all(|f| {
+            fs::symlink_metadata(f)
+                .and_then(|m| m.modified())
+                .is_ok_and(|m| m < cutoff)
+        })
 }
 
-/// Retention of the numbered chain: with `max_age`, the first backup older
-/// than the cutoff and everything after it go (the chain is ordered by age,
-/// so this leaves no gap); at start-up (`trim_beyond_count`), backups numbered
-/// above `backup_count` go too.
+/// Retention of the numbered chain: with `max_age`, each backup last written
+/// before the cutoff goes; at start-up (`trim_beyond_count`), backups numbered
+/// above `backup_count` go too. Only regular files with this log's exact
+/// backup names are touched.
 ///
 /// DIFFERENCE: Python CLH never touches files numbered above backupCount and
-/// has no age limit; we apply both, as the issue asks, to files of this log only.
+/// has no age limit; we apply both, to files of this log only.
 pub(crate) fn apply_chain_retention(
     log: &Path,
     retention: Retention,
@@ -128,21 +143,26 @@ pub(crate) fn apply_chain_retention(
 ) -> Result<usize> {
     let cutoff = retention.max_age.and_then(|age| now.checked_sub(age));
     let mut removed = 0;
-    let mut deleting = false;
     for n in chain_numbers(log) {
         let files = chain_files(log, n);
-        let too_old =
-            cutoff.is_some_and(|c| files.iter().filter_map(|f| modified(f)).all(|m| m < c));
-        // Higher numbers are older: once one is too old, so is the rest.
-        deleting |= too_old;
-        if deleting || (trim_beyond_count && n > retention.backup_count) {
-            for file in files {
-                remove_if_exists(&file)?;
+        let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+        let too_old = cutoff.is_some_and(|c| all_older_than(&paths, c));
+        if too_old || (trim_beyond_count && n > retention.backup_count) {
+            for file in &files {
+                remove(file)?;
                 removed += 1;
             }
         }
     }
     Ok(removed)
+}
+
+/// `N` of a chain backup's name `app.log.<N>` (given the part after
+/// `app.log.`, without a compression extension): decimal digits exactly as
+/// we write them, so `01`, `+1` or `1 ` name no backup.
+pub(crate) fn parse_chain_number(rest: &str) -> Option<usize> {
+    let n: usize = rest.parse().ok()?;
+    (n > 0 && n.to_string() == rest).then_some(n)
 }
 
 /// The numbers of the chain backups of `log` present on disk, ascending.
@@ -163,10 +183,7 @@ fn chain_numbers(log: &Path) -> Vec<usize> {
                 .iter()
                 .find_map(|ext| rest.strip_suffix(ext))
                 .unwrap_or(rest);
-            digits
-                .parse()
-                .ok()
-                .filter(|&n: &usize| n > 0 && digits.bytes().all(|b| b.is_ascii_digit()))
+            parse_chain_number(digits)
         })
         .collect();
     numbers.sort_unstable();
@@ -235,6 +252,9 @@ pub(crate) fn list_timed(log: &Path, policy: &TimedPolicy) -> Vec<TimedBackup> {
             continue;
         };
         let path = entry.path();
+        if !is_regular_file(&path) {
+            continue;
+        }
         let slot = match backups
             .iter_mut()
             .find(|b| b.when == when && b.counter == counter)
@@ -261,16 +281,14 @@ pub(crate) fn list_timed(log: &Path, policy: &TimedPolicy) -> Vec<TimedBackup> {
     backups
 }
 
-/// `<label>` or `<label>.<counter>`.
-fn parse_timed(rest: &str, policy: &TimedPolicy) -> Option<(DateTime, u32)> {
+/// `<label>` or `<label>.<counter>`, exactly as we name timed backups.
+pub(crate) fn parse_timed(rest: &str, policy: &TimedPolicy) -> Option<(DateTime, u32)> {
     if let Some(when) = policy.parse_label(rest) {
         return Some((when, 0));
     }
     let (label, counter) = rest.rsplit_once('.')?;
-    if counter.is_empty() || !counter.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((policy.parse_label(label)?, counter.parse().ok()?))
+    let counter = u32::try_from(parse_chain_number(counter)?).ok()?;
+    Some((policy.parse_label(label)?, counter))
 }
 
 /// Retention of timed backups: the oldest beyond `backup_count` (0 keeps all)
@@ -291,9 +309,13 @@ pub(crate) fn apply_timed_retention(
     };
     let mut removed = 0;
     for (i, backup) in backups.iter().enumerate() {
-        let files: Vec<&PathBuf> = backup.plain.iter().chain(&backup.compressed).collect();
-        let too_old =
-            cutoff.is_some_and(|c| files.iter().filter_map(|f| modified(f)).all(|m| m < c));
+        let files: Vec<&Path> = backup
+            .plain
+            .iter()
+            .chain(&backup.compressed)
+            .map(PathBuf::as_path)
+            .collect();
+        let too_old = cutoff.is_some_and(|c| all_older_than(&files, c));
         if i >= excess && !too_old {
             continue;
         }
@@ -301,7 +323,7 @@ pub(crate) fn apply_timed_retention(
             continue;
         }
         for file in files {
-            remove_if_exists(file)?;
+            remove(file)?;
             removed += 1;
         }
     }

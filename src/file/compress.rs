@@ -1,30 +1,41 @@
 //! Compression of rotated backups, off the write path and crash-safe.
 //!
-//! A rotation stays a cheap rename under the lock. The rotated file is then
-//! handed to a background thread that compresses it without the lock, under a
-//! private name, and publishes the result under the lock (clh-protocol.md §8):
+//! A rotation stays a cheap rename under the lock, and the rotated file takes
+//! its place in the backups at once, uncompressed: `app.log.1` of the numbered
+//! chain (clh-protocol.md §5) or `app.log.<period>` (§6). The chain is therefore
+//! in rotation order whichever process compresses what, and whenever it
+//! finishes: the order is fixed under the lock, at rotation time. A background
+//! thread then compresses each backup it rotated, found by its inode, since
+//! later rotations (ours or another process's) may shift it to `.2`, `.3`, …:
 //!
-//! 1. the writer flocks the log's descriptor (the *claim*) and renames the log
-//!    to `app.log.rotate.<N>` (size rotation) or `app.log.<period>` (time
-//!    rotation), under the log lock, and hands the claim to this thread;
-//! 2. the thread compresses into `<source>.gz.tmp`, fsyncs it and renames it to
-//!    `<source>.gz`: a complete archive, never a partial one under a final name;
-//! 3. it removes the source, then, under the log lock, publishes: shifts the
-//!    numbered chain and moves the archive to `app.log.1.gz` (size rotation;
-//!    the time rotation's `app.log.<period>.gz` is already final).
+//! 1. the rotating writer flocks the log's descriptor before renaming it (the
+//!    *claim*: whoever holds it is compressing that file) and hands the claim
+//!    to this thread;
+//! 2. under the log lock the thread finds the backup by inode, opens it, and
+//!    creates and flocks a private `app.log.compress.<N><ext>.tmp`;
+//! 3. without the lock it compresses into the temporary file and fsyncs it;
+//! 4. under the lock it finds the backup again and renames the temporary file
+//!    to `<backup><ext>` (a complete archive, never a partial one under a
+//!    final name), then removes the plain backup. A backup that retention
+//!    removed meanwhile is simply not published.
 //!
-//! While a compression runs, the chain is shifted only by publishes, so
-//! `.N.gz` backups stay in order. A process killed part-way leaves a source
-//! that nobody claims (its flock died with it); the next start, and every
-//! rotation, scans for such leftovers under the log lock, claims them, and
-//! finishes the job: stale `.tmp` files are removed and the source compressed
-//! again, a lone archive is published. Nothing is lost and nothing is published
-//! twice. Compression goes through `async-compression`, driven by a small
-//! executor on this thread.
+//! A process that ends or is killed part-way leaves a plain backup that
+//! nobody claims (its flocks died with it) and maybe a temporary file nobody
+//! holds. At start and after every rotation a scan under the log lock finds
+//! them: unheld temporary files are removed, unclaimed plain backups are
+//! claimed and compressed. A claim is only taken on the file the path still
+//! names, checked after locking, so a file that was published and removed
+//! between our `open` and our `flock` is never taken for a leftover. Nothing
+//! is deleted that holds the only copy of a record.
+//!
+//! Dropping the handle waits (at most [`DROP_WAIT`]) for the compressions it
+//! queued. A process forked from one with a compressor starts its own thread
+//! at its first rotation. Compression goes through `async-compression`,
+//! driven by a small executor on this thread.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirEntryExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -73,32 +84,89 @@ impl Compression {
 /// Every compression extension: a backup in any of these forms belongs to the log.
 pub(crate) const ALL_EXTENSIONS: [&str; 2] = [".gz", ".zst"];
 
-/// How rotated files become backups.
+/// How rotated files are named, so that the compressor knows which plain
+/// files are backups of this log.
 #[derive(Debug, Clone)]
 pub(crate) enum Naming {
-    /// `app.log.rotate.<N>` is published as `app.log.1<ext>`.
+    /// The numbered chain `app.log.<N>`.
     Chain,
-    /// `app.log.<period>` is compressed in place.
+    /// Timed backups `app.log.<period>[.<k>]`.
     Timed(TimedPolicy),
 }
 
+/// A rotated file, flocked through `file` by the writer that rotated it.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    /// Kept open for its flock only: closing it releases the claim.
+    _locked: File,
+    id: FileId,
+}
+
+impl Claim {
+    /// Takes the claim on `file`, the log about to be renamed under the lock
+    /// (nobody else locks the log itself; Python CLH locks only the lock file).
+    pub(crate) fn take(file: File, path: &Path) -> Result<Claim> {
+        let id = FileId::of(&file).map_err(|e| stat_error(path, e))?;
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => Ok(Claim { _locked: file, id }),
+            Err(e) => Err(Error::Lock {
+                path: path.to_path_buf(),
+                source: Arc::new(e.into()),
+            }),
+        }
+    }
+}
+
+/// A file's identity: device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    fn of(file: &File) -> io::Result<FileId> {
+        let meta = file.metadata()?;
+        Ok(FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+}
+
+fn stat_error(path: &Path, e: io::Error) -> Error {
+    Error::Stat {
+        path: path.to_path_buf(),
+        source: e.into(),
+    }
+}
+
 enum Job {
-    /// Compress and publish `source`; `claim` holds its flock.
-    Compress { source: PathBuf, claim: File },
+    /// Compress the claimed backup in place.
+    Compress(Claim),
     /// Look for leftovers of interrupted compressions and finish them.
     Recover,
 }
 
+/// Jobs queued and not yet done, and a condition to wait for none.
+type Pending = Arc<(Mutex<usize>, Condvar)>;
+
+/// How long dropping a handle waits for the compressions it queued.
+pub(crate) const DROP_WAIT: Duration = Duration::from_secs(60);
+
 /// The handle of the compression thread of one log.
 pub(crate) struct Compressor {
+    config: Arc<CompressorConfig>,
     jobs: mpsc::Sender<Job>,
-    pending: Arc<(Mutex<usize>, Condvar)>,
+    pending: Pending,
+    /// The process that started the thread; a forked child starts its own.
+    started_by: u32,
 }
 
 impl std::fmt::Debug for Compressor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Compressor")
-            .field("pending", &*lock_unpoisoned(&self.pending.0))
+            .field("compression", &self.config.compression)
             .finish_non_exhaustive()
     }
 }
@@ -119,41 +187,56 @@ pub(crate) struct CompressorConfig {
 impl Compressor {
     /// Starts the thread, which first looks for leftovers of a previous run.
     pub(crate) fn start(config: CompressorConfig) -> Result<Compressor> {
-        let lock = LockFile::open(&config.lock_path, config.file_mode)?;
-        let (jobs, rx) = mpsc::channel();
-        let pending = Arc::new((Mutex::new(0), Condvar::new()));
-        let worker = Worker {
+        let config = Arc::new(config);
+        let (jobs, pending) = spawn_worker(&config)?;
+        let compressor = Compressor {
             config,
-            lock,
-            pending: Arc::clone(&pending),
+            jobs,
+            pending,
+            started_by: crate::record::current_pid(),
         };
-        std::thread::Builder::new()
-            .name("clh-compress".into())
-            .spawn(move || worker.run(rx))
-            .map_err(|e| Error::Spawn { source: e.into() })?;
-        let compressor = Compressor { jobs, pending };
         compressor.send(Job::Recover);
         Ok(compressor)
     }
 
-    /// Queues `source` (claimed by `claim`'s flock) for compression, followed
-    /// by a scan for leftovers.
-    pub(crate) fn compress(&self, source: PathBuf, claim: File) {
-        self.send(Job::Compress { source, claim });
+    /// Queues the claimed backup for compression, followed by a scan for
+    /// leftovers.
+    pub(crate) fn compress(&mut self, claim: Claim) {
+        self.restart_if_forked();
+        self.send(Job::Compress(claim));
         self.send(Job::Recover);
+    }
+
+    /// A child made by `fork()` has none of its parent's threads: start ours.
+    /// The parent's queue and counter are left alone (a parent thread may have
+    /// held their locks at the fork).
+    fn restart_if_forked(&mut self) {
+        let pid = crate::record::current_pid();
+        if pid == self.started_by {
+            return;
+        }
+        match spawn_worker(&self.config) {
+            Ok((jobs, pending)) => {
+                self.jobs = jobs;
+                self.pending = pending;
+                self.started_by = pid;
+            }
+            Err(e) => self.config.errors.report(&e),
+        }
     }
 
     fn send(&self, job: Job) {
         *lock_unpoisoned(&self.pending.0) += 1;
         if self.jobs.send(job).is_err() {
             // The thread is gone (it never exits while we hold the sender);
-            // the leftover is repaired at the next start.
-            self.done();
+            // a leftover is repaired at the next start.
+            finish_job(&self.pending);
         }
     }
 
-    fn done(&self) {
-        finish_job(&self.pending);
+    /// The extension of this log's archives (`.gz`, `.zst`).
+    pub(crate) fn extension(&self) -> &'static str {
+        self.config.compression.extension()
     }
 
     /// A handle to wait for the queue to empty, usable without holding the
@@ -163,9 +246,36 @@ impl Compressor {
     }
 }
 
+impl Drop for Compressor {
+    /// Lets the compressions this handle queued finish (a script that simply
+    /// ends leaves a complete set of archives), waiting at most [`DROP_WAIT`].
+    /// What is still running then is finished by the next start.
+    fn drop(&mut self) {
+        if crate::record::current_pid() == self.started_by {
+            self.idle().wait(DROP_WAIT);
+        }
+    }
+}
+
+fn spawn_worker(config: &Arc<CompressorConfig>) -> Result<(mpsc::Sender<Job>, Pending)> {
+    let lock = LockFile::open(&config.lock_path, config.file_mode)?;
+    let (jobs, rx) = mpsc::channel();
+    let pending: Pending = Arc::new((Mutex::new(0), Condvar::new()));
+    let worker = Worker {
+        config: Arc::clone(config),
+        lock,
+        pending: Arc::clone(&pending),
+    };
+    std::thread::Builder::new()
+        .name("clh-compress".into())
+        .spawn(move || worker.run(rx))
+        .map_err(|e| Error::Spawn { source: e.into() })?;
+    Ok((jobs, pending))
+}
+
 /// Waits for a compressor's queued jobs; see [`Compressor::idle`].
 #[derive(Debug, Clone)]
-pub(crate) struct CompressionIdle(Arc<(Mutex<usize>, Condvar)>);
+pub(crate) struct CompressionIdle(Pending);
 
 impl CompressionIdle {
     /// Blocks until every queued job is done, or `timeout` passed; returns
@@ -189,16 +299,23 @@ fn finish_job(pending: &(Mutex<usize>, Condvar)) {
 }
 
 struct Worker {
-    config: CompressorConfig,
+    config: Arc<CompressorConfig>,
     lock: LockFile,
-    pending: Arc<(Mutex<usize>, Condvar)>,
+    pending: Pending,
+}
+
+/// A compression under way: the source opened, the temporary file created.
+struct Started {
+    source: File,
+    tmp: PathBuf,
+    output: File,
 }
 
 impl Worker {
     fn run(mut self, jobs: mpsc::Receiver<Job>) {
         for job in jobs {
             let result = match job {
-                Job::Compress { source, claim } => self.compress_and_publish(&source, claim),
+                Job::Compress(claim) => self.compress_in_place(claim),
                 Job::Recover => self.recover(),
             };
             if let Err(error) = result {
@@ -209,182 +326,245 @@ impl Worker {
         }
     }
 
-    fn ext(&self) -> &'static str {
-        self.config.compression.extension()
-    }
-
-    /// Steps 2 and 3 of the module docs for one claimed source.
-    fn compress_and_publish(&mut self, source: &Path, claim: File) -> Result<()> {
-        let archive = with_suffix(source, self.ext());
-        let tmp = with_suffix(&archive, ".tmp");
-        if let Err(e) = compress_file(source, &tmp, self.config.compression, self.config.file_mode)
-        {
+    /// Steps 2–4 of the module docs for one claimed backup. The claim is
+    /// released when this returns, whatever happened.
+    fn compress_in_place(&mut self, claim: Claim) -> Result<()> {
+        let Some(started) = self.start_compression(claim.id)? else {
+            return Ok(()); // retention removed it meanwhile
+        };
+        let Started {
+            source,
+            tmp,
+            output,
+        } = started;
+        // `output` stays open, with its flock, until the archive is published:
+        // a scan in another process must not take it for a leftover.
+        if let Err(e) = compress_file(source, &output, self.config.compression) {
             let _ = fs::remove_file(&tmp);
-            // The source stays, whole; the next rotation's scan tries again.
+            // The plain backup stays, whole; the next scan tries again.
             return Err(Error::Compress {
-                path: source.to_path_buf(),
+                path: tmp,
                 source: e.into(),
             });
         }
-        match self.config.naming.clone() {
+        let published = self.publish(claim.id, &tmp);
+        if published.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        drop(output);
+        drop(claim);
+        published
+    }
+
+    /// Under the lock: the backup's current path, opened, and a fresh
+    /// temporary file, flocked so that no scan takes it for a leftover.
+    fn start_compression(&mut self, id: FileId) -> Result<Option<Started>> {
+        let (_guard, _) = self.lock.lock()?;
+        let Some(path) = find_backup(&self.config, id)? else {
+            return Ok(None);
+        };
+        let source = File::open(&path).map_err(|e| compress_error(&path, e))?;
+        if FileId::of(&source).ok() != Some(id) {
+            return Ok(None);
+        }
+        let (tmp, output) = create_temp(&self.config)?;
+        Ok(Some(Started {
+            source,
+            tmp,
+            output,
+        }))
+    }
+
+    /// Under the lock: the complete archive replaces the plain backup,
+    /// wherever the chain has moved it by now.
+    fn publish(&mut self, id: FileId, tmp: &Path) -> Result<()> {
+        let (_guard, _) = self.lock.lock()?;
+        let Some(plain) = find_backup(&self.config, id)? else {
+            // Retention removed the backup while it was compressed.
+            fs::remove_file(tmp).map_err(|e| compress_error(tmp, e))?;
+            return Ok(());
+        };
+        backups::rename(
+            tmp,
+            &with_suffix(&plain, self.config.compression.extension()),
+        )?;
+        backups::remove(&plain)?;
+        add(&self.config.counters.compressions, 1);
+        let now = self.config.clock.now();
+        let log = &self.config.log;
+        match &self.config.naming {
             Naming::Chain => {
-                backups::rename(&tmp, &archive)?;
-                remove_source(source)?;
-                drop(claim);
-                self.publish_chain(&archive)?;
+                backups::apply_chain_retention(log, self.config.retention, now, false)?;
             }
             Naming::Timed(policy) => {
-                // The final name: rename and remove under the lock, so Python's
-                // retention never sees the backup in neither form.
-                let (_guard, _) = self.lock.lock()?;
-                backups::rename(&tmp, &archive)?;
-                remove_source(source)?;
-                drop(claim);
-                let now = self.config.clock.now();
                 backups::apply_timed_retention(
-                    &self.config.log,
-                    &policy,
+                    log,
+                    policy,
                     self.config.retention,
                     now,
                     &is_claimed,
                 )?;
             }
         }
-        add(&self.config.counters.compressions, 1);
         Ok(())
     }
 
-    /// Under the lock: make room at `.1` and move `archive` there, unless
-    /// someone else already published it.
-    fn publish_chain(&mut self, archive: &Path) -> Result<()> {
-        let (_guard, _) = self.lock.lock()?;
-        if fs::symlink_metadata(archive).is_err() {
-            return Ok(());
-        }
-        let ext = self.config.compression.extension();
-        let log = &self.config.log;
-        backups::shift_chain(log, self.config.retention.backup_count, ext)?;
-        backups::publish_as_newest(archive, log, ext)?;
-        let now = self.config.clock.now();
-        backups::apply_chain_retention(log, self.config.retention, now, false)?;
-        Ok(())
-    }
-
-    /// Finds leftovers under the lock, claims those nobody works on, then
-    /// finishes them without the lock.
+    /// Finds leftovers under the lock, claims the plain backups nobody
+    /// compresses, then compresses them without the lock.
     fn recover(&mut self) -> Result<()> {
-        let ext = self.ext();
         let mut claimed = Vec::new();
-        let mut lone_archives = Vec::new();
         {
             let (_guard, _) = self.lock.lock()?;
-            for (source, archive_exists) in leftover_sources(&self.config)? {
-                let archive = with_suffix(&source, ext);
-                let tmp = with_suffix(&archive, ".tmp");
-                if fs::symlink_metadata(&source).is_err() {
-                    // Only the archive or a stale tmp is left.
-                    let _ = fs::remove_file(&tmp);
-                    if archive_exists && matches!(self.config.naming, Naming::Chain) {
-                        lone_archives.push(archive);
+            for (path, kind) in leftovers(&self.config)? {
+                let Some(file) = try_claim(&path) else {
+                    continue; // a live compression holds it
+                };
+                match kind {
+                    Leftover::Temp => backups::remove(&path)?,
+                    Leftover::Plain => {
+                        let id = FileId::of(&file).map_err(|e| stat_error(&path, e))?;
+                        claimed.push(Claim { _locked: file, id });
                     }
-                    continue;
-                }
-                if let Some(claim) = try_claim(&source) {
-                    // The source is whole; any archive beside it may be partial
-                    // (Python's gzip is not atomic): compress again.
-                    let _ = fs::remove_file(&tmp);
-                    let _ = fs::remove_file(&archive);
-                    claimed.push((source, claim));
                 }
             }
         }
-        for archive in lone_archives {
-            self.publish_chain(&archive)?;
-        }
-        for (source, claim) in claimed {
-            self.compress_and_publish(&source, claim)?;
+        for claim in claimed {
+            self.compress_in_place(claim)?;
         }
         Ok(())
     }
 }
 
-/// Sources of compression that may be unfinished: `app.log.rotate.<N>` (chain)
-/// or plain timed backups, with whether their archive exists. Also reports
-/// archives and tmp files whose source is gone.
-fn leftover_sources(config: &CompressorConfig) -> Result<Vec<(PathBuf, bool)>> {
-    let log = &config.log;
-    let ext = config.compression.extension();
-    let (Some(dir), Some(name)) = (log.parent(), log.file_name()) else {
-        return Ok(Vec::new());
-    };
-    let mut sources: Vec<(PathBuf, bool)> = Vec::new();
-    match &config.naming {
-        Naming::Chain => {
-            let prefix = format!("{}.rotate.", name.to_string_lossy());
-            let entries = fs::read_dir(dir).map_err(|e| Error::Stat {
-                path: dir.to_path_buf(),
-                source: e.into(),
-            })?;
-            for entry in entries.flatten() {
-                let file = entry.file_name().to_string_lossy().into_owned();
-                let Some(rest) = file.strip_prefix(&prefix) else {
-                    continue;
-                };
-                let digits = rest
-                    .strip_suffix(&format!("{ext}.tmp"))
-                    .or_else(|| rest.strip_suffix(ext))
-                    .unwrap_or(rest);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    continue;
-                }
-                let source = dir.join(format!("{prefix}{digits}"));
-                if !sources.iter().any(|(s, _)| *s == source) {
-                    let archive_exists = fs::symlink_metadata(with_suffix(&source, ext)).is_ok();
-                    sources.push((source, archive_exists));
-                }
-            }
-        }
-        Naming::Timed(policy) => {
-            for backup in backups::list_timed(log, policy) {
-                if let Some(plain) = backup.plain {
-                    let archive_exists = !backup.compressed.is_empty();
-                    sources.push((plain, archive_exists));
-                }
-            }
-            // Stale tmp files of timed backups whose source is gone.
-            let tmp_suffix = format!("{ext}.tmp");
-            let prefix = format!("{}.", name.to_string_lossy());
-            if let Ok(entries) = fs::read_dir(dir) {
-                for entry in entries.flatten() {
-                    let file = entry.file_name().to_string_lossy().into_owned();
-                    if let Some(stem) = file.strip_suffix(&tmp_suffix)
-                        && stem.starts_with(&prefix)
-                    {
-                        let source = dir.join(stem);
-                        if !sources.iter().any(|(s, _)| *s == source) {
-                            sources.push((source, false));
-                        }
-                    }
-                }
-            }
-        }
+fn compress_error(path: &Path, e: io::Error) -> Error {
+    Error::Compress {
+        path: path.to_path_buf(),
+        source: e.into(),
     }
-    Ok(sources)
 }
 
-fn remove_source(source: &Path) -> Result<()> {
-    fs::remove_file(source).map_err(|e| Error::Compress {
-        path: source.to_path_buf(),
+/// What a scan found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leftover {
+    /// A plain backup: compress it, if nobody does.
+    Plain,
+    /// A temporary file of a compression: remove it, if nobody writes it.
+    Temp,
+}
+
+/// The prefix of the compressor's temporary files: `app.log.compress.`.
+fn temp_prefix(log: &Path) -> String {
+    format!(
+        "{}.compress.",
+        log.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
+/// Creates and flocks `app.log.compress.<N><ext>.tmp` (N random, like the
+/// `.rotate.<N>` names), exclusively: never a file someone planted there.
+fn create_temp(config: &CompressorConfig) -> Result<(PathBuf, File)> {
+    let dir = config.log.parent().unwrap_or(Path::new("."));
+    let prefix = temp_prefix(&config.log);
+    let ext = config.compression.extension();
+    let mut last_error = None;
+    for _ in 0..8 {
+        let tmp = dir.join(format!("{prefix}{:08}{ext}.tmp", fastrand::u64(..)));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(config.file_mode)
+            .open(&tmp)
+        {
+            Ok(file) => {
+                // Fresh and ours: the lock cannot be contended.
+                let _ = fs4::FileExt::try_lock(&file);
+                return Ok((tmp, file));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
+            Err(e) => return Err(compress_error(&tmp, e)),
+        }
+    }
+    let e = last_error.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists));
+    Err(compress_error(dir, e))
+}
+
+/// Plain backups and temporary files of this log's directory. Compressed
+/// archives, the log itself and foreign files are not listed.
+fn leftovers(config: &CompressorConfig) -> Result<Vec<(PathBuf, Leftover)>> {
+    let mut found = Vec::new();
+    for_each_entry(config, |path, rest, _| {
+        if let Some(kind) = classify(config, rest) {
+            found.push((path, kind));
+        }
+    })?;
+    Ok(found)
+}
+
+/// The plain backup of this log that is the file `id`, if it is still one.
+fn find_backup(config: &CompressorConfig, id: FileId) -> Result<Option<PathBuf>> {
+    let mut found = None;
+    for_each_entry(config, |path, rest, ino| {
+        if found.is_none()
+            && ino == id.ino
+            && classify(config, rest) == Some(Leftover::Plain)
+            && fs::symlink_metadata(&path).is_ok_and(|m| m.dev() == id.dev && m.is_file())
+        {
+            found = Some(path);
+        }
+    })?;
+    Ok(found)
+}
+
+/// Calls `f(path, rest, inode)` for each entry `app.log.<rest>` of the log's
+/// directory.
+fn for_each_entry(config: &CompressorConfig, mut f: impl FnMut(PathBuf, &str, u64)) -> Result<()> {
+    let log = &config.log;
+    let (Some(dir), Some(name)) = (log.parent(), log.file_name()) else {
+        return Ok(());
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let entries = fs::read_dir(dir).map_err(|e| Error::ReadDir {
+        path: dir.to_path_buf(),
         source: e.into(),
-    })
+    })?;
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
+        f(entry.path(), rest, entry.ino());
+    }
+    Ok(())
+}
+
+/// What `app.log.<rest>` is to the compressor, if anything.
+fn classify(config: &CompressorConfig, rest: &str) -> Option<Leftover> {
+    if let Some(tmp) = rest.strip_prefix("compress.")
+        && tmp.ends_with(".tmp")
+    {
+        return Some(Leftover::Temp);
+    }
+    let plain = match &config.naming {
+        Naming::Chain => backups::parse_chain_number(rest).is_some(),
+        Naming::Timed(policy) => backups::parse_timed(rest, policy).is_some(),
+    };
+    plain.then_some(Leftover::Plain)
 }
 
 /// Opens `path` and takes its flock without waiting: `None` when a live
-/// compression (ours or another process's) holds it, or it is gone.
+/// compression (ours or another process's) holds it, or when the path no
+/// longer names the file we locked (it was renamed or removed between our
+/// `open` and our `flock`: a compression finished and removed it).
 fn try_claim(path: &Path) -> Option<File> {
-    let file = File::open(path).ok()?;
+    claim_opened(File::open(path).ok()?, path)
+}
+
+/// The second half of [`try_claim`], for a file opened from `path` earlier.
+fn claim_opened(file: File, path: &Path) -> Option<File> {
     fs4::FileExt::try_lock(&file).ok()?;
-    Some(file)
+    let ours = file.metadata().ok()?;
+    let now = fs::symlink_metadata(path).ok()?;
+    let same = ours.dev() == now.dev() && ours.ino() == now.ino() && ours.nlink() > 0;
+    same.then_some(file)
 }
 
 /// Whether a live compression holds `path`.
@@ -395,36 +575,18 @@ pub(crate) fn is_claimed(path: &Path) -> bool {
     }
 }
 
-/// Compresses `source` into `dest` (created or truncated), fsyncs it, and gives
-/// it the source's modification time, so age retention sees when the lines
-/// were written, not when they were compressed.
-fn compress_file(
-    source: &Path,
-    dest: &Path,
-    compression: Compression,
-    mode: u32,
-) -> io::Result<()> {
-    let input = File::open(source)?;
+/// Compresses `input` into `output`, fsyncs it, and gives it the input's
+/// modification time, so age retention sees when the lines were written, not
+/// when they were compressed.
+fn compress_file(input: File, output: &File, compression: Compression) -> io::Result<()> {
     let modified = input.metadata()?.modified()?;
-    // A fresh file, never one reached through a link someone planted at the
-    // temporary name: remove what is there (the link itself, not its target),
-    // then create exclusively.
-    match fs::remove_file(dest) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let output = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(dest)?;
     let reader = AllowStdIo::new(BufReader::with_capacity(256 * 1024, input));
     let output = futures::executor::block_on(async move {
         match compression {
             // The fastest gzip level: on a small machine the compressor competes
             // with the loggers for CPU. Measured with 4 tasks, rotation every
             // 4 MB, 2 cores: gzip's default level cost 30 % of the lines/s,
-            // the fastest level and zstd's default far less (README).
+            // the fastest level and zstd's default far less.
             Compression::Gzip => {
                 let out = AllowStdIo::new(output);
                 encode(reader, GzipEncoder::with_quality(out, Level::Fastest)).await
@@ -438,9 +600,12 @@ fn compress_file(
 }
 
 /// Streams `reader` through `encoder` and returns the file underneath.
-async fn encode<E>(mut reader: AllowStdIo<BufReader<File>>, mut encoder: E) -> io::Result<File>
+async fn encode<'f, E>(
+    mut reader: AllowStdIo<BufReader<File>>,
+    mut encoder: E,
+) -> io::Result<&'f File>
 where
-    E: futures::io::AsyncWrite + Unpin + IntoInnerFile,
+    E: futures::io::AsyncWrite + Unpin + IntoInnerFile<'f>,
 {
     futures::io::copy(&mut reader, &mut encoder).await?;
     encoder.close().await?;
@@ -448,18 +613,54 @@ where
 }
 
 /// The encoders' inner file, whichever encoder it is.
-trait IntoInnerFile {
-    fn into_file(self) -> File;
+trait IntoInnerFile<'f> {
+    fn into_file(self) -> &'f File;
 }
 
-impl IntoInnerFile for GzipEncoder<AllowStdIo<File>> {
-    fn into_file(self) -> File {
+impl<'f> IntoInnerFile<'f> for GzipEncoder<AllowStdIo<&'f File>> {
+    fn into_file(self) -> &'f File {
         self.into_inner().into_inner()
     }
 }
 
-impl IntoInnerFile for ZstdEncoder<AllowStdIo<File>> {
-    fn into_file(self) -> File {
+impl<'f> IntoInnerFile<'f> for ZstdEncoder<AllowStdIo<&'f File>> {
+    fn into_file(self) -> &'f File {
         self.into_inner().into_inner()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_is_refused_when_the_path_no_longer_names_the_locked_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("app.log.1");
+        fs::write(&path, "whole backup\n").expect("write");
+        // Opened by a scan just before another process published and
+        // removed it: the lock on the unlinked file succeeds, the claim not.
+        let opened = File::open(&path).expect("open");
+        fs::remove_file(&path).expect("remove");
+        assert!(claim_opened(opened, &path).is_none());
+        // Opened just before the name was given to another file.
+        fs::write(&path, "first\n").expect("write");
+        let opened = File::open(&path).expect("open");
+        let other = dir.path().join("other");
+        fs::write(&other, "second\n").expect("write");
+        fs::rename(&other, &path).expect("rename");
+        assert!(claim_opened(opened, &path).is_none());
+    }
+
+    #[test]
+    fn a_held_claim_excludes_every_other_claim() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("app.log.1");
+        fs::write(&path, "whole backup\n").expect("write");
+        let held = try_claim(&path).expect("an unclaimed file is claimed");
+        assert!(try_claim(&path).is_none(), "claimed twice");
+        assert!(is_claimed(&path));
+        drop(held);
+        assert!(try_claim(&path).is_some(), "released with its descriptor");
     }
 }

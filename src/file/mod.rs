@@ -31,7 +31,7 @@ pub(crate) use crate::sync::lock_unpoisoned;
 use backups::Retention;
 pub use compress::Compression;
 pub(crate) use compress::CompressionIdle;
-use compress::{Compressor, CompressorConfig, Naming, is_claimed};
+use compress::{Claim, Compressor, CompressorConfig, Naming, is_claimed};
 use lock::{LockFile, LockGuard};
 pub use rotation::{Rotation, Weekday};
 use rotation::{SizeLimit, TimedPolicy, epoch_seconds, lock_file_path, temp_rotation_path};
@@ -433,10 +433,12 @@ impl LogFile {
     /// Rotation, under the lock. The next write creates a new log.
     ///
     /// Size only (clh-protocol.md §5): move the log to a private
-    /// `app.log.rotate.<N>`, then either shift `.1…` up by one and move it to
-    /// `.1`, or (with compression) hand it to the compressor, which publishes
-    /// it as `.1.gz` when done. With time rotation (§6), the log moves to
-    /// `app.log.<period>` named after `rollover_at`, size rollovers included.
+    /// `app.log.rotate.<N>`, shift `.1…` up by one and move it to `.1`. With
+    /// time rotation (§6), the log moves to `app.log.<period>` named after
+    /// `rollover_at`, size rollovers included. Either way the rotated file is
+    /// in its final place in the backups when the lock is released; with
+    /// compression it is then compressed there, in the background (see
+    /// [`compress`]).
     fn rotate(&mut self, rollover_at: Option<i64>) -> Result<()> {
         if self.durable {
             self.sync()?;
@@ -458,34 +460,28 @@ impl LogFile {
             (None, _) => unused_temp_path(&self.path),
         };
         backups::rename(&self.path, &dest)?;
-        match (&self.compressor, claim) {
-            (Some(compressor), Some(claim)) => compressor.compress(dest, claim),
-            _ if self.timed.is_none() => {
-                // Steps 5–7: on failure the data stays, whole, under the
-                // temporary name: `*.rotate.*` files are never deleted.
-                backups::shift_chain(&self.path, self.retention.backup_count, "")?;
-                backups::publish_as_newest(&dest, &self.path, "")?;
-            }
-            _ => {}
+        if self.timed.is_none() {
+            // Steps 5–7: on failure the data stays, whole, under the
+            // temporary name: `*.rotate.*` files are never deleted.
+            let ext = self.compressor.as_ref().map_or("", |c| c.extension());
+            backups::shift_chain(&self.path, self.retention.backup_count, ext)?;
+            backups::publish_as_newest(&dest, &self.path, ext)?;
+        }
+        if let (Some(compressor), Some(claim)) = (self.compressor.as_mut(), claim) {
+            compressor.compress(claim);
         }
         self.apply_retention(false)
     }
 
-    /// Takes the flock of the log file itself (nobody else locks the log; Python
-    /// CLH locks only the lock file) so that the compressor owns the rotated
-    /// file from the moment it is renamed, and no leftover scan grabs it.
-    fn claim_current(&mut self) -> Result<File> {
+    /// Takes the flock of the log file itself, so that the compressor owns
+    /// the rotated file from the moment it is renamed and no leftover scan
+    /// grabs it.
+    fn claim_current(&mut self) -> Result<Claim> {
         let file = match self.file.take() {
             Some(file) => file,
             None => File::open(&self.path).map_err(|e| self.write_error(e))?,
         };
-        match fs4::FileExt::try_lock(&file) {
-            Ok(()) => Ok(file),
-            Err(e) => Err(Error::Lock {
-                path: self.path.clone(),
-                source: Arc::new(io::Error::other(e.to_string())),
-            }),
-        }
+        Claim::take(file, &self.path)
     }
 
     /// Deletes what retention says must go (under the lock). Compressed chain

@@ -230,16 +230,18 @@ impl TimedPolicy {
             .to_string()
     }
 
-    /// Parses a label written by [`period_label`](Self::period_label).
+    /// Parses a label written by [`period_label`](Self::period_label): only
+    /// the exact text it writes (`strptime` alone would also take `2026-1-5`).
     pub(crate) fn parse_label(&self, label: &str) -> Option<DateTime> {
         let format = self.suffix_format();
-        if format == DAYS {
+        let when = if format == DAYS {
             Date::strptime(format, label)
                 .ok()
                 .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
         } else {
             DateTime::strptime(format, label).ok()
-        }
+        }?;
+        (when.strftime(format).to_string() == label).then_some(when)
     }
 }
 

@@ -58,6 +58,8 @@ fn entry() {
             Some(Compression::Gzip),
         ),
         "compress_victim" => compress_victim(log, writer, count),
+        "gzip_thread" => gzip_thread_writer(log, writer, count, max_bytes, backups),
+        "gzip_sync_exit" => gzip_sync_writer(log, writer, count, max_bytes, backups),
         other => panic!("unknown role {other}"),
     }
 }
@@ -133,6 +135,42 @@ fn thread_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, back
     let stats = handler.stats();
     assert_eq!(stats.written, count as u64, "{stats:?}");
     assert_eq!(stats.dropped + stats.failed, 0, "{stats:?}");
+}
+
+/// The thread handler compressing its backups with gzip, ending the way a
+/// script ends: the guard and the handler are dropped at the end of `main`,
+/// nothing waits for the compressions explicitly.
+fn gzip_thread_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backups: usize) {
+    let (handler, _guard) = NonBlockingConcurrentHandler::builder(log)
+        .max_bytes(max_bytes)
+        .backup_count(backups)
+        .queue_capacity(1_000_000)
+        .compression(Compression::Gzip)
+        .build()
+        .expect("build");
+    for seq in 0..count {
+        handler.emit(record(writer, seq)).expect("emit");
+    }
+}
+
+/// The blocking handler compressing with gzip; `main` simply ends right
+/// after its third rotation (the handler is dropped, nothing else waits).
+/// Prints how many records it wrote.
+fn gzip_sync_writer(log: PathBuf, writer: usize, count: usize, max_bytes: u64, backups: usize) {
+    let handler = ConcurrentRotatingFileHandler::builder(log)
+        .max_bytes(max_bytes)
+        .backup_count(backups)
+        .compression(Compression::Gzip)
+        .build()
+        .expect("build");
+    for seq in 0..count {
+        handler.emit(&record(writer, seq)).expect("emit");
+        if handler.stats().rotations == 3 {
+            println!("written={}", seq + 1);
+            return;
+        }
+    }
+    panic!("fewer than 3 rotations");
 }
 
 /// Rotates every second by the real clock while writing for about two seconds,

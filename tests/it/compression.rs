@@ -13,7 +13,7 @@ use futures::io::{AllowStdIo, AsyncReadExt};
 
 use crate::fallback::record;
 use crate::timed::{ManualClock, names};
-use crate::util::{TempLog, assert_complete, check_records, spawn_child};
+use crate::util::{TempLog, assert_complete, check_records, spawn_child, wait_ok};
 
 /// The lines of a backup, decompressed according to its extension.
 pub fn read_lines(path: &Path) -> Vec<String> {
@@ -204,12 +204,12 @@ fn a_compression_killed_midway_is_finished_by_the_next_start() {
     }
     child.kill().expect("SIGKILL");
     child.wait().expect("reap");
+    // The rotated file sits at its place in the chain, whole, beside the
+    // partial temporary archive.
     let crashed = names(log.dir.path());
     assert!(
-        crashed
-            .iter()
-            .any(|n| n.starts_with("app.log.rotate.") && !n.contains(".gz")),
-        "the source is still there: {crashed:?}"
+        crashed.contains(&"app.log.1".to_owned()),
+        "the backup is still there, plain: {crashed:?}"
     );
     assert!(
         !crashed.contains(&"app.log.1.gz".to_owned()),
@@ -233,4 +233,68 @@ fn a_compression_killed_midway_is_finished_by_the_next_start() {
     let lines: Vec<String> = files.iter().flat_map(|f| read_lines(f)).collect();
     assert_complete(&check_records(&lines, true), 1, total + 1);
     assert_eq!(handler.stats().compressions, 1);
+}
+
+/// Four processes rotating one log every 64 KiB and compressing their own
+/// backups at once, then simply ending: every record is in exactly one file,
+/// the numbered chain is in rotation order (reading `.N.gz` … `.1.gz`, then
+/// the log, every writer's records come in the order written), and no plain
+/// backup, `.rotate.` or `.tmp` file is left behind.
+#[test]
+fn processes_compressing_at_once_keep_every_record_once_and_the_chain_in_order() {
+    let log = TempLog::new();
+    let (writers, per_writer) = (4, 30_000);
+    let children: Vec<_> = (0..writers)
+        .map(|w| {
+            spawn_child(
+                "gzip_thread",
+                &[
+                    ("CLH_LOG", log.path.display().to_string()),
+                    ("CLH_WRITER", w.to_string()),
+                    ("CLH_COUNT", per_writer.to_string()),
+                    ("CLH_MAX_BYTES", (64 * 1024).to_string()),
+                    ("CLH_BACKUPS", "10000".to_owned()),
+                ],
+            )
+        })
+        .collect();
+    for child in children {
+        wait_ok(child);
+    }
+    let files = compressed_chain(&log, ".gz");
+    assert!(files.len() > 100, "{} files", files.len());
+    let lines: Vec<String> = files.iter().flat_map(|f| read_lines(f)).collect();
+    assert_complete(&check_records(&lines, true), writers, per_writer);
+}
+
+/// A script that logs through the blocking handler with compression and
+/// simply ends right after a rotation: dropping the handler lets its
+/// compressions finish, so the directory holds only archives and the log,
+/// with every record once.
+#[test]
+fn a_process_that_simply_ends_leaves_its_backups_compressed() {
+    for round in 0..3 {
+        let log = TempLog::new();
+        let child = spawn_child(
+            "gzip_sync_exit",
+            &[
+                ("CLH_LOG", log.path.display().to_string()),
+                ("CLH_WRITER", "0".to_owned()),
+                ("CLH_COUNT", "1000000".to_owned()),
+                ("CLH_MAX_BYTES", (2 << 20).to_string()),
+                ("CLH_BACKUPS", "100".to_owned()),
+            ],
+        );
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "round {round}: {}", out.status);
+        let written: usize = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.split("written=").nth(1))
+            .and_then(|n| n.split_whitespace().next()?.parse().ok())
+            .expect("the child prints what it wrote");
+        let files = compressed_chain(&log, ".gz");
+        assert_eq!(files.len(), 4, "round {round}: {files:?}");
+        let lines: Vec<String> = files.iter().flat_map(|f| read_lines(f)).collect();
+        assert_complete(&check_records(&lines, true), 1, written);
+    }
 }

@@ -311,3 +311,66 @@ fn processes_rotating_by_time_at_once_make_one_backup_per_period() {
     let found = check_records(&all, false);
     crate::util::assert_complete(&found, 3, per_writer);
 }
+
+/// Fresh backups `.1` … `.3` beside names that only look like backups: a
+/// foreign `app.log.01` with an old time and a dangling symlink `app.log.4`.
+/// Neither is a reason to delete the fresh chain, and neither is touched.
+#[test]
+fn age_retention_ignores_foreign_names_and_files_it_cannot_examine() {
+    let log = TempLog::new();
+    let dir = log.dir.path();
+    let clock = ManualClock::at("2026-11-23T12:00:00Z");
+    let now = clock.now();
+    for n in 1..=3 {
+        let path = dir.join(format!("app.log.{n}"));
+        fs::write(&path, format!("backup {n}\n")).expect("write");
+        let file = fs::File::options().append(true).open(&path).expect("open");
+        file.set_modified(now - Duration::from_secs(60))
+            .expect("mtime");
+    }
+    let foreign = dir.join("app.log.01");
+    fs::write(&foreign, "someone else's file\n").expect("write");
+    let file = fs::File::options()
+        .append(true)
+        .open(&foreign)
+        .expect("open");
+    file.set_modified(now - Duration::from_secs(30 * 86_400))
+        .expect("mtime");
+    std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("app.log.4")).expect("symlink");
+    let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .max_bytes(1 << 20)
+        .backup_count(10)
+        .max_age(Duration::from_secs(86_400))
+        .clock(clock)
+        .build()
+        .expect("build");
+    handler.emit(&record(0, 0)).expect("emit");
+    assert_eq!(
+        names(dir),
+        [
+            "app.log",
+            "app.log.01",
+            "app.log.1",
+            "app.log.2",
+            "app.log.3",
+            "app.log.4"
+        ]
+    );
+}
+
+/// A directory that carries a backup's name above `backup_count` is not a
+/// backup: the handler builds, and the directory stays.
+#[test]
+fn a_directory_named_like_a_backup_does_not_stop_the_build() {
+    let log = TempLog::new();
+    let dir = log.dir.path();
+    fs::create_dir(dir.join("app.log.9")).expect("mkdir");
+    fs::write(dir.join("app.log.9").join("keep"), "x").expect("write");
+    let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .max_bytes(1 << 20)
+        .backup_count(3)
+        .build()
+        .expect("a directory among the backups does not stop the build");
+    handler.emit(&record(0, 0)).expect("emit");
+    assert!(dir.join("app.log.9").join("keep").exists());
+}
