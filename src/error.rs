@@ -67,6 +67,16 @@ pub enum Error {
         #[source]
         source: Arc<io::Error>,
     },
+    /// The lock file was replaced (deleted or renamed over) every time it was
+    /// locked, `rounds` times in a row, so no lock could be held on the file
+    /// its path names. Nothing was written; the next write tries again.
+    #[error("cannot lock {path}: the lock file was replaced {rounds} times while locking it")]
+    LockFileReplaced {
+        /// The lock file.
+        path: PathBuf,
+        /// How many times it was locked and found replaced.
+        rounds: u32,
+    },
     /// The size or identity of the log file could not be read.
     #[error("cannot stat log file {path}")]
     Stat {
@@ -180,6 +190,7 @@ impl Error {
             | Error::Compress { source, .. }
             | Error::Spawn { source } => Some(source),
             Error::InvalidConfig { .. }
+            | Error::LockFileReplaced { .. }
             | Error::Closed
             | Error::NoRuntime
             | Error::QueueFull
@@ -199,6 +210,7 @@ impl Error {
             | Error::OpenLog { path, .. }
             | Error::OpenLockFile { path, .. }
             | Error::Lock { path, .. }
+            | Error::LockFileReplaced { path, .. }
             | Error::Stat { path, .. }
             | Error::Remove { path, .. }
             | Error::ReadDir { path, .. }

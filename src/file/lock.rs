@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// How many times [`LockFile::lock`] follows a lock file replaced under it
+/// before it gives up.
+const MAX_REOPENS: u32 = 16;
+
 /// The open lock file of one log.
 #[derive(Debug)]
 pub(crate) struct LockFile {
@@ -42,7 +46,7 @@ impl LockFile {
             path: path.to_path_buf(),
             file,
             mode,
-            opened_by: std::process::id(),
+            opened_by: crate::record::current_pid(),
         })
     }
 
@@ -60,24 +64,36 @@ impl LockFile {
     /// if someone deleted or replaced the lock file, every writer that opens
     /// the path from now on locks the new file, so we must too, or two groups
     /// of writers would stop excluding each other. We then open the path anew
-    /// and lock again.
+    /// and lock again. The guard returned always holds the lock on the file
+    /// the path named once the lock was taken; a lock file that keeps being
+    /// replaced is not chased forever: after [`MAX_REOPENS`] rounds this
+    /// gives up with [`Error::LockFileReplaced`].
     pub(crate) fn lock(&mut self) -> Result<(LockGuard<'_>, bool)> {
-        let forked = std::process::id() != self.opened_by;
+        self.lock_with(|| {})
+    }
+
+    /// [`lock`](Self::lock), calling `after_locking` each time the descriptor
+    /// was locked, before it is compared with the path (tests replace the
+    /// file there).
+    fn lock_with(&mut self, mut after_locking: impl FnMut()) -> Result<(LockGuard<'_>, bool)> {
+        let forked = crate::record::current_pid() != self.opened_by;
         if forked {
             self.file = open_lock_file(&self.path, self.mode)?;
-            self.opened_by = std::process::id();
+            self.opened_by = crate::record::current_pid();
         }
-        // A lock file replaced again and again by someone else is not worth an
-        // endless chase: after a few rounds we keep the lock we hold.
-        for _ in 0..8 {
+        for _ in 0..MAX_REOPENS {
             self.lock_descriptor()?;
+            after_locking();
             if self.is_current() {
-                break;
+                return Ok((LockGuard { lock: self }, forked));
             }
             let _ = fs4::FileExt::unlock(&self.file);
             self.file = open_lock_file(&self.path, self.mode)?;
         }
-        Ok((LockGuard { lock: self }, forked))
+        Err(Error::LockFileReplaced {
+            path: self.path.clone(),
+            rounds: MAX_REOPENS,
+        })
     }
 
     fn lock_descriptor(&self) -> Result<()> {
@@ -171,6 +187,62 @@ mod tests {
             assert!(fs4::FileExt::try_lock(&second.file).is_err());
         }
         fs4::FileExt::try_lock(&second.file).expect("free after the guard dropped");
+    }
+
+    /// Whether this process holds the flock of `file`'s open file
+    /// description: a second description of the same inode (opened through
+    /// /proc) cannot take it then.
+    fn holds_lock(file: &File) -> bool {
+        use std::os::fd::AsRawFd;
+        let again = File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).expect("reopen");
+        fs4::FileExt::try_lock(&again).is_err()
+    }
+
+    /// Puts a fresh file at `path` (what a careless `logrotate` or a user
+    /// deleting the lock file does).
+    fn replace(path: &Path) {
+        let fresh = path.with_extension("fresh");
+        std::fs::write(&fresh, "").expect("write");
+        std::fs::rename(&fresh, path).expect("replace");
+    }
+
+    #[test]
+    fn a_lock_file_replaced_a_few_times_is_followed_and_held() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".__app.lock");
+        let mut lock = LockFile::open(&path, 0o644).expect("open");
+        let mut replaced = 0;
+        let (guard, _) = lock
+            .lock_with(|| {
+                if replaced < 3 {
+                    replace(&path);
+                    replaced += 1;
+                }
+            })
+            .expect("lock");
+        assert!(holds_lock(&guard.lock.file), "a guard without the lock");
+        assert!(
+            guard.lock.is_current(),
+            "the lock is on the file the path names"
+        );
+    }
+
+    #[test]
+    fn a_lock_file_that_keeps_being_replaced_gives_up_without_a_guard() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".__app.lock");
+        let mut lock = LockFile::open(&path, 0o644).expect("open");
+        match lock.lock_with(|| replace(&path)) {
+            Err(Error::LockFileReplaced { rounds, .. }) => assert_eq!(rounds, MAX_REOPENS),
+            Err(e) => panic!("unexpected {e}"),
+            Ok((guard, _)) => panic!(
+                "returned a guard (holding the lock: {})",
+                holds_lock(&guard.lock.file)
+            ),
+        }
+        // Once it stops changing, locking works again.
+        let (guard, _) = lock.lock().expect("lock");
+        assert!(holds_lock(&guard.lock.file));
     }
 
     #[test]
