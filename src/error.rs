@@ -158,9 +158,18 @@ pub enum Error {
         #[source]
         source: Arc<io::Error>,
     },
-    /// The async handler was built outside a tokio runtime.
-    #[error("AsyncConcurrentHandler must be built inside a tokio runtime")]
+    /// `FallbackMode::Nowait` was chosen for a handler built outside a tokio
+    /// runtime (it writes on that runtime's blocking pool).
+    #[error("FallbackMode::Nowait needs a tokio runtime: build the handler inside one")]
     NoRuntime,
+    /// The formatter panicked while formatting a record; that record was not
+    /// logged (it is counted as failed) and logging goes on.
+    #[error("the log formatter panicked; the record was not logged")]
+    FormatterPanicked,
+    /// The writer recovered from a panic while writing a batch; the callers
+    /// waiting for that batch were told `Closed`, and writing goes on.
+    #[error("the log writer recovered from a panic while writing a batch")]
+    WriterPanicked,
 }
 
 impl Error {
@@ -193,6 +202,8 @@ impl Error {
             | Error::LockFileReplaced { .. }
             | Error::Closed
             | Error::NoRuntime
+            | Error::FormatterPanicked
+            | Error::WriterPanicked
             | Error::QueueFull
             | Error::StopTimeout => None,
         }
@@ -221,6 +232,8 @@ impl Error {
             | Error::Closed
             | Error::Spawn { .. }
             | Error::NoRuntime
+            | Error::FormatterPanicked
+            | Error::WriterPanicked
             | Error::QueueFull
             | Error::StopTimeout => None,
         }

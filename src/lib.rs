@@ -70,6 +70,7 @@ mod file;
 pub mod format;
 pub mod integrations;
 mod nonblocking;
+mod queue;
 mod record;
 mod report;
 mod rest;
@@ -79,7 +80,7 @@ mod writer;
 
 pub use asynchronous::{
     AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_SYNC_LEVEL,
-    DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, FallbackMode, TryEmitError,
+    DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, FallbackMode, MAX_NOWAIT_LIMIT, TryEmitError,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, Result};
@@ -91,6 +92,7 @@ pub use nonblocking::{
     DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,
     NonBlockingConcurrentHandlerBuilder, WriterGuard, create_nonblocking_handler,
 };
+pub use queue::MAX_QUEUE_CAPACITY;
 pub use record::{Level, ParseLevelError, Record};
 pub use report::{DROP_REPORT_EVERY, DROP_REPORT_INTERVAL};
 pub use stats::Stats;

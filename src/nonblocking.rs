@@ -1,33 +1,31 @@
-//! [`NonBlockingConcurrentHandler`]: the shared writer behind one std thread, for
+//! [`NonBlockingConcurrentHandler`]: the shared queue and writer thread, for
 //! code without a tokio runtime.
 //!
-//! `emit` formats the record in the caller and `try_send`s its bytes into a
-//! bounded `std::sync::mpsc::sync_channel`. The channel was picked by
-//! measurement: from plain threads, tokio mpsc's `blocking_send` collapsed under
-//! backpressure in a prototype (0.55–0.95M lines/s, caller p99 ~34 µs) where std
-//! `sync_channel` held 2.6–3.5M. A named writer thread drains it in batches and
-//! hands each batch to [`crate::writer`], exactly as the tokio front-end does.
+//! `emit` formats the record in the caller and pushes its bytes into the
+//! bounded queue ([`crate::queue`]); the writer thread
+//! ([`crate::writer::thread`]) writes them in batches, exactly as for the
+//! async handler. What differs is the face: blocking `flush` and `stop`, a
+//! [`WriterGuard`] that drains on drop, and `stop()`/`start()` to pause and
+//! resume (the lifecycle of Python CLH's queue handler).
 //!
 //! This module knows nothing of tokio's runtime or of file internals.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::file::{FileConfig, file_options, lock_unpoisoned};
+use crate::file::{FileConfig, file_options};
 use crate::format::{Formatter, TextFormatter};
-use crate::record::{Level, Record};
-use crate::rest::{Resting, WriterWake};
+use crate::queue::{MAX_QUEUE_CAPACITY, Queue, Refused, queue};
+use crate::record::{Level, Record, current_pid};
 use crate::stats::{Stats, add};
-use crate::writer::{Admission, BatchWriter, Core, MAX_BATCH_RECORDS, Msg};
+use crate::sync::block_on_until;
+use crate::writer::{Admission, BatchWriter, Core, Msg};
 
 /// Default [`sync_level`](NonBlockingConcurrentHandlerBuilder::sync_level) of
-/// the thread handler (the seed design's `logging.ERROR`).
+/// the thread handler (Python `logging.ERROR`, as Python CLH's queue handler).
 pub const DEFAULT_THREAD_SYNC_LEVEL: Level = Level::Error;
 /// How long dropping a [`WriterGuard`] waits for the writer to drain.
 pub const DEFAULT_GUARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,9 +33,15 @@ pub const DEFAULT_GUARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// A cheap, cloneable handle to a rotating log written by a background thread.
 ///
 /// `emit` never waits for the file lock unless you asked for it: records at or
-/// above `sync_level` (default `Error`) are written in the caller, and when
-/// the queue is full the record is written in the caller too
-/// (`fallback_on_full(true)`, the default) or dropped and counted.
+/// above `sync_level` (default `Error`) are written before `emit` returns,
+/// and when the queue is full the caller waits for room
+/// (`fallback_on_full(true)`, the default) or the record is dropped and
+/// counted. Either way a thread's records reach the log in the order it
+/// emitted them.
+///
+/// The handler works in a child made by `fork()` too (Python's
+/// `multiprocessing` fork start method): the child starts its own writer at
+/// its first use, and writes its own records only.
 ///
 /// ```
 /// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
@@ -51,7 +55,7 @@ pub const DEFAULT_GUARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// handler.emit(Record::new(Level::Info, "queued"))?;
 /// handler.emit(Record::new(Level::Error, "written before emit returns"))?;
 /// handler.flush()?;
-/// drop(guard); // drains and stops the writer thread
+/// drop(guard); // drains and stops the writer
 ///
 /// let text = std::fs::read_to_string(&log)?;
 /// assert_eq!(text.lines().count(), 2);
@@ -63,44 +67,145 @@ pub struct NonBlockingConcurrentHandler {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    tx: SyncSender<Msg>,
-    core: Arc<Core>,
+/// Everything needed to build the handler again (in a forked child).
+struct Settings {
+    file: FileConfig,
+    formatter: Arc<dyn Formatter>,
+    queue_capacity: usize,
     sync_level: Option<Level>,
     fallback_on_full: bool,
-    capacity: usize,
-    /// Records sent and not yet taken by the writer thread (control messages
-    /// are not counted). Raised before a send, so the writer never takes more
-    /// than was added.
-    depth: Arc<AtomicU64>,
-    /// Wakes the writer thread when it rests between small batches.
-    wake: Arc<WriterWake>,
-    closed: AtomicBool,
-    worker: Mutex<Worker>,
 }
 
-/// The writer thread's side, kept while the thread is stopped so that
-/// [`NonBlockingConcurrentHandler::start`] can run it again.
-struct Worker {
-    /// `Some` while stopped; the running thread owns it otherwise.
-    parked: Option<(Receiver<Msg>, BatchWriter)>,
-    running: Option<RunningWorker>,
-}
-
-struct RunningWorker {
-    thread: JoinHandle<()>,
-    /// Receives the channel and writer back, with the outcome of the last drain.
-    exit: Receiver<(Receiver<Msg>, BatchWriter, Result<()>)>,
+struct Inner {
+    queue: Queue,
+    core: Arc<Core>,
+    settings: Arc<Settings>,
+    /// The process this handler's writer thread runs in.
+    pid: u32,
+    /// The handler rebuilt in a child made by `fork()` (`None` if that
+    /// failed; it was reported).
+    child: OnceLock<Option<Box<Inner>>>,
 }
 
 impl std::fmt::Debug for NonBlockingConcurrentHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings = &self.inner.settings;
         f.debug_struct("NonBlockingConcurrentHandler")
-            .field("sync_level", &self.inner.sync_level)
-            .field("fallback_on_full", &self.inner.fallback_on_full)
+            .field("path", &self.inner.core.path)
+            .field("sync_level", &settings.sync_level)
+            .field("fallback_on_full", &settings.fallback_on_full)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
     }
+}
+
+impl Inner {
+    fn start(settings: Arc<Settings>) -> Result<Inner> {
+        let core = Core::open(&settings.file, Arc::clone(&settings.formatter))?;
+        let (queue, inbox) = queue(settings.queue_capacity);
+        crate::writer::thread::spawn(inbox, BatchWriter::new(Arc::clone(&core)))?;
+        Ok(Inner {
+            queue,
+            core,
+            settings,
+            pid: current_pid(),
+            child: OnceLock::new(),
+        })
+    }
+
+    /// This process's handler: itself, or the one a forked child built for
+    /// itself at its first use.
+    fn current(&self) -> Option<&Inner> {
+        if self.pid == current_pid() {
+            return Some(self);
+        }
+        let child = self
+            .child
+            .get_or_init(|| match Inner::start(Arc::clone(&self.settings)) {
+                Ok(inner) => Some(Box::new(inner)),
+                Err(e) => {
+                    self.core.errors.report(&e);
+                    None
+                }
+            });
+        child.as_deref()?.current()
+    }
+
+    fn emit_line(&self, level: Level, line: Vec<u8>) -> Result<()> {
+        let closed = self.queue.is_closed();
+        let line = match self
+            .core
+            .admit(level, line, closed, self.settings.sync_level)
+        {
+            Admission::Queue(line) => line,
+            Admission::Sync(line) => return self.write_and_wait(line),
+            Admission::Empty => return Ok(()),
+            Admission::Closed => return Err(Error::Closed),
+        };
+        let counters = &self.core.counters;
+        match self.queue.try_push(Msg::Line(line)) {
+            Ok(()) => {
+                add(&counters.queued, 1);
+                Ok(())
+            }
+            Err(Refused::Full(msg)) if self.settings.fallback_on_full => {
+                add(&counters.waited, 1);
+                self.push_counted(self.queue.push_waiting(msg, false, None))
+            }
+            Err(Refused::Full(_)) => {
+                add(&counters.dropped, 1);
+                Err(Error::QueueFull)
+            }
+            Err(Refused::Closed) => {
+                add(&counters.dropped, 1);
+                Err(Error::Closed)
+            }
+        }
+    }
+
+    /// Counts a record's push: queued, or dropped because the queue closed.
+    fn push_counted(&self, pushed: std::result::Result<(), Refused>) -> Result<()> {
+        let counters = &self.core.counters;
+        match pushed {
+            Ok(()) => {
+                add(&counters.queued, 1);
+                Ok(())
+            }
+            Err(_) => {
+                add(&counters.dropped, 1);
+                Err(Error::Closed)
+            }
+        }
+    }
+
+    /// A `sync_level` record: queued behind the caller's earlier records,
+    /// and waited for.
+    fn write_and_wait(&self, line: Vec<u8>) -> Result<()> {
+        let (waiter, outcome) = oneshot::channel();
+        let msg = Msg::Confirmed(line, waiter);
+        self.push_counted(self.queue.push_waiting(msg, false, None))?;
+        self.queue.nudge();
+        wait(outcome, None).unwrap_or(Err(Error::Closed))
+    }
+
+    fn stop_until(&self, deadline: Option<Instant>) -> Result<()> {
+        self.queue.close();
+        let (waiter, outcome) = oneshot::channel();
+        match self.queue.push_waiting(Msg::Stop(waiter), true, deadline) {
+            Ok(()) => {}
+            Err(Refused::Full(_)) => return Err(Error::StopTimeout),
+            Err(Refused::Closed) => return Err(Error::Closed),
+        }
+        self.queue.nudge();
+        wait(outcome, deadline).unwrap_or(Err(Error::StopTimeout))
+    }
+}
+
+/// Blocks for a writer's answer until `deadline`; `None` at the deadline.
+/// A waiter dropped unanswered (the writer recovered from a panic) reads
+/// as `Closed`.
+fn wait(outcome: oneshot::Receiver<Result<()>>, deadline: Option<Instant>) -> Option<Result<()>> {
+    block_on_until(outcome, deadline).map(|answer| answer.unwrap_or(Err(Error::Closed)))
 }
 
 impl NonBlockingConcurrentHandler {
@@ -115,23 +220,32 @@ impl NonBlockingConcurrentHandler {
         }
     }
 
-    /// Logs `record`: queues it, or writes it in the caller when its level is at
-    /// or above `sync_level` or when the queue is full and `fallback_on_full` is
-    /// on.
+    fn current(&self) -> Result<&Inner> {
+        self.inner.current().ok_or(Error::Closed)
+    }
+
+    /// Logs `record`: queues it, or, when its level is at or above
+    /// `sync_level`, queues it and waits until it is written. When the queue
+    /// is full, `fallback_on_full(true)` waits for room, `false` drops it.
     ///
     /// # Errors
     ///
     /// [`Error::Closed`] after [`stop`](Self::stop); [`Error::QueueFull`] when the
-    /// queue was full and `fallback_on_full` is off; the write error when a
-    /// record written in the caller failed. Each is also counted in [`Stats`].
+    /// queue was full and `fallback_on_full` is off; the write error of a
+    /// `sync_level` record; [`Error::FormatterPanicked`]. Each is also counted
+    /// in [`Stats`].
     pub fn emit(&self, record: Record) -> Result<()> {
+        let inner = self.current()?;
         // Skip formatting what would be dropped anyway.
-        if self.inner.closed.load(Ordering::Acquire) {
-            self.inner.core.count_closed_drop();
+        if inner.queue.is_closed() {
+            inner.core.count_closed_drop();
             return Err(Error::Closed);
         }
-        let line = self.inner.core.format(&record);
-        self.emit_line(record.level(), line)
+        let Some(line) = inner.core.format(&record) else {
+            inner.core.count_unformatted();
+            return Err(Error::FormatterPanicked);
+        };
+        inner.emit_line(record.level(), line)
     }
 
     /// [`emit`](Self::emit) for a line formatted elsewhere (the `tracing` fmt
@@ -139,38 +253,7 @@ impl NonBlockingConcurrentHandler {
     /// is added; an empty line is not logged.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) -> Result<()> {
-        let inner = &*self.inner;
-        let closed = inner.closed.load(Ordering::Acquire);
-        let line = match inner.core.admit(level, line, closed, inner.sync_level) {
-            Admission::Queue(line) => line,
-            Admission::WriteNow(line) => return inner.core.write_now(line),
-            Admission::Empty => return Ok(()),
-            Admission::Closed => return Err(Error::Closed),
-        };
-        let counters = &inner.core.counters;
-        // Count before sending: the writer may take the message at once.
-        inner.depth.fetch_add(1, Ordering::Relaxed);
-        match inner.tx.try_send(Msg::Line(line)) {
-            Ok(()) => {
-                add(&counters.queued, 1);
-                Ok(())
-            }
-            Err(TrySendError::Full(Msg::Line(line))) => {
-                inner.depth.fetch_sub(1, Ordering::Relaxed);
-                if inner.fallback_on_full {
-                    add(&counters.fallback, 1);
-                    inner.core.write_now(line)
-                } else {
-                    add(&counters.dropped, 1);
-                    Err(Error::QueueFull)
-                }
-            }
-            Err(_) => {
-                inner.depth.fetch_sub(1, Ordering::Relaxed);
-                add(&counters.dropped, 1);
-                Err(Error::Closed)
-            }
-        }
+        self.current()?.emit_line(level, line)
     }
 
     /// Blocks until everything queued before the call is written and any pending
@@ -179,123 +262,74 @@ impl NonBlockingConcurrentHandler {
     /// # Errors
     ///
     /// The last write error, if lines are still failing; [`Error::Closed`] when
-    /// the writer is stopped.
+    /// the handler is stopped.
     pub fn flush(&self) -> Result<()> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
+        let inner = self.current()?;
         let (waiter, outcome) = oneshot::channel();
-        self.send_control(Msg::Flush(waiter))?;
-        // `futures`' executor blocks this thread without caring whether it is
-        // inside an async runtime (tokio's `blocking_recv` would panic there).
-        futures::executor::block_on(outcome).unwrap_or(Err(Error::Closed))
+        match inner.queue.push_waiting(Msg::Flush(waiter), false, None) {
+            Ok(()) => {}
+            Err(_) => return Err(Error::Closed),
+        }
+        inner.queue.nudge();
+        wait(outcome, None).unwrap_or(Err(Error::Closed))
     }
 
-    /// Stops accepting records, drains and writes everything queued, stops the
-    /// writer thread and lets background compressions finish, waiting at most
-    /// `timeout` for all of it. Emits after this return
-    /// [`Error::Closed`] and are counted as dropped. Harmless when already
-    /// stopped.
+    /// Stops accepting records, writes everything accepted before (records
+    /// racing this call from other threads included: each is either written
+    /// or refused with [`Error::Closed`]) and lets background compressions
+    /// finish, waiting at most `timeout` for all of it. Emits after this
+    /// return [`Error::Closed`] and are counted as dropped. Harmless when
+    /// already stopped.
     ///
     /// # Errors
     ///
     /// The last write error of the drain, or [`Error::StopTimeout`] when the
-    /// writer did not finish in time (it goes on in the background).
+    /// writer did not finish in time (it goes on in the background; the
+    /// handler stays stopped until [`start`](Self::start)).
     pub fn stop_timeout(&self, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        let mut worker = lock_unpoisoned(&self.inner.worker);
-        let Some(running) = worker.running.take() else {
-            self.inner.closed.store(true, Ordering::Release);
-            return Ok(());
-        };
-        self.inner.closed.store(true, Ordering::Release);
-        let (waiter, _ignored) = oneshot::channel();
-        let mut msg = Msg::Shutdown(waiter);
-        // The queue may be full while the writer waits for the lock: retry
-        // until the deadline rather than block without bound.
-        loop {
-            match self.inner.tx.try_send(msg) {
-                Ok(()) => break,
-                Err(TrySendError::Full(back)) if Instant::now() < deadline => {
-                    msg = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                Err(TrySendError::Full(_)) => {
-                    worker.running = Some(running);
-                    return Err(Error::StopTimeout);
-                }
-                Err(TrySendError::Disconnected(_)) => break,
-            }
-        }
-        self.inner.wake.nudge();
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        match running.exit.recv_timeout(remaining) {
-            Ok((rx, writer, outcome)) => {
-                let _ = running.thread.join();
-                worker.parked = Some((rx, writer));
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                if !self.inner.core.wait_for_compression(remaining) {
-                    return Err(Error::StopTimeout);
-                }
-                outcome
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                worker.running = Some(running);
-                Err(Error::StopTimeout)
-            }
-            // The thread is gone without handing back its state (it cannot
-            // panic, but be safe): the handler stays stopped.
-            Err(RecvTimeoutError::Disconnected) => Err(Error::Closed),
-        }
+        self.current()?.stop_until(Some(Instant::now() + timeout))
     }
 
-    /// [`stop_timeout`](Self::stop_timeout) with no practical bound: waits as
-    /// long as the writer needs (for example while another process holds the
+    /// [`stop_timeout`](Self::stop_timeout) without a deadline: waits as long
+    /// as the writer needs (for example while another process holds the
     /// lock).
     ///
     /// # Errors
     ///
-    /// As [`stop_timeout`](Self::stop_timeout).
+    /// As [`stop_timeout`](Self::stop_timeout), without `StopTimeout`.
     pub fn stop(&self) -> Result<()> {
-        self.stop_timeout(Duration::from_secs(u64::from(u32::MAX)))
+        self.current()?.stop_until(None)
     }
 
-    /// Starts the writer thread again after [`stop`](Self::stop); does nothing
-    /// while it runs.
+    /// Accepts records again after [`stop`](Self::stop) (also after a stop
+    /// that timed out: what it was draining is written as well); does
+    /// nothing while running.
     ///
     /// # Errors
     ///
-    /// [`Error::Spawn`] when the thread cannot be started.
+    /// [`Error::Closed`] in a forked child whose writer could not be
+    /// started (that error was reported).
     pub fn start(&self) -> Result<()> {
-        let mut worker = lock_unpoisoned(&self.inner.worker);
-        if worker.running.is_some() {
-            return Ok(());
-        }
-        if worker.parked.is_none() {
-            return Err(Error::Closed);
-        }
-        spawn_writer(
-            &mut worker,
-            Arc::clone(&self.inner.depth),
-            Arc::clone(&self.inner.wake),
-        )?;
-        self.inner.closed.store(false, Ordering::Release);
+        self.current()?.queue.reopen();
         Ok(())
     }
 
-    /// Whether the writer thread runs (records are accepted).
+    /// Whether records are accepted: `false` between [`stop`](Self::stop)
+    /// and [`start`](Self::start).
     pub fn is_running(&self) -> bool {
-        !self.inner.closed.load(Ordering::Acquire)
+        self.inner
+            .current()
+            .is_some_and(|inner| !inner.queue.is_closed())
     }
 
     /// A snapshot of the queue and the counters.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let depth = self.inner.depth.load(Ordering::Relaxed);
-        self.inner
+        let inner = self.inner.current().unwrap_or(&self.inner);
+        inner
             .core
             .counters
-            .snapshot(depth, self.inner.capacity as u64)
+            .snapshot(inner.queue.depth(), inner.queue.capacity())
     }
 
     /// The absolute path of the log file.
@@ -303,11 +337,13 @@ impl NonBlockingConcurrentHandler {
         self.inner.core.path.clone()
     }
 
-    fn send_control(&self, msg: Msg) -> Result<()> {
-        self.inner.tx.send(msg).map_err(|_| Error::Closed)?;
-        // Its sender waits for it: do not let the writer rest on it.
-        self.inner.wake.nudge();
-        Ok(())
+    /// The path of the lock file.
+    pub fn lock_path(&self) -> std::path::PathBuf {
+        self.inner.core.lock_path.clone()
+    }
+
+    fn report(&self, error: &Error) {
+        self.inner.core.errors.report(error);
     }
 }
 
@@ -350,7 +386,7 @@ impl Drop for WriterGuard {
     fn drop(&mut self) {
         if let Err(error) = self.handler.stop_timeout(self.timeout) {
             // Drop cannot return the error: report it like a write error.
-            self.handler.inner.core.errors.report(&error);
+            self.handler.report(&error);
         }
     }
 }
@@ -425,30 +461,21 @@ impl NonBlockingConcurrentHandlerBuilder {
     /// [`Error::InvalidConfig`], the error that stopped the log or lock file
     /// from opening, or [`Error::Spawn`].
     pub fn build(self) -> Result<(NonBlockingConcurrentHandler, WriterGuard)> {
-        if self.queue_capacity == 0 {
-            return Err(Error::invalid_config("queue_capacity must be at least 1"));
+        if self.queue_capacity == 0 || self.queue_capacity > MAX_QUEUE_CAPACITY {
+            return Err(Error::invalid_config(format!(
+                "queue_capacity must be between 1 and {MAX_QUEUE_CAPACITY}, not {}",
+                self.queue_capacity
+            )));
         }
-        let core = Core::open(&self.file, self.formatter)?;
-        let (tx, rx) = mpsc::sync_channel(self.queue_capacity);
-        let depth = Arc::new(AtomicU64::new(0));
-        let mut worker = Worker {
-            parked: Some((rx, BatchWriter::new(Arc::clone(&core)))),
-            running: None,
-        };
-        let wake = Arc::new(WriterWake::default());
-        spawn_writer(&mut worker, Arc::clone(&depth), Arc::clone(&wake))?;
+        let settings = Arc::new(Settings {
+            file: self.file,
+            formatter: self.formatter,
+            queue_capacity: self.queue_capacity,
+            sync_level: self.sync_level,
+            fallback_on_full: self.fallback_on_full,
+        });
         let handler = NonBlockingConcurrentHandler {
-            inner: Arc::new(Inner {
-                tx,
-                core,
-                sync_level: self.sync_level,
-                fallback_on_full: self.fallback_on_full,
-                capacity: self.queue_capacity,
-                depth,
-                wake,
-                closed: AtomicBool::new(false),
-                worker: Mutex::new(worker),
-            }),
+            inner: Arc::new(Inner::start(settings)?),
         };
         let guard = WriterGuard {
             handler: handler.clone(),
@@ -474,95 +501,4 @@ pub fn create_nonblocking_handler(
         .max_bytes(max_bytes)
         .backup_count(backup_count)
         .build()
-}
-
-/// Starts the writer thread on the parked channel and writer. On failure they
-/// stay parked, so a later [`NonBlockingConcurrentHandler::start`] can retry.
-fn spawn_writer(worker: &mut Worker, depth: Arc<AtomicU64>, wake: Arc<WriterWake>) -> Result<()> {
-    let (exit_tx, exit) = mpsc::channel();
-    // The thread takes the state out of this slot; if spawning fails, the
-    // closure is dropped unrun and the state is taken back from it.
-    let slot = Arc::new(Mutex::new(worker.parked.take()));
-    let taken = Arc::clone(&slot);
-    let spawned = std::thread::Builder::new()
-        .name("clh-writer".into())
-        .spawn(move || {
-            let Some((rx, mut writer)) = lock_unpoisoned(&taken).take() else {
-                return;
-            };
-            wake.attach();
-            let outcome = run_writer(&rx, &mut writer, &depth, &wake);
-            wake.detach();
-            let _ = exit_tx.send((rx, writer, outcome));
-        });
-    match spawned {
-        Ok(thread) => {
-            worker.running = Some(RunningWorker { thread, exit });
-            Ok(())
-        }
-        Err(e) => {
-            worker.parked = lock_unpoisoned(&slot).take();
-            Err(Error::Spawn { source: e.into() })
-        }
-    }
-}
-
-/// Drains the channel in batches until a shutdown message (then drains what is
-/// left and finishes) or until every sender is gone. Between batches it rests
-/// as [`crate::rest`] describes; after a millisecond of empty channel it blocks on
-/// the channel until the next message.
-fn run_writer(
-    rx: &Receiver<Msg>,
-    writer: &mut BatchWriter,
-    depth: &AtomicU64,
-    wake: &WriterWake,
-) -> Result<()> {
-    let mut msgs = Vec::with_capacity(MAX_BATCH_RECORDS);
-    let mut resting = Resting::new(wake);
-    loop {
-        while msgs.len() < MAX_BATCH_RECORDS {
-            match rx.try_recv() {
-                Ok(msg) => msgs.push(msg),
-                Err(_) => break,
-            }
-        }
-        if msgs.is_empty() {
-            if resting.while_idle() {
-                continue;
-            }
-            // Quiet for a while: sleep until a sender wakes us.
-            let Ok(first) = rx.recv() else {
-                return writer.finish();
-            };
-            msgs.push(first);
-            continue;
-        }
-        take_from_depth(depth, &msgs);
-        let stopping = msgs.iter().any(|m| matches!(m, Msg::Shutdown(_)));
-        let batch = msgs.len();
-        writer.process(&mut msgs);
-        if !stopping {
-            resting.after_batch(batch);
-            continue;
-        }
-        // Records that raced in behind the shutdown were accepted: write them.
-        while let Ok(msg) = rx.try_recv() {
-            msgs.push(msg);
-            if msgs.len() == MAX_BATCH_RECORDS {
-                take_from_depth(depth, &msgs);
-                writer.process(&mut msgs);
-            }
-        }
-        take_from_depth(depth, &msgs);
-        writer.process(&mut msgs);
-        return writer.finish();
-    }
-}
-
-fn take_from_depth(depth: &AtomicU64, msgs: &[Msg]) {
-    let records = msgs
-        .iter()
-        .filter(|m| matches!(m, Msg::Line(_) | Msg::Confirmed(..)))
-        .count();
-    depth.fetch_sub(records as u64, Ordering::Relaxed);
 }

@@ -23,15 +23,18 @@ pub struct Stats {
     pub queue_capacity: u64,
     /// Records handed to `emit`, `try_emit` or `emit_wait`.
     pub emitted: u64,
-    /// Records accepted into the queue.
+    /// Records accepted into the queue (`sync_level` records included: they
+    /// are queued, and the caller waits until they are written).
     pub queued: u64,
     /// Records written to the log file (by the writer or a fallback path).
     pub written: u64,
     /// Records discarded without a write attempt: queue full in `Drop` mode, too
     /// many in flight in `Nowait` mode, or handed over after shutdown.
     pub dropped: u64,
-    /// Records that bypassed the queue: written in the caller (`sync_level`,
-    /// `Block`) or handed to the blocking pool (`Nowait`).
+    /// Records the fallback mode took care of because the queue was full: the
+    /// caller waited for room, then queued them (`Block`, and the thread
+    /// handler's `fallback_on_full`; these are counted in `queued` too), or
+    /// they were written on the blocking pool, outside the queue (`Nowait`).
     pub fallback: u64,
     /// Records whose write failed and that were given up (an `emit_wait`
     /// caller got the error, or the retry buffer was full or shut down).
@@ -61,17 +64,21 @@ pub struct Stats {
 /// batch, and sharing a line would make every one of those updates contend.
 ///
 /// The queued front-ends do not bump `emitted`: every record they accept ends
-/// up counted exactly once as `queued`, `fallback` or `dropped`, and
-/// [`snapshot`](Self::snapshot) adds those up, which saves the callers one
-/// shared update per record. `emitted` itself counts the records of the
-/// synchronous handler, which has no queue.
+/// up counted exactly once as `queued`, `outside` (a `Nowait` write) or
+/// `dropped`, and [`snapshot`](Self::snapshot) adds those up, which saves the
+/// callers one shared update per record. `emitted` itself counts the records
+/// of the synchronous handler, which has no queue, and records that could
+/// not be formatted.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) emitted: Counter,
     pub(crate) queued: Counter,
     pub(crate) written: Counter,
     pub(crate) dropped: Counter,
-    pub(crate) fallback: Counter,
+    /// Records whose caller waited for room in a full queue (`Block`).
+    pub(crate) waited: Counter,
+    /// Records written outside the queue (`Nowait`).
+    pub(crate) outside: Counter,
     pub(crate) failed: Counter,
     pub(crate) write_errors: Counter,
     pub(crate) batches: Counter,
@@ -110,12 +117,12 @@ impl Counters {
             queue_capacity,
             emitted: get(&self.emitted)
                 + get(&self.queued)
-                + get(&self.fallback)
+                + get(&self.outside)
                 + get(&self.dropped),
             queued: get(&self.queued),
             written: get(&self.written),
             dropped: get(&self.dropped),
-            fallback: get(&self.fallback),
+            fallback: get(&self.waited) + get(&self.outside),
             failed: get(&self.failed),
             write_errors: get(&self.write_errors),
             batches: get(&self.batches),

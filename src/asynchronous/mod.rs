@@ -1,34 +1,34 @@
-//! [`AsyncConcurrentHandler`]: a tokio `mpsc` queue in front of the shared writer.
+//! [`AsyncConcurrentHandler`]: the shared queue and writer thread, for tokio
+//! code.
 //!
-//! `emit` formats the record in the caller and `try_send`s its bytes: it never
-//! awaits. The writer side is in [`drain`]: an async task waits for records
-//! without holding a thread, then one `spawn_blocking` job at a time writes
-//! them in batches (up to 1,024 records) while they keep coming, so order is
-//! kept. The job ends once the queue stayed empty for a millisecond (or after
-//! 50 ms of writing, to start afresh), so no endless loop sits on the blocking
-//! pool and a handle that outlives its runtime (a global subscriber, a leaked
-//! clone) cannot hang the runtime's shutdown.
+//! `emit` formats the record in the caller and pushes its bytes into the
+//! bounded queue ([`crate::queue`]) without awaiting; the writer thread
+//! ([`crate::writer::thread`]) writes them in batches. `emit_wait`, `flush`
+//! and `shutdown` await room in the queue and the writer's answer, so they
+//! never block a runtime thread. Only the paths the caller asked to be
+//! blocking (`sync_level`, `FallbackMode::Block`) block, inside
+//! `block_in_place` on a multi-thread runtime.
 //!
-//! This module knows nothing of files: it talks to [`crate::writer`].
+//! This module knows nothing of files: it talks to [`crate::queue`] and
+//! [`crate::writer`].
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+mod nowait;
+
+use std::sync::{Arc, OnceLock};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options};
 use crate::format::{Formatter, TextFormatter};
-use crate::record::{Level, Record};
+use crate::queue::{MAX_QUEUE_CAPACITY, Queue, Refused, queue};
+use crate::record::{Level, Record, current_pid};
 use crate::stats::{Stats, add};
+use crate::sync::block_on_until;
+use crate::writer::thread::Finished;
 use crate::writer::{Admission, BatchWriter, Core, Msg};
-
-mod drain;
-
-use crate::rest::WriterWake;
-use drain::drain;
+use nowait::Nowait;
 
 /// Default [`queue_capacity`](AsyncConcurrentHandlerBuilder::queue_capacity).
 pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
@@ -36,6 +36,9 @@ pub const DEFAULT_QUEUE_CAPACITY: usize = 10_000;
 pub const DEFAULT_ASYNC_SYNC_LEVEL: Level = Level::Critical;
 /// Default [`nowait_limit`](AsyncConcurrentHandlerBuilder::nowait_limit).
 pub const DEFAULT_NOWAIT_LIMIT: usize = 64;
+/// The largest [`nowait_limit`](AsyncConcurrentHandlerBuilder::nowait_limit):
+/// each write in flight may hold one of the blocking pool's threads.
+pub const MAX_NOWAIT_LIMIT: usize = 512;
 
 /// What [`emit`](AsyncConcurrentHandler::emit) does with a record when the queue
 /// is full.
@@ -135,26 +138,177 @@ pub struct AsyncConcurrentHandler {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    tx: mpsc::Sender<Msg>,
-    core: Arc<Core>,
-    runtime: Handle,
+/// Everything needed to build the handler again (in a forked child).
+struct Settings {
+    file: FileConfig,
+    formatter: Arc<dyn Formatter>,
+    queue_capacity: usize,
     fallback_mode: FallbackMode,
     sync_level: Option<Level>,
-    nowait: Arc<Semaphore>,
     nowait_limit: usize,
-    closed: AtomicBool,
-    /// Wakes the writer when it rests between small batches.
-    wake: Arc<WriterWake>,
+}
+
+struct Inner {
+    queue: Queue,
+    core: Arc<Core>,
+    /// Tells every `shutdown` caller how the writer ended.
+    finished: Finished,
+    /// `Nowait` writes on the runtime's blocking pool, when that mode is on.
+    nowait: Option<Arc<Nowait>>,
+    settings: Arc<Settings>,
+    /// The process this handler's writer thread runs in.
+    pid: u32,
+    /// The handler rebuilt in a child made by `fork()`, which has none of
+    /// its parent's threads (`None` if that failed; it was reported).
+    child: OnceLock<Option<Box<Inner>>>,
 }
 
 impl std::fmt::Debug for AsyncConcurrentHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settings = &self.inner.settings;
         f.debug_struct("AsyncConcurrentHandler")
-            .field("fallback_mode", &self.inner.fallback_mode)
-            .field("sync_level", &self.inner.sync_level)
+            .field("path", &self.inner.core.path)
+            .field("fallback_mode", &settings.fallback_mode)
+            .field("sync_level", &settings.sync_level)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    fn start(settings: Arc<Settings>, runtime: Option<Handle>) -> Result<Inner> {
+        let core = Core::open(&settings.file, Arc::clone(&settings.formatter))?;
+        let (queue, inbox) = queue(settings.queue_capacity);
+        let finished = crate::writer::thread::spawn(inbox, BatchWriter::new(Arc::clone(&core)))?;
+        let nowait = match (settings.fallback_mode, runtime) {
+            (FallbackMode::Nowait, Some(runtime)) => {
+                Some(Arc::new(Nowait::new(runtime, settings.nowait_limit)))
+            }
+            _ => None,
+        };
+        Ok(Inner {
+            queue,
+            core,
+            finished,
+            nowait,
+            settings,
+            pid: current_pid(),
+            child: OnceLock::new(),
+        })
+    }
+
+    /// This process's handler: itself, or the one a forked child built for
+    /// itself at its first use (a `Nowait` handler there falls back to
+    /// `Drop` unless the child runs a tokio runtime).
+    fn current(&self) -> Option<&Inner> {
+        if self.pid == current_pid() {
+            return Some(self);
+        }
+        let child = self.child.get_or_init(|| {
+            let runtime = Handle::try_current().ok();
+            match Inner::start(Arc::clone(&self.settings), runtime) {
+                Ok(inner) => Some(Box::new(inner)),
+                Err(e) => {
+                    self.core.errors.report(&e);
+                    None
+                }
+            }
+        });
+        child.as_deref()?.current()
+    }
+
+    fn emit(&self, record: Record) {
+        // Skip formatting what would be dropped anyway.
+        if self.queue.is_closed() {
+            self.core.count_closed_drop();
+            return;
+        }
+        let Some(line) = self.core.format(&record) else {
+            return self.core.count_unformatted();
+        };
+        self.emit_line(record.level(), line);
+    }
+
+    fn emit_line(&self, level: Level, line: Vec<u8>) {
+        let closed = self.queue.is_closed();
+        let line = match self
+            .core
+            .admit(level, line, closed, self.settings.sync_level)
+        {
+            Admission::Queue(line) => line,
+            Admission::Sync(line) => return self.write_and_wait(line),
+            Admission::Empty | Admission::Closed => return,
+        };
+        let counters = &self.core.counters;
+        match self.queue.try_push(Msg::Line(line)) {
+            Ok(()) => add(&counters.queued, 1),
+            Err(Refused::Full(Msg::Line(line))) => self.queue_full(line),
+            Err(_) => add(&counters.dropped, 1),
+        }
+    }
+
+    fn queue_full(&self, line: Vec<u8>) {
+        let counters = &self.core.counters;
+        match self.settings.fallback_mode {
+            FallbackMode::Block => {
+                add(&counters.waited, 1);
+                let pushed = blocking(|| self.queue.push_waiting(Msg::Line(line), false, None));
+                match pushed {
+                    Ok(()) => add(&counters.queued, 1),
+                    Err(_) => add(&counters.dropped, 1),
+                }
+            }
+            FallbackMode::Nowait => match &self.nowait {
+                Some(nowait) => nowait.write(&self.core, line),
+                None => add(&counters.dropped, 1),
+            },
+            FallbackMode::Drop => add(&counters.dropped, 1),
+        }
+    }
+
+    /// A `sync_level` record: queued behind the caller's earlier records,
+    /// and waited for, blocking the caller (not the runtime's other tasks,
+    /// where tokio allows it). Its error is counted and reported by the
+    /// writer.
+    fn write_and_wait(&self, line: Vec<u8>) {
+        let counters = &self.core.counters;
+        let (waiter, outcome) = oneshot::channel();
+        blocking(|| {
+            match self
+                .queue
+                .push_waiting(Msg::Confirmed(line, waiter), false, None)
+            {
+                Ok(()) => {
+                    add(&counters.queued, 1);
+                    self.queue.nudge();
+                    let _ = block_on_until(outcome, None);
+                }
+                Err(_) => add(&counters.dropped, 1),
+            }
+        });
+    }
+
+    async fn finished(&self) -> Result<()> {
+        let mut finished = self.finished.clone();
+        match finished.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Err(Error::Closed)),
+            // The writer thread is gone without a word: it cannot have
+            // panicked (it catches panics), so this is not expected.
+            Err(_) => Err(Error::Closed),
+        }
+    }
+}
+
+/// Runs `f`, which blocks, without stalling a multi-thread runtime's other
+/// tasks (`block_in_place` moves them to another thread first). On a
+/// `current_thread` runtime, or outside a runtime, it simply blocks: the
+/// writer runs on its own thread, so this cannot deadlock.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -173,19 +327,16 @@ impl AsyncConcurrentHandler {
 
     /// Logs `record` without ever awaiting: formats it here, then queues it.
     ///
-    /// A record at or above `sync_level` is written (under the lock) before
-    /// `emit` returns, blocking like [`FallbackMode::Block`]; async code should
-    /// prefer [`emit_wait`](Self::emit_wait) for records it must not lose. When
-    /// the queue is full, the [`FallbackMode`] decides. After
+    /// A record at or above `sync_level` is queued behind this caller's
+    /// earlier records and written before `emit` returns, blocking like
+    /// [`FallbackMode::Block`]; async code should prefer
+    /// [`emit_wait`](Self::emit_wait) for records it must not lose. When the
+    /// queue is full, the [`FallbackMode`] decides. After
     /// [`shutdown`](Self::shutdown), the record is dropped and counted.
     pub fn emit(&self, record: Record) {
-        // Skip formatting what would be dropped anyway.
-        if self.inner.closed.load(Ordering::Acquire) {
-            self.inner.core.count_closed_drop();
-            return;
+        if let Some(inner) = self.inner.current() {
+            inner.emit(record);
         }
-        let line = self.inner.core.format(&record);
-        self.emit_line(record.level(), line);
     }
 
     /// [`emit`](Self::emit) for a line formatted elsewhere (the `tracing` fmt
@@ -193,18 +344,8 @@ impl AsyncConcurrentHandler {
     /// is added; an empty line is not logged.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) {
-        let inner = &*self.inner;
-        let closed = inner.closed.load(Ordering::Acquire);
-        let line = match inner.core.admit(level, line, closed, inner.sync_level) {
-            Admission::Queue(line) => line,
-            Admission::WriteNow(line) => return self.write_in_caller(line),
-            Admission::Empty | Admission::Closed => return,
-        };
-        let counters = &inner.core.counters;
-        match inner.tx.try_send(Msg::Line(line)) {
-            Ok(()) => add(&counters.queued, 1),
-            Err(TrySendError::Full(Msg::Line(line))) => self.queue_full(line),
-            Err(_) => add(&counters.dropped, 1),
+        if let Some(inner) = self.inner.current() {
+            inner.emit_line(level, line);
         }
     }
 
@@ -231,17 +372,23 @@ impl AsyncConcurrentHandler {
     /// # }
     /// ```
     pub fn try_emit(&self, record: Record) -> std::result::Result<(), TryEmitError> {
-        if self.inner.closed.load(Ordering::Acquire) {
+        let Some(inner) = self.inner.current() else {
+            return Err(TryEmitError::Closed(record));
+        };
+        if inner.queue.is_closed() {
             return Err(TryEmitError::Closed(record));
         }
-        let line = self.inner.core.format(&record);
-        match self.inner.tx.try_send(Msg::Line(line)) {
+        let Some(line) = inner.core.format(&record) else {
+            inner.core.count_unformatted();
+            return Ok(());
+        };
+        match inner.queue.try_push(Msg::Line(line)) {
             Ok(()) => {
-                add(&self.inner.core.counters.queued, 1);
+                add(&inner.core.counters.queued, 1);
                 Ok(())
             }
-            Err(TrySendError::Full(_)) => Err(TryEmitError::Full(record)),
-            Err(TrySendError::Closed(_)) => Err(TryEmitError::Closed(record)),
+            Err(Refused::Full(_)) => Err(TryEmitError::Full(record)),
+            Err(Refused::Closed) => Err(TryEmitError::Closed(record)),
         }
     }
 
@@ -256,8 +403,9 @@ impl AsyncConcurrentHandler {
     ///
     /// The error of the batch that held the record (nothing of a failed batch
     /// stays in the file, and the record is not retried: retrying is the
-    /// caller's call), or [`Error::Closed`] after [`shutdown`](Self::shutdown) or
-    /// when the writer is gone.
+    /// caller's call; with `durable`, a failed sync fails it too, though its
+    /// line is in the file), [`Error::FormatterPanicked`], or
+    /// [`Error::Closed`] after [`shutdown`](Self::shutdown).
     ///
     /// # Cancel safety
     ///
@@ -265,17 +413,21 @@ impl AsyncConcurrentHandler {
     /// dropping it afterwards still writes the record, and only the outcome is
     /// lost.
     pub async fn emit_wait(&self, record: Record) -> Result<()> {
-        let counters = &self.inner.core.counters;
-        if self.inner.closed.load(Ordering::Acquire) {
+        let inner = self.inner.current().ok_or(Error::Closed)?;
+        let counters = &inner.core.counters;
+        if inner.queue.is_closed() {
             add(&counters.dropped, 1);
             return Err(Error::Closed);
         }
-        let line = self.inner.core.format(&record);
+        let Some(mut line) = inner.core.format(&record) else {
+            inner.core.count_unformatted();
+            return Err(Error::FormatterPanicked);
+        };
+        crate::format::end_line(&mut line);
         let (waiter, outcome) = oneshot::channel();
-        if self
-            .inner
-            .tx
-            .send(Msg::Confirmed(line, waiter))
+        if inner
+            .queue
+            .push(Msg::Confirmed(line, waiter), false)
             .await
             .is_err()
         {
@@ -283,7 +435,7 @@ impl AsyncConcurrentHandler {
             return Err(Error::Closed);
         }
         add(&counters.queued, 1);
-        self.inner.wake.nudge();
+        inner.queue.nudge();
         outcome.await.unwrap_or(Err(Error::Closed))
     }
 
@@ -300,26 +452,30 @@ impl AsyncConcurrentHandler {
     /// Dropping the future cancels only the wait; the queued records are
     /// written anyway.
     pub async fn flush(&self) -> Result<()> {
+        let inner = self.inner.current().ok_or(Error::Closed)?;
         let (waiter, outcome) = oneshot::channel();
-        self.inner
-            .tx
-            .send(Msg::Flush(waiter))
+        inner
+            .queue
+            .push(Msg::Flush(waiter), false)
             .await
             .map_err(|_| Error::Closed)?;
-        self.inner.wake.nudge();
+        inner.queue.nudge();
         let result = outcome.await.unwrap_or(Err(Error::Closed));
-        self.wait_for_nowait_writes().await;
+        if let Some(nowait) = &inner.nowait {
+            nowait.wait_for_earlier().await;
+        }
         result
     }
 
     /// Stops accepting records, writes everything already accepted, stops the
     /// writer, and waits for background compressions of rotated backups to
-    /// finish. Every clone of the handle is closed. Calling it again is
-    /// harmless and returns `Ok`.
+    /// finish. Every clone of the handle is closed. Every call, concurrent or
+    /// later, resolves only once all of that is done, with the same outcome.
     ///
     /// This is the guaranteed path; dropping the last handle also drains the
-    /// queue, but only as long as the runtime keeps running. In an axum or
-    /// actix service, call it after the server's graceful shutdown resolved.
+    /// queue, on the writer thread, but nothing waits for it then. In an axum
+    /// or actix service, call it after the server's graceful shutdown
+    /// resolved.
     ///
     /// # Errors
     ///
@@ -331,33 +487,35 @@ impl AsyncConcurrentHandler {
     /// Dropping the future does not reopen the handler; the writer still drains
     /// and stops.
     pub async fn shutdown(&self) -> Result<()> {
-        self.inner.closed.store(true, Ordering::Release);
+        let inner = self.inner.current().ok_or(Error::Closed)?;
+        inner.queue.close();
         let (waiter, outcome) = oneshot::channel();
-        if self.inner.tx.send(Msg::Shutdown(waiter)).await.is_err() {
-            // Already shut down, and the writer has finished.
-            return Ok(());
+        let result = match inner.queue.push(Msg::Shutdown(waiter), true).await {
+            Ok(()) => {
+                inner.queue.nudge();
+                match outcome.await {
+                    Ok(result) => result,
+                    // Another shutdown ended the writer first.
+                    Err(_) => inner.finished().await,
+                }
+            }
+            // The writer already ended.
+            Err(_) => inner.finished().await,
+        };
+        if let Some(nowait) = &inner.nowait {
+            nowait.wait_for_earlier().await;
         }
-        self.inner.wake.nudge();
-        let result = outcome.await.unwrap_or(Err(Error::Closed));
-        self.wait_for_nowait_writes().await;
-        // Backups rotated away are compressed in the background: let that
-        // finish too, off the runtime's threads.
-        let core = Arc::clone(&self.inner.core);
-        // A day: in practice "until done"; compressing one backup is bounded.
-        let wait = move || core.wait_for_compression(std::time::Duration::from_secs(86_400));
-        let _ = tokio::task::spawn_blocking(wait).await;
         result
     }
 
     /// A snapshot of the queue and the counters.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let capacity = self.inner.tx.max_capacity();
-        let free = self.inner.tx.capacity();
-        self.inner
+        let inner = self.inner.current().unwrap_or(&self.inner);
+        inner
             .core
             .counters
-            .snapshot((capacity - free) as u64, capacity as u64)
+            .snapshot(inner.queue.depth(), inner.queue.capacity())
     }
 
     /// The absolute path of the log file.
@@ -365,82 +523,16 @@ impl AsyncConcurrentHandler {
         self.inner.core.path.clone()
     }
 
+    /// The path of the lock file.
+    pub fn lock_path(&self) -> std::path::PathBuf {
+        self.inner.core.lock_path.clone()
+    }
+
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire) || self.inner.tx.is_closed()
-    }
-
-    fn queue_full(&self, line: Vec<u8>) {
-        let counters = &self.inner.core.counters;
-        match self.inner.fallback_mode {
-            FallbackMode::Drop => add(&counters.dropped, 1),
-            FallbackMode::Block => {
-                add(&counters.fallback, 1);
-                self.write_in_caller(line);
-            }
-            FallbackMode::Nowait => match self.inner.nowait.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    // Counted as fallback once it runs, as dropped if it never does.
-                    let job = NowaitWrite {
-                        core: Arc::clone(&self.inner.core),
-                        line,
-                        done: false,
-                    };
-                    self.inner.runtime.spawn_blocking(move || {
-                        let mut job = job;
-                        job.run();
-                        drop(permit);
-                    });
-                }
-                Err(_) => add(&counters.dropped, 1),
-            },
-        }
-    }
-
-    /// Writes now, in the caller, without stalling a multi-thread runtime's
-    /// other tasks where tokio allows it.
-    fn write_in_caller(&self, line: Vec<u8>) {
-        let write = || {
-            // A failure is counted and reported by `write_now`.
-            let _ = self.inner.core.write_now(line);
-        };
-        match Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(write);
-            }
-            _ => write(),
-        }
-    }
-
-    async fn wait_for_nowait_writes(&self) {
-        let all = u32::try_from(self.inner.nowait_limit).unwrap_or(u32::MAX);
-        // The semaphore is never closed, so this only waits.
-        let _ = self.inner.nowait.acquire_many(all).await;
-    }
-}
-
-/// A `Nowait` record on its way through the blocking pool. If the pool drops
-/// the job unrun (runtime shutting down), the record is counted as dropped.
-struct NowaitWrite {
-    core: Arc<Core>,
-    line: Vec<u8>,
-    done: bool,
-}
-
-impl NowaitWrite {
-    fn run(&mut self) {
-        self.done = true;
-        add(&self.core.counters.fallback, 1);
-        // A failure is counted and reported by `write_now`.
-        let _ = self.core.write_now(std::mem::take(&mut self.line));
-    }
-}
-
-impl Drop for NowaitWrite {
-    fn drop(&mut self) {
-        if !self.done {
-            add(&self.core.counters.dropped, 1);
-        }
+        self.inner
+            .current()
+            .is_none_or(|inner| inner.queue.is_closed())
     }
 }
 
@@ -546,40 +638,43 @@ impl AsyncConcurrentHandlerBuilder {
         self
     }
 
-    /// Opens the log and starts the writer on the current tokio runtime.
+    /// Opens the log and starts the writer thread (`clh-writer`). It can be
+    /// built anywhere; [`FallbackMode::Nowait`] needs a tokio runtime, whose
+    /// blocking pool it writes on.
     ///
     /// # Errors
     ///
-    /// [`Error::NoRuntime`] outside a tokio runtime, [`Error::InvalidConfig`] for
-    /// settings that make no sense, or the error that stopped the log or lock
-    /// file from opening, with its path.
+    /// [`Error::InvalidConfig`] for settings that make no sense,
+    /// [`Error::NoRuntime`] for `Nowait` outside a tokio runtime, the error
+    /// that stopped the log or lock file from opening, with its path, or
+    /// [`Error::Spawn`].
     pub fn build(self) -> Result<AsyncConcurrentHandler> {
-        let runtime = Handle::try_current().map_err(|_| Error::NoRuntime)?;
-        if self.queue_capacity == 0 {
-            return Err(Error::invalid_config("queue_capacity must be at least 1"));
+        if self.queue_capacity == 0 || self.queue_capacity > MAX_QUEUE_CAPACITY {
+            return Err(Error::invalid_config(format!(
+                "queue_capacity must be between 1 and {MAX_QUEUE_CAPACITY}, not {}",
+                self.queue_capacity
+            )));
         }
-        if self.nowait_limit == 0 || self.nowait_limit > Semaphore::MAX_PERMITS {
-            return Err(Error::invalid_config(
-                "nowait_limit must be at least 1 and fit a semaphore",
-            ));
+        if self.nowait_limit == 0 || self.nowait_limit > MAX_NOWAIT_LIMIT {
+            return Err(Error::invalid_config(format!(
+                "nowait_limit must be between 1 and {MAX_NOWAIT_LIMIT}, not {}",
+                self.nowait_limit
+            )));
         }
-        let core = Core::open(&self.file, self.formatter)?;
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
-        let wake = Arc::new(WriterWake::default());
-        let writer = BatchWriter::new(Arc::clone(&core));
-        runtime.spawn(drain(rx, writer, Arc::clone(&wake)));
+        let runtime = match self.fallback_mode {
+            FallbackMode::Nowait => Some(Handle::try_current().map_err(|_| Error::NoRuntime)?),
+            _ => None,
+        };
+        let settings = Arc::new(Settings {
+            file: self.file,
+            formatter: self.formatter,
+            queue_capacity: self.queue_capacity,
+            fallback_mode: self.fallback_mode,
+            sync_level: self.sync_level,
+            nowait_limit: self.nowait_limit,
+        });
         Ok(AsyncConcurrentHandler {
-            inner: Arc::new(Inner {
-                tx,
-                core,
-                runtime,
-                fallback_mode: self.fallback_mode,
-                sync_level: self.sync_level,
-                nowait: Arc::new(Semaphore::new(self.nowait_limit)),
-                nowait_limit: self.nowait_limit,
-                closed: AtomicBool::new(false),
-                wake,
-            }),
+            inner: Arc::new(Inner::start(settings, runtime)?),
         })
     }
 }

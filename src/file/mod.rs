@@ -31,6 +31,9 @@ pub(crate) use crate::sync::lock_unpoisoned;
 use backups::Retention;
 pub use compress::Compression;
 pub(crate) use compress::CompressionIdle;
+/// How long stopping a handler, or dropping it, waits for the compressions
+/// of rotated backups it queued.
+pub(crate) const COMPRESSION_DROP_WAIT: std::time::Duration = compress::DROP_WAIT;
 use compress::{Claim, Compressor, CompressorConfig, Naming, is_claimed};
 use lock::{LockFile, LockGuard};
 pub use rotation::{Rotation, Weekday};
@@ -96,6 +99,9 @@ pub(crate) struct WriteReport {
     /// A rotation step failed; the lines were still written (into the
     /// unrotated file, or the new one). Nothing was lost.
     pub(crate) rotation_error: Option<Error>,
+    /// With `durable`: the lines were written, but syncing them to disk
+    /// failed, so nobody may be told they are on disk.
+    pub(crate) sync_error: Option<Error>,
 }
 
 impl WriteReport {
@@ -143,6 +149,8 @@ struct LogFile {
     /// The size the log had after our last write; another size means someone
     /// else wrote since, and the end of the file is checked for a torn line.
     last_end: Option<u64>,
+    /// A sync before a rotation failed during the current batch.
+    sync_failure: Option<Error>,
 }
 
 impl LockedFile {
@@ -226,6 +234,7 @@ impl LockedFile {
             compressor,
             clock: Arc::clone(&config.clock),
             last_end: None,
+            sync_failure: None,
         };
         if config.rotates() {
             // Retention applies at start-up too, under the lock.
@@ -288,6 +297,7 @@ impl LogFile {
         report: &mut WriteReport,
         done: &mut usize,
     ) -> Result<()> {
+        self.sync_failure = None;
         let mut size = open_current(&mut self.file, &self.path, self.file_mode)?;
         size = self.end_torn_line(size)?;
         let mut rotation_failed = false;
@@ -370,7 +380,8 @@ impl LogFile {
             *done = next;
         }
         if self.durable {
-            self.sync()?;
+            let synced = self.sync();
+            report.sync_error = self.sync_failure.take().or(synced.err());
         }
         Ok(())
     }
@@ -440,8 +451,12 @@ impl LogFile {
     /// compression it is then compressed there, in the background (see
     /// [`compress`]).
     fn rotate(&mut self, rollover_at: Option<i64>) -> Result<()> {
-        if self.durable {
-            self.sync()?;
+        if self.durable
+            && let Err(e) = self.sync()
+        {
+            // The lines before the rotation are in the file, unsynced; the
+            // batch reports it. Rotating does not need the sync.
+            self.sync_failure.get_or_insert(e);
         }
         let claim = if self.compressor.is_some() {
             Some(self.claim_current()?)

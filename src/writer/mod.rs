@@ -1,0 +1,313 @@
+//! The batch logic every front-end shares.
+//!
+//! The writer thread ([`thread`]) drains the queue into a `Vec<Msg>` and hands
+//! it to [`BatchWriter::process`], which joins the lines, writes them with one
+//! lock and one `write`, tells each waiting caller of that batch the outcome
+//! (group commit), writes a report of dropped records into the log, and hands
+//! the written lines' buffers back to the callers (see [`crate::buffers`]).
+//! This module knows nothing of how records were produced or queued.
+//!
+//! Errors never stop the writer. A failed batch fails its waiters at once; its
+//! fire-and-forget lines are kept (up to [`RETRY_CAPACITY`]) and written again
+//! when the backoff says so ([`BatchWriter::retry_due`]), whether or not new
+//! records come.
+//!
+//! [`Core`] is what the writer shares with the callers: the locked file
+//! behind a mutex, the counters, the formatter, the error reporter.
+
+mod core;
+pub(crate) mod thread;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+use crate::file::{BatchOutcome, MAX_KEPT_SCRATCH, lock_unpoisoned};
+use crate::report::DropReporter;
+use crate::stats::add;
+
+pub(crate) use self::core::{Admission, Core};
+
+/// Tells one waiting caller how its record, flush or stop went.
+pub(crate) type Waiter = oneshot::Sender<Result<()>>;
+
+/// One queue slot. Control messages never share a slot with log bytes.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A formatted line, fire-and-forget.
+    Line(Vec<u8>),
+    /// A formatted line whose caller waits for the outcome of its batch.
+    Confirmed(Vec<u8>, Waiter),
+    /// Resolve once everything queued before it is written.
+    Flush(Waiter),
+    /// Write everything accepted, let compressions finish, resolve; the
+    /// writer goes on (the thread handler can be started again).
+    Stop(Waiter),
+    /// As `Stop`, then the writer ends for good.
+    Shutdown(Waiter),
+}
+
+impl Msg {
+    /// Whether a caller waits for this message: the writer does not hold
+    /// it back for a retry's backoff.
+    pub(crate) fn is_control(&self) -> bool {
+        matches!(self, Msg::Flush(_) | Msg::Stop(_) | Msg::Shutdown(_))
+    }
+}
+
+/// Most records the writer takes into one batch (one lock, one write).
+pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
+/// Most fire-and-forget lines kept for another attempt after a failed write;
+/// beyond this they are counted as failed.
+pub const RETRY_CAPACITY: usize = 10_000;
+const FIRST_BACKOFF: Duration = Duration::from_millis(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// One line of the batch being written.
+#[derive(Debug)]
+struct Entry {
+    line: Vec<u8>,
+    kind: EntryKind,
+}
+
+#[derive(Debug)]
+enum EntryKind {
+    Line,
+    Confirmed(Waiter),
+    /// The handler's own report of this many dropped records.
+    DropReport(u64),
+}
+
+impl AsRef<[u8]> for Entry {
+    fn as_ref(&self) -> &[u8] {
+        &self.line
+    }
+}
+
+/// The writer's state between batches.
+#[derive(Debug)]
+pub(crate) struct BatchWriter {
+    core: Arc<Core>,
+    batch: Vec<Entry>,
+    scratch: Vec<u8>,
+    /// Fire-and-forget lines of a failed batch, written again with the next one.
+    retry: Vec<Vec<u8>>,
+    /// Buffers of written lines, on their way back to the callers.
+    spent: Vec<Vec<u8>>,
+    /// Callers of `stop`/`shutdown` waiting for [`finish`](Self::finish).
+    stops: Vec<Waiter>,
+    /// A `Shutdown` was taken: the writer ends after finishing.
+    exiting: bool,
+    drops: DropReporter,
+    backoff: Duration,
+    /// When the lines kept for retry are due for another attempt.
+    next_attempt: Option<Instant>,
+    last_error: Option<Error>,
+}
+
+impl BatchWriter {
+    pub(crate) fn new(core: Arc<Core>) -> BatchWriter {
+        BatchWriter {
+            core,
+            batch: Vec::with_capacity(MAX_BATCH_RECORDS),
+            scratch: Vec::new(),
+            retry: Vec::new(),
+            spent: Vec::with_capacity(MAX_BATCH_RECORDS),
+            stops: Vec::new(),
+            exiting: false,
+            drops: DropReporter::default(),
+            backoff: FIRST_BACKOFF,
+            next_attempt: None,
+            last_error: None,
+        }
+    }
+
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// When lines kept from a failed batch are due for another attempt:
+    /// `None` when nothing waits for a retry.
+    pub(crate) fn retry_due(&self) -> Option<Instant> {
+        self.next_attempt.filter(|_| !self.retry.is_empty())
+    }
+
+    /// Whether a `stop` or `shutdown` is waiting for [`finish`](Self::finish).
+    pub(crate) fn stop_requested(&self) -> bool {
+        !self.stops.is_empty()
+    }
+
+    /// Whether a `shutdown` asked the writer to end after finishing.
+    pub(crate) fn exit_requested(&self) -> bool {
+        self.exiting
+    }
+
+    /// Writes the lines of `msgs` (drained from the queue, in order), after
+    /// any lines kept for a retry, as one batch and resolves its waiters.
+    /// Leaves `msgs` empty for reuse.
+    pub(crate) fn process(&mut self, msgs: &mut Vec<Msg>) {
+        let mut flushes = Vec::new();
+        let mut force_report = false;
+        self.start_batch_with_retries();
+        for msg in msgs.drain(..) {
+            match msg {
+                Msg::Line(line) => self.batch.push(Entry {
+                    line,
+                    kind: EntryKind::Line,
+                }),
+                Msg::Confirmed(line, waiter) => self.batch.push(Entry {
+                    line,
+                    kind: EntryKind::Confirmed(waiter),
+                }),
+                Msg::Flush(waiter) => {
+                    flushes.push(waiter);
+                    force_report = true;
+                }
+                Msg::Stop(waiter) => {
+                    self.stops.push(waiter);
+                    force_report = true;
+                }
+                Msg::Shutdown(waiter) => {
+                    self.stops.push(waiter);
+                    self.exiting = true;
+                    force_report = true;
+                }
+            }
+        }
+        self.push_drop_report(force_report);
+        let ok = self.write_batch();
+        let outcome = self.outcome(ok);
+        for waiter in flushes {
+            let _ = waiter.send(outcome.clone());
+        }
+    }
+
+    /// One last attempt at what is left, then the `stop`/`shutdown` callers
+    /// learn how it ended, once (with `wait_for_compression`) the
+    /// compressions of rotated backups are done too (at most
+    /// [`crate::file::COMPRESSION_DROP_WAIT`]). With `give_up`, lines that
+    /// still cannot be written are counted as failed and forgotten; without
+    /// it (the handler was started again meanwhile) they stay for the next
+    /// attempt.
+    pub(crate) fn finish(&mut self, give_up: bool, wait_for_compression: bool) -> Result<()> {
+        self.start_batch_with_retries();
+        self.push_drop_report(true);
+        let ok = self.write_batch();
+        if give_up {
+            add(&self.core.counters.failed, self.retry.len() as u64);
+            self.retry.clear();
+        }
+        let outcome = self.outcome(ok);
+        if wait_for_compression {
+            self.core
+                .wait_for_compression(crate::file::COMPRESSION_DROP_WAIT);
+        }
+        for waiter in self.stops.drain(..) {
+            let _ = waiter.send(outcome.clone());
+        }
+        outcome
+    }
+
+    /// `Ok` when the last batch was written whole and nothing awaits a retry.
+    fn outcome(&self, last_batch_ok: bool) -> Result<()> {
+        if last_batch_ok && self.retry.is_empty() {
+            return Ok(());
+        }
+        Err(self.last_error.clone().unwrap_or(Error::Closed))
+    }
+
+    /// A new batch begins with the lines a failed write left for retry.
+    fn start_batch_with_retries(&mut self) {
+        self.batch.clear();
+        self.batch.extend(self.retry.drain(..).map(|line| Entry {
+            line,
+            kind: EntryKind::Line,
+        }));
+    }
+
+    fn push_drop_report(&mut self, force: bool) {
+        let dropped = self
+            .core
+            .counters
+            .dropped
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if let Some((record, count)) = self.drops.due(dropped, force) {
+            // Our own record through the user's formatter: a panicking
+            // formatter loses the report, never the writer.
+            if let Some(line) = self.core.format(&record) {
+                self.batch.push(Entry {
+                    line,
+                    kind: EntryKind::DropReport(count),
+                });
+            } else {
+                self.drops.unreport(count);
+            }
+        }
+    }
+
+    /// Writes `self.batch` under one lock; returns whether all of it was
+    /// written (and, with `durable`, synced).
+    fn write_batch(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let BatchOutcome {
+            written,
+            error: failure,
+            report,
+        } = lock_unpoisoned(&self.core.file).write_records(&self.batch, &mut self.scratch);
+        if self.scratch.capacity() > MAX_KEPT_SCRATCH {
+            self.scratch = Vec::new();
+        }
+        let counters = &self.core.counters;
+        add(&counters.batches, 1);
+        self.core.account(&report, failure.as_ref());
+        // Lines in the file but not synced are not retried (that would
+        // write them twice); their waiters learn they are not on disk.
+        let unsynced = report.sync_error.clone();
+        // Counted before any waiter hears of it: a caller that looks at the
+        // stats once its record is confirmed sees it counted.
+        let reports = self.batch[..written]
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::DropReport(_)))
+            .count();
+        add(&counters.written, (written - reports) as u64);
+        add(&counters.drop_reports, reports as u64);
+        let mut entries = self.batch.drain(..);
+        for entry in entries.by_ref().take(written) {
+            self.spent.push(entry.line);
+            if let EntryKind::Confirmed(waiter) = entry.kind {
+                let _ = waiter.send(match &unsynced {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(()),
+                });
+            }
+        }
+        crate::buffers::recycle(&mut self.spent);
+        let Some(error) = failure else {
+            self.backoff = FIRST_BACKOFF;
+            self.next_attempt = None;
+            self.last_error = unsynced.clone();
+            return unsynced.is_none();
+        };
+        for entry in entries {
+            match entry.kind {
+                EntryKind::Line if self.retry.len() < RETRY_CAPACITY => self.retry.push(entry.line),
+                EntryKind::Line => add(&counters.failed, 1),
+                EntryKind::Confirmed(waiter) => {
+                    // The caller learns of the failure and owns the decision to
+                    // retry; writing it later too would duplicate the line.
+                    add(&counters.failed, 1);
+                    let _ = waiter.send(Err(error.clone()));
+                }
+                EntryKind::DropReport(count) => self.drops.unreport(count),
+            }
+        }
+        self.next_attempt = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        self.last_error = Some(error);
+        false
+    }
+}
