@@ -364,7 +364,12 @@ impl HandlerConfig {
         if interval == 0 {
             return Err(Error::invalid_config("interval must be at least 1"));
         }
-        let every = |unit: u64| Ok(Some(Rotation::Every(Duration::from_secs(unit * interval))));
+        let every = |unit: u64| match unit.checked_mul(interval) {
+            Some(secs) => Ok(Some(Rotation::Every(Duration::from_secs(secs)))),
+            None => Err(Error::invalid_config(format!(
+                "interval = {interval} with when = \"{when}\" is too long a period"
+            ))),
+        };
         let aligned = |rotation: Rotation| {
             if interval == 1 {
                 Ok(Some(rotation))

@@ -61,12 +61,14 @@
 )]
 
 mod asynchronous;
+mod blocking;
 mod buffers;
 mod clock;
 #[cfg(feature = "config")]
 pub mod config;
 mod error;
 mod file;
+mod fork;
 pub mod format;
 pub mod integrations;
 mod nonblocking;
@@ -82,11 +84,11 @@ pub use asynchronous::{
     AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_SYNC_LEVEL,
     DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, FallbackMode, MAX_NOWAIT_LIMIT, TryEmitError,
 };
+pub use blocking::{ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder};
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, Result};
 pub use file::{
-    Compression, ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder,
-    DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
+    Compression, DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
 };
 pub use nonblocking::{
     DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,

@@ -10,16 +10,17 @@
 //!
 //! This module knows nothing of tokio's runtime or of file internals.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options};
+use crate::fork::PerProcess;
 use crate::format::{Formatter, TextFormatter};
 use crate::queue::{MAX_QUEUE_CAPACITY, Queue, Refused, queue};
-use crate::record::{Level, Record, current_pid};
+use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
 use crate::sync::block_on_until;
 use crate::writer::{Admission, BatchWriter, Core, Msg};
@@ -64,7 +65,13 @@ pub const DEFAULT_GUARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 #[derive(Clone)]
 pub struct NonBlockingConcurrentHandler {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    settings: Arc<Settings>,
+    /// The queue and writer of this process (see [`crate::fork`]).
+    state: PerProcess<Inner>,
 }
 
 /// Everything needed to build the handler again (in a forked child).
@@ -80,18 +87,13 @@ struct Inner {
     queue: Queue,
     core: Arc<Core>,
     settings: Arc<Settings>,
-    /// The process this handler's writer thread runs in.
-    pid: u32,
-    /// The handler rebuilt in a child made by `fork()` (`None` if that
-    /// failed; it was reported).
-    child: OnceLock<Option<Box<Inner>>>,
 }
 
 impl std::fmt::Debug for NonBlockingConcurrentHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let settings = &self.inner.settings;
+        let settings = &self.shared.settings;
         f.debug_struct("NonBlockingConcurrentHandler")
-            .field("path", &self.inner.core.path)
+            .field("path", &self.shared.state.first().core.path)
             .field("sync_level", &settings.sync_level)
             .field("fallback_on_full", &settings.fallback_on_full)
             .field("stats", &self.stats())
@@ -108,27 +110,7 @@ impl Inner {
             queue,
             core,
             settings,
-            pid: current_pid(),
-            child: OnceLock::new(),
         })
-    }
-
-    /// This process's handler: itself, or the one a forked child built for
-    /// itself at its first use.
-    fn current(&self) -> Option<&Inner> {
-        if self.pid == current_pid() {
-            return Some(self);
-        }
-        let child = self
-            .child
-            .get_or_init(|| match Inner::start(Arc::clone(&self.settings)) {
-                Ok(inner) => Some(Box::new(inner)),
-                Err(e) => {
-                    self.core.errors.report(&e);
-                    None
-                }
-            });
-        child.as_deref()?.current()
     }
 
     fn emit_line(&self, level: Level, line: Vec<u8>) -> Result<()> {
@@ -220,8 +202,18 @@ impl NonBlockingConcurrentHandler {
         }
     }
 
+    /// This process's queue and writer: those built, or in a forked child
+    /// those it built for itself at its first use.
+    fn current_or_none(&self) -> Option<&Inner> {
+        let settings = &self.shared.settings;
+        self.shared.state.get(
+            || Inner::start(Arc::clone(settings)),
+            crate::report::report_to_stderr,
+        )
+    }
+
     fn current(&self) -> Result<&Inner> {
-        self.inner.current().ok_or(Error::Closed)
+        self.current_or_none().ok_or(Error::Closed)
     }
 
     /// Logs `record`: queues it, or, when its level is at or above
@@ -317,15 +309,14 @@ impl NonBlockingConcurrentHandler {
     /// Whether records are accepted: `false` between [`stop`](Self::stop)
     /// and [`start`](Self::start).
     pub fn is_running(&self) -> bool {
-        self.inner
-            .current()
+        self.current_or_none()
             .is_some_and(|inner| !inner.queue.is_closed())
     }
 
     /// A snapshot of the queue and the counters.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let inner = self.inner.current().unwrap_or(&self.inner);
+        let inner = self.current_or_none().unwrap_or(self.shared.state.first());
         inner
             .core
             .counters
@@ -334,16 +325,19 @@ impl NonBlockingConcurrentHandler {
 
     /// The absolute path of the log file.
     pub fn path(&self) -> std::path::PathBuf {
-        self.inner.core.path.clone()
+        self.shared.state.first().core.path.clone()
     }
 
     /// The path of the lock file.
     pub fn lock_path(&self) -> std::path::PathBuf {
-        self.inner.core.lock_path.clone()
+        self.shared.state.first().core.lock_path.clone()
     }
 
     fn report(&self, error: &Error) {
-        self.inner.core.errors.report(error);
+        match self.current_or_none() {
+            Some(inner) => inner.core.errors.report(error),
+            None => crate::report::report_to_stderr(error),
+        }
     }
 }
 
@@ -474,8 +468,12 @@ impl NonBlockingConcurrentHandlerBuilder {
             sync_level: self.sync_level,
             fallback_on_full: self.fallback_on_full,
         });
+        let inner = Inner::start(Arc::clone(&settings))?;
         let handler = NonBlockingConcurrentHandler {
-            inner: Arc::new(Inner::start(settings)?),
+            shared: Arc::new(Shared {
+                settings,
+                state: PerProcess::new(inner),
+            }),
         };
         let guard = WriterGuard {
             handler: handler.clone(),

@@ -48,19 +48,42 @@ impl ErrorReporter {
         }
         let held_back = self.held_back.swap(0, Ordering::Relaxed);
         let message = error_chain(error);
-        if tracing::dispatcher::has_been_set() {
+        // Through `tracing` when this thread has a subscriber (the writer
+        // thread sees the global one); this crate's own layer and fmt writer
+        // cannot log an error of the handler into it, and print it on stderr
+        // instead (see `integrations::tracing`).
+        let subscribed = tracing::dispatcher::get_default(|dispatch| {
+            !dispatch.is::<tracing::subscriber::NoSubscriber>()
+        });
+        if subscribed {
             tracing::error!(
                 target: SELF_TARGET,
                 error = %message,
                 held_back,
-                "log write failed"
+                "log handler error"
             );
         } else {
-            eprintln!(
-                "concurrent_log_handler: log write failed: {message} ({held_back} more errors held back)"
-            );
+            to_stderr(&format!(
+                "{SELF_TARGET}: {message} ({held_back} more errors held back)"
+            ));
         }
     }
+}
+
+/// Writes one of this crate's reports about itself on stderr, where a
+/// report that cannot go into the failing log goes.
+pub(crate) fn to_stderr(report: &str) {
+    use std::io::Write;
+    let report = report.trim_end_matches('\n');
+    // Nothing to do if stderr itself is gone.
+    let _ = writeln!(std::io::stderr().lock(), "{report}");
+}
+
+/// Writes `error` on stderr at once, for the few errors that have no
+/// handler's reporter to go through (a forked child that could not start
+/// its writer).
+pub(crate) fn report_to_stderr(error: &Error) {
+    to_stderr(&format!("{SELF_TARGET}: {}", error_chain(error)));
 }
 
 /// `error: cause: cause…` on one line.
@@ -100,10 +123,13 @@ impl DropReporter {
         }
         self.reported = dropped_total;
         self.last = Some(now);
-        let record = Record::new(Level::Warn, "log records were dropped: the queue was full")
-            .with_target(SELF_TARGET)
-            .with_field("dropped", pending)
-            .with_field("dropped_total", dropped_total);
+        let record = Record::new(
+            Level::Warn,
+            "log records were dropped: the queue was full, or the handler was stopped",
+        )
+        .with_target(SELF_TARGET)
+        .with_field("dropped", pending)
+        .with_field("dropped_total", dropped_total);
         Some((record, pending))
     }
 

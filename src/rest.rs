@@ -11,13 +11,31 @@
 //! `shutdown`, `stop`) calls [`WriterWake::nudge`] after queueing it, which
 //! ends the rest at once, so resting never delays it.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crate::sync::lock_unpoisoned;
+#[cfg(clh_loom)]
+use loom::{
+    sync::Mutex,
+    sync::atomic::{AtomicBool, Ordering},
+    thread::{self, Thread},
+};
+#[cfg(not(clh_loom))]
+use std::{
+    sync::Mutex,
+    sync::atomic::{AtomicBool, Ordering},
+    thread::{self, Thread},
+};
+
 use crate::writer::MAX_BATCH_RECORDS;
+
+#[cfg(not(clh_loom))]
+use crate::sync::lock_unpoisoned;
+#[cfg(clh_loom)]
+fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> loom::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// A batch below this many records means the producers are slower than the
 /// writer, which then rests before taking the next.
@@ -42,7 +60,7 @@ impl WriterWake {
     /// Makes the current thread the one a nudge wakes: call when a writer
     /// starts running on it.
     pub(crate) fn attach(&self) {
-        *lock_unpoisoned(&self.thread) = Some(std::thread::current());
+        *lock_unpoisoned(&self.thread) = Some(thread::current());
     }
 
     /// The writer stopped running on its thread.
@@ -53,11 +71,14 @@ impl WriterWake {
     /// Ends the writer's rest, or the next one: call after queueing a message
     /// whose sender waits for it to be written.
     pub(crate) fn nudge(&self) {
-        // With the SeqCst pair in `rest`: either the writer sees `nudged`
-        // before it parks, or this sees it resting and unparks it (an unpark
-        // before the park makes the park return at once).
-        self.nudged.store(true, Ordering::SeqCst);
-        if self.resting.load(Ordering::SeqCst)
+        // Both sides swap `nudged`, and swaps of one atomic are totally
+        // ordered: either the writer's swap comes after ours and it sees the
+        // nudge before it parks, or ours comes after its swap, synchronizes
+        // with it, and sees the `resting` it set before, so we unpark it (an
+        // unpark before the park makes the park return at once). Checked
+        // with loom (`model` below).
+        self.nudged.swap(true, Ordering::AcqRel);
+        if self.resting.load(Ordering::Acquire)
             && let Some(thread) = lock_unpoisoned(&self.thread).as_ref()
         {
             thread.unpark();
@@ -66,15 +87,26 @@ impl WriterWake {
 
     /// Parks the current (writer) thread for up to `pause`, unless nudged.
     pub(crate) fn rest(&self, pause: Duration) {
-        self.resting.store(true, Ordering::SeqCst);
-        if !self.nudged.swap(false, Ordering::SeqCst) {
-            std::thread::park_timeout(pause);
+        self.resting.store(true, Ordering::Release);
+        if !self.nudged.swap(false, Ordering::AcqRel) {
+            park(pause);
         }
-        self.resting.store(false, Ordering::SeqCst);
+        self.resting.store(false, Ordering::Release);
         // The nudge's message was queued before it; the caller polls the
         // queue next, so forgetting the nudge now loses nothing.
-        self.nudged.store(false, Ordering::SeqCst);
+        self.nudged.store(false, Ordering::Release);
     }
+}
+
+/// Parks for up to `pause`. Under loom, a park without a timeout: a lost
+/// nudge then shows as a deadlock the model finds.
+#[cfg(not(clh_loom))]
+fn park(pause: Duration) {
+    thread::park_timeout(pause);
+}
+#[cfg(clh_loom)]
+fn park(_pause: Duration) {
+    thread::park();
 }
 
 /// One writer loop's resting: call [`after_batch`](Self::after_batch) after
@@ -118,7 +150,37 @@ impl<'a> Resting<'a> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, clh_loom))]
+mod model {
+    use super::*;
+    use loom::sync::Arc;
+    use loom::sync::atomic::AtomicBool;
+
+    /// A caller queues a message and nudges while the writer rests until it
+    /// sees the message; a nudge lost in any interleaving leaves the writer
+    /// parked forever, which loom reports.
+    #[test]
+    fn a_nudge_is_never_lost() {
+        loom::model(|| {
+            let wake = Arc::new(WriterWake::default());
+            let queued = Arc::new(AtomicBool::new(false));
+            wake.attach();
+            let caller = {
+                let (wake, queued) = (Arc::clone(&wake), Arc::clone(&queued));
+                loom::thread::spawn(move || {
+                    queued.store(true, Ordering::Release);
+                    wake.nudge();
+                })
+            };
+            while !queued.load(Ordering::Acquire) {
+                wake.rest(REST);
+            }
+            caller.join().unwrap();
+        });
+    }
+}
+
+#[cfg(all(test, not(clh_loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

@@ -14,16 +14,17 @@
 
 mod nowait;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options};
+use crate::fork::PerProcess;
 use crate::format::{Formatter, TextFormatter};
 use crate::queue::{MAX_QUEUE_CAPACITY, Queue, Refused, queue};
-use crate::record::{Level, Record, current_pid};
+use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
 use crate::sync::block_on_until;
 use crate::writer::thread::Finished;
@@ -135,7 +136,13 @@ impl std::str::FromStr for FallbackMode {
 /// ```
 #[derive(Clone)]
 pub struct AsyncConcurrentHandler {
-    inner: Arc<Inner>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    settings: Arc<Settings>,
+    /// The queue and writer of this process (see [`crate::fork`]).
+    state: PerProcess<Inner>,
 }
 
 /// Everything needed to build the handler again (in a forked child).
@@ -156,18 +163,13 @@ struct Inner {
     /// `Nowait` writes on the runtime's blocking pool, when that mode is on.
     nowait: Option<Arc<Nowait>>,
     settings: Arc<Settings>,
-    /// The process this handler's writer thread runs in.
-    pid: u32,
-    /// The handler rebuilt in a child made by `fork()`, which has none of
-    /// its parent's threads (`None` if that failed; it was reported).
-    child: OnceLock<Option<Box<Inner>>>,
 }
 
 impl std::fmt::Debug for AsyncConcurrentHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let settings = &self.inner.settings;
+        let settings = &self.shared.settings;
         f.debug_struct("AsyncConcurrentHandler")
-            .field("path", &self.inner.core.path)
+            .field("path", &self.shared.state.first().core.path)
             .field("fallback_mode", &settings.fallback_mode)
             .field("sync_level", &settings.sync_level)
             .field("stats", &self.stats())
@@ -192,29 +194,7 @@ impl Inner {
             finished,
             nowait,
             settings,
-            pid: current_pid(),
-            child: OnceLock::new(),
         })
-    }
-
-    /// This process's handler: itself, or the one a forked child built for
-    /// itself at its first use (a `Nowait` handler there falls back to
-    /// `Drop` unless the child runs a tokio runtime).
-    fn current(&self) -> Option<&Inner> {
-        if self.pid == current_pid() {
-            return Some(self);
-        }
-        let child = self.child.get_or_init(|| {
-            let runtime = Handle::try_current().ok();
-            match Inner::start(Arc::clone(&self.settings), runtime) {
-                Ok(inner) => Some(Box::new(inner)),
-                Err(e) => {
-                    self.core.errors.report(&e);
-                    None
-                }
-            }
-        });
-        child.as_deref()?.current()
     }
 
     fn emit(&self, record: Record) {
@@ -313,6 +293,17 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
 }
 
 impl AsyncConcurrentHandler {
+    /// This process's queue and writer: those built, or in a forked child
+    /// those it built for itself at its first use (`Nowait` falls back to
+    /// `Drop` there unless the child runs a tokio runtime).
+    fn current(&self) -> Option<&Inner> {
+        let settings = &self.shared.settings;
+        self.shared.state.get(
+            || Inner::start(Arc::clone(settings), Handle::try_current().ok()),
+            crate::report::report_to_stderr,
+        )
+    }
+
     /// Starts configuring a handler for the log at `path`.
     pub fn builder(path: impl AsRef<std::path::Path>) -> AsyncConcurrentHandlerBuilder {
         AsyncConcurrentHandlerBuilder {
@@ -334,7 +325,7 @@ impl AsyncConcurrentHandler {
     /// queue is full, the [`FallbackMode`] decides. After
     /// [`shutdown`](Self::shutdown), the record is dropped and counted.
     pub fn emit(&self, record: Record) {
-        if let Some(inner) = self.inner.current() {
+        if let Some(inner) = self.current() {
             inner.emit(record);
         }
     }
@@ -344,7 +335,7 @@ impl AsyncConcurrentHandler {
     /// is added; an empty line is not logged.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) {
-        if let Some(inner) = self.inner.current() {
+        if let Some(inner) = self.current() {
             inner.emit_line(level, line);
         }
     }
@@ -372,7 +363,7 @@ impl AsyncConcurrentHandler {
     /// # }
     /// ```
     pub fn try_emit(&self, record: Record) -> std::result::Result<(), TryEmitError> {
-        let Some(inner) = self.inner.current() else {
+        let Some(inner) = self.current() else {
             return Err(TryEmitError::Closed(record));
         };
         if inner.queue.is_closed() {
@@ -413,7 +404,7 @@ impl AsyncConcurrentHandler {
     /// dropping it afterwards still writes the record, and only the outcome is
     /// lost.
     pub async fn emit_wait(&self, record: Record) -> Result<()> {
-        let inner = self.inner.current().ok_or(Error::Closed)?;
+        let inner = self.current().ok_or(Error::Closed)?;
         let counters = &inner.core.counters;
         if inner.queue.is_closed() {
             add(&counters.dropped, 1);
@@ -452,7 +443,7 @@ impl AsyncConcurrentHandler {
     /// Dropping the future cancels only the wait; the queued records are
     /// written anyway.
     pub async fn flush(&self) -> Result<()> {
-        let inner = self.inner.current().ok_or(Error::Closed)?;
+        let inner = self.current().ok_or(Error::Closed)?;
         let (waiter, outcome) = oneshot::channel();
         inner
             .queue
@@ -487,7 +478,7 @@ impl AsyncConcurrentHandler {
     /// Dropping the future does not reopen the handler; the writer still drains
     /// and stops.
     pub async fn shutdown(&self) -> Result<()> {
-        let inner = self.inner.current().ok_or(Error::Closed)?;
+        let inner = self.current().ok_or(Error::Closed)?;
         inner.queue.close();
         let (waiter, outcome) = oneshot::channel();
         let result = match inner.queue.push(Msg::Shutdown(waiter), true).await {
@@ -511,7 +502,7 @@ impl AsyncConcurrentHandler {
     /// A snapshot of the queue and the counters.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let inner = self.inner.current().unwrap_or(&self.inner);
+        let inner = self.current().unwrap_or(self.shared.state.first());
         inner
             .core
             .counters
@@ -520,19 +511,17 @@ impl AsyncConcurrentHandler {
 
     /// The absolute path of the log file.
     pub fn path(&self) -> std::path::PathBuf {
-        self.inner.core.path.clone()
+        self.shared.state.first().core.path.clone()
     }
 
     /// The path of the lock file.
     pub fn lock_path(&self) -> std::path::PathBuf {
-        self.inner.core.lock_path.clone()
+        self.shared.state.first().core.lock_path.clone()
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_closed(&self) -> bool {
-        self.inner
-            .current()
-            .is_none_or(|inner| inner.queue.is_closed())
+        self.current().is_none_or(|inner| inner.queue.is_closed())
     }
 }
 
@@ -673,8 +662,12 @@ impl AsyncConcurrentHandlerBuilder {
             sync_level: self.sync_level,
             nowait_limit: self.nowait_limit,
         });
+        let inner = Inner::start(Arc::clone(&settings), runtime)?;
         Ok(AsyncConcurrentHandler {
-            inner: Arc::new(Inner::start(settings, runtime)?),
+            shared: Arc::new(Shared {
+                settings,
+                state: PerProcess::new(inner),
+            }),
         })
     }
 }

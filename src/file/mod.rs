@@ -6,27 +6,30 @@
 //! `(dev, ino)` with the path's (§3), measures the size, rotates when due (§4,
 //! §5), and appends the batch with one `write`, all inside one lock hold (§8).
 //!
-//! [`ConcurrentRotatingFileHandler`] is its public, blocking face. It knows
-//! nothing of tokio or channels.
+//! It takes bytes and returns an outcome: it knows nothing of records,
+//! formats, queues or tokio.
 
 mod backups;
 mod compress;
 mod lock;
+mod options;
 pub(crate) mod rotation;
+
+pub(crate) use options::FileConfig;
+pub(crate) use options::file_options;
+pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::format::{Formatter, TextFormatter, format_line};
-use crate::record::Record;
 use crate::report::ErrorReporter;
-use crate::stats::{Counters, Stats, add};
+use crate::stats::{Counters, add};
 pub(crate) use crate::sync::lock_unpoisoned;
 use backups::Retention;
 pub use compress::Compression;
@@ -38,56 +41,6 @@ use compress::{Claim, Compressor, CompressorConfig, Naming, is_claimed};
 use lock::{LockFile, LockGuard};
 pub use rotation::{Rotation, Weekday};
 use rotation::{SizeLimit, TimedPolicy, epoch_seconds, lock_file_path, temp_rotation_path};
-
-/// Default [`max_bytes`](ConcurrentRotatingFileHandlerBuilder::max_bytes): 0, never
-/// rotate (Python CLH's default).
-pub const DEFAULT_MAX_BYTES: u64 = 0;
-/// Default [`backup_count`](ConcurrentRotatingFileHandlerBuilder::backup_count).
-pub const DEFAULT_BACKUP_COUNT: usize = 5;
-/// Default [`file_mode`](ConcurrentRotatingFileHandlerBuilder::file_mode) of the
-/// log and lock files, before the umask.
-pub const DEFAULT_FILE_MODE: u32 = 0o644;
-
-/// Where and how the log file is written; shared by every front-end's builder.
-#[derive(Debug, Clone)]
-pub(crate) struct FileConfig {
-    pub(crate) path: PathBuf,
-    pub(crate) max_bytes: u64,
-    pub(crate) backup_count: usize,
-    pub(crate) lock_dir: Option<PathBuf>,
-    pub(crate) create_dirs: bool,
-    pub(crate) file_mode: u32,
-    pub(crate) durable: bool,
-    pub(crate) rotation: Option<Rotation>,
-    pub(crate) rotate_in_utc: bool,
-    pub(crate) compression: Option<Compression>,
-    pub(crate) max_age: Option<Duration>,
-    pub(crate) clock: Arc<dyn Clock>,
-}
-
-impl FileConfig {
-    pub(crate) fn new(path: PathBuf) -> FileConfig {
-        FileConfig {
-            path,
-            max_bytes: DEFAULT_MAX_BYTES,
-            backup_count: DEFAULT_BACKUP_COUNT,
-            lock_dir: None,
-            create_dirs: true,
-            file_mode: DEFAULT_FILE_MODE,
-            durable: false,
-            rotation: None,
-            rotate_in_utc: false,
-            compression: None,
-            max_age: None,
-            clock: Arc::new(SystemClock),
-        }
-    }
-
-    /// Whether anything ever rotates, and so whether backups are managed.
-    fn rotates(&self) -> bool {
-        self.max_bytes > 0 || self.rotation.is_some()
-    }
-}
 
 /// What one batch did besides writing.
 #[derive(Debug, Default)]
@@ -582,314 +535,5 @@ fn open_current(file: &mut Option<File>, path: &Path, mode: u32) -> Result<u64> 
     Ok(size)
 }
 
-/// A log file that many processes and threads can write at once, rotated by size,
-/// with the same lock file, rollover rule and backup names as Python's
-/// `concurrent-log-handler`.
-///
-/// This is the blocking handler: each call takes the lock, writes and releases
-/// it before returning. Prefer [`write_batch`](Self::write_batch) (one lock for
-/// many lines) over one [`emit`](Self::emit) per line; the
-/// [`AsyncConcurrentHandler`](crate::AsyncConcurrentHandler) does the batching
-/// for you and never blocks the caller.
-///
-/// The handler is `Send + Sync`: share it between threads behind an [`Arc`].
-///
-/// ```
-/// use concurrent_log_handler::{ConcurrentRotatingFileHandler, Level, Record};
-///
-/// let dir = tempfile::tempdir()?;
-/// let log = dir.path().join("app.log");
-/// let handler = ConcurrentRotatingFileHandler::builder(&log)
-///     .max_bytes(200)
-///     .backup_count(3)
-///     .build()?;
-/// handler.emit(&Record::new(Level::Info, "started"))?;
-/// handler.write_batch(b"first line\nsecond line\n")?;
-///
-/// let text = std::fs::read_to_string(&log)?;
-/// assert!(text.contains(" INFO ") && text.ends_with("first line\nsecond line\n"));
-/// assert!(dir.path().join(".__app.lock").exists()); // Python CLH's lock file name
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct ConcurrentRotatingFileHandler {
-    file: Mutex<LockedFile>,
-    counters: Arc<Counters>,
-    scratch: Mutex<Vec<u8>>,
-    formatter: Arc<dyn Formatter>,
-}
-
-impl std::fmt::Debug for ConcurrentRotatingFileHandler {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let file = lock_unpoisoned(&self.file);
-        f.debug_struct("ConcurrentRotatingFileHandler")
-            .field("path", &file.log.path)
-            .field("lock_path", &file.lock.path())
-            .field("max_bytes", &file.log.limit.max_bytes)
-            .field("backup_count", &file.log.retention.backup_count)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ConcurrentRotatingFileHandler {
-    /// Starts configuring a handler for the log at `path`; see the builder for
-    /// the options and their defaults.
-    pub fn builder(path: impl AsRef<Path>) -> ConcurrentRotatingFileHandlerBuilder {
-        ConcurrentRotatingFileHandlerBuilder {
-            file: FileConfig::new(path.as_ref().to_path_buf()),
-            formatter: Arc::new(TextFormatter::new()),
-        }
-    }
-
-    /// Formats `record` with the handler's formatter and writes it under the lock.
-    ///
-    /// # Errors
-    ///
-    /// The lock, stat, open or write error that stopped the record; a failed write
-    /// leaves no partial line behind.
-    pub fn emit(&self, record: &Record) -> Result<()> {
-        let line = format_line(&*self.formatter, record);
-        self.write_records(&[line])
-    }
-
-    /// Writes a batch of whole lines with one lock and one `write` (two when the
-    /// batch straddles a rotation). A trailing line without `\n` gets one.
-    ///
-    /// # Errors
-    ///
-    /// As [`emit`](Self::emit). When a rotation fell inside the batch, the lines
-    /// before it may already be in the rotated file.
-    pub fn write_batch(&self, lines: &[u8]) -> Result<()> {
-        let records: Vec<&[u8]> = lines.split_inclusive(|&b| b == b'\n').collect();
-        self.write_records(&records)
-    }
-
-    fn write_records<R: AsRef<[u8]>>(&self, records: &[R]) -> Result<()> {
-        let mut scratch = lock_unpoisoned(&self.scratch);
-        let outcome = lock_unpoisoned(&self.file).write_records(records, &mut scratch);
-        let counters = &self.counters;
-        add(&counters.emitted, records.len() as u64);
-        add(&counters.written, outcome.written as u64);
-        add(&counters.batches, 1);
-        outcome.report.count_into(counters);
-        if outcome.error.is_some() {
-            add(&counters.write_errors, 1);
-            add(&counters.failed, (records.len() - outcome.written) as u64);
-        }
-        // Keep the buffer for the next batch, but not a huge one.
-        if scratch.capacity() > MAX_KEPT_SCRATCH {
-            *scratch = Vec::new();
-        }
-        match outcome.error.or(outcome.report.rotation_error) {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
-    }
-
-    /// Counters of what this handler did: records written (`emitted`,
-    /// `written`, `failed`), `batches`, `bytes_written`, `rotations`,
-    /// `compressions`; queue fields are 0 (there is no queue).
-    #[must_use]
-    pub fn stats(&self) -> Stats {
-        self.counters.snapshot(0, 0)
-    }
-
-    /// Blocks until the background compressions of rotated backups queued so far
-    /// are done, or `timeout` passed; returns whether they are all done.
-    /// Without compression it returns `true` at once.
-    pub fn wait_for_compression(&self, timeout: Duration) -> bool {
-        let idle = lock_unpoisoned(&self.file).compression_idle();
-        idle.is_none_or(|idle| idle.wait(timeout))
-    }
-
-    /// The absolute path of the log file.
-    pub fn path(&self) -> PathBuf {
-        lock_unpoisoned(&self.file).path().to_path_buf()
-    }
-
-    /// The path of the lock file (`.__<stem>.lock` beside the log, or in the
-    /// configured lock directory).
-    pub fn lock_path(&self) -> PathBuf {
-        lock_unpoisoned(&self.file).lock_path().to_path_buf()
-    }
-}
-
 /// The largest join buffer kept between batches.
 pub(crate) const MAX_KEPT_SCRATCH: usize = 1 << 20;
-
-/// Configures a [`ConcurrentRotatingFileHandler`].
-///
-/// | option | default |
-/// |---|---|
-/// | [`max_bytes`](Self::max_bytes) | [`DEFAULT_MAX_BYTES`] (0: never rotate) |
-/// | [`backup_count`](Self::backup_count) | [`DEFAULT_BACKUP_COUNT`] (5) |
-/// | [`lock_file_directory`](Self::lock_file_directory) | beside the log |
-/// | [`create_dirs`](Self::create_dirs) | `true` |
-/// | [`file_mode`](Self::file_mode) | [`DEFAULT_FILE_MODE`] (`0o644`, before the umask) |
-/// | [`durable`](Self::durable) | `false` |
-/// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
-/// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
-/// | [`compression`](Self::compression) | off |
-/// | [`max_age`](Self::max_age) | off |
-/// | [`clock`](Self::clock) | the system clock |
-/// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
-#[derive(Clone)]
-#[must_use = "a builder does nothing until .build() is called"]
-pub struct ConcurrentRotatingFileHandlerBuilder {
-    file: FileConfig,
-    formatter: Arc<dyn Formatter>,
-}
-
-impl std::fmt::Debug for ConcurrentRotatingFileHandlerBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConcurrentRotatingFileHandlerBuilder")
-            .field("file", &self.file)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The options every handler shares, as builder setters writing into
-/// `self.file: FileConfig` and `self.formatter`.
-macro_rules! file_options {
-    () => {
-        /// Rotate when the next line would push the file past this many bytes.
-        /// `0` never rotates (Python CLH's `maxBytes`). A single line larger than
-        /// the limit goes alone into a fresh file.
-        pub fn max_bytes(mut self, max_bytes: u64) -> Self {
-            self.file.max_bytes = max_bytes;
-            self
-        }
-
-        /// Keep this many backups, `app.log.1` (newest) to `app.log.N` (oldest,
-        /// overwritten at the next rotation). Must be at least 1 when
-        /// `max_bytes > 0`: Python CLH would truncate the log instead, and we
-        /// refuse to lose lines that way.
-        pub fn backup_count(mut self, backup_count: usize) -> Self {
-            self.file.backup_count = backup_count;
-            self
-        }
-
-        /// Put the lock file in `dir` instead of beside the log (Python CLH's
-        /// `lock_file_directory`). Every writer of the log must use the same one.
-        pub fn lock_file_directory(mut self, dir: impl AsRef<std::path::Path>) -> Self {
-            self.file.lock_dir = Some(dir.as_ref().to_path_buf());
-            self
-        }
-
-        /// Create missing directories of the log and lock file when building.
-        /// Directories removed later are not recreated: writes fail, and succeed
-        /// again once someone restores the directory.
-        pub fn create_dirs(mut self, create_dirs: bool) -> Self {
-            self.file.create_dirs = create_dirs;
-            self
-        }
-
-        /// Permission bits of files this handler creates (log and lock file),
-        /// before the process umask applies.
-        pub fn file_mode(mut self, mode: u32) -> Self {
-            self.file.file_mode = mode;
-            self
-        }
-
-        /// `fdatasync` the log after every batch, before its writers are told it
-        /// was written. Costs one disk flush per batch, not per line.
-        pub fn durable(mut self, durable: bool) -> Self {
-            self.file.durable = durable;
-            self
-        }
-
-        /// Also roll the log over by time, in local time (see
-        /// [`rotate_in_utc`](Self::rotate_in_utc)). Combined with
-        /// [`max_bytes`](Self::max_bytes), whichever comes first rolls the file.
-        /// Backups are then named after their period (`app.log.2026-11-23`, see
-        /// [`Rotation`](crate::Rotation)), and every writer of the log agrees on
-        /// the next rollover through the lock file, as Python CLH's timed handler
-        /// does. With time rotation, [`backup_count`](Self::backup_count) `0`
-        /// keeps every backup.
-        pub fn rotate_every(mut self, rotation: crate::Rotation) -> Self {
-            self.file.rotation = Some(rotation);
-            self
-        }
-
-        /// Align time rotation to UTC instead of local time (also the time zone
-        /// of backup names).
-        pub fn rotate_in_utc(mut self, utc: bool) -> Self {
-            self.file.rotate_in_utc = utc;
-            self
-        }
-
-        /// Compress rotated backups (`app.log.1.gz`, `app.log.2026-11-23.zst`)
-        /// on a background thread, off the write path. The rotation itself stays
-        /// a rename under the lock; an interrupted compression is finished at
-        /// the next start or rotation, never leaving a partial archive under a
-        /// final name. `shutdown`/`stop` wait for running compressions; a process
-        /// that ends without them (or drops a blocking handler right after a
-        /// rotation) leaves the rotated file uncompressed, whole, for the next
-        /// start to finish (`ConcurrentRotatingFileHandler::wait_for_compression`
-        /// waits for it explicitly).
-        pub fn compression(mut self, compression: crate::Compression) -> Self {
-            self.file.compression = Some(compression);
-            self
-        }
-
-        /// Delete backups (plain and compressed) last written longer ago than
-        /// `max_age`, at every rotation and at start-up.
-        pub fn max_age(mut self, max_age: std::time::Duration) -> Self {
-            self.file.max_age = Some(max_age);
-            self
-        }
-
-        /// Where "now" comes from for time rotation and age retention (the
-        /// system clock by default); tests inject their own.
-        pub fn clock(mut self, clock: impl crate::Clock) -> Self {
-            self.file.clock = std::sync::Arc::new(clock);
-            self
-        }
-
-        /// How records become lines; [`TextFormatter`](crate::format::TextFormatter)
-        /// by default.
-        pub fn formatter(mut self, formatter: impl crate::format::Formatter) -> Self {
-            self.formatter = std::sync::Arc::new(formatter);
-            self
-        }
-    };
-}
-#[allow(unused_imports)] // used by the front-ends' builders
-pub(crate) use file_options;
-
-impl ConcurrentRotatingFileHandlerBuilder {
-    file_options!();
-
-    /// Opens lock and log file.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] for settings that make no sense, and the
-    /// [`Error::CreateDir`], [`Error::OpenLockFile`] or [`Error::OpenLog`] that
-    /// stopped it, each with its path.
-    ///
-    /// ```
-    /// use concurrent_log_handler::{ConcurrentRotatingFileHandler, Error};
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let err = ConcurrentRotatingFileHandler::builder(dir.path().join("app.log"))
-    ///     .max_bytes(1024)
-    ///     .backup_count(0)
-    ///     .build()
-    ///     .unwrap_err();
-    /// assert!(matches!(err, Error::InvalidConfig { .. }));
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
-    pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {
-        let counters = Arc::new(Counters::default());
-        Ok(ConcurrentRotatingFileHandler {
-            file: Mutex::new(LockedFile::open(
-                &self.file,
-                Arc::clone(&counters),
-                Arc::new(ErrorReporter::default()),
-            )?),
-            counters,
-            scratch: Mutex::new(Vec::new()),
-            formatter: self.formatter,
-        })
-    }
-}

@@ -164,11 +164,18 @@ impl TimedPolicy {
         }
     }
 
+    /// [`interval`](Self::interval) in whole seconds; an interval too long
+    /// for an `i64` of seconds (no rollover in this universe's lifetime)
+    /// saturates instead of wrapping into the past.
+    fn interval_secs(&self) -> i64 {
+        i64::try_from(self.interval().as_secs()).unwrap_or(i64::MAX)
+    }
+
     /// Python's `computeRollover(now)`, in whole epoch seconds as the lock file
     /// stores it (clh-protocol.md §6).
     pub(crate) fn next_rollover(&self, now: SystemTime) -> i64 {
         let now_secs = epoch_seconds(now);
-        let fallback = now_secs.saturating_add(self.interval().as_secs() as i64);
+        let fallback = now_secs.saturating_add(self.interval_secs());
         let Ok(ts) = Timestamp::from_second(now_secs) else {
             return fallback;
         };
@@ -221,7 +228,7 @@ impl TimedPolicy {
         let start = match self.rotation {
             Rotation::Minutely | Rotation::Hourly | Rotation::Daily => rollover_at - 1,
             Rotation::Weekly(_) | Rotation::Every(_) => {
-                rollover_at.saturating_sub(self.interval().as_secs() as i64)
+                rollover_at.saturating_sub(self.interval_secs())
             }
         };
         let ts = Timestamp::from_second(start).unwrap_or(Timestamp::UNIX_EPOCH);
@@ -384,6 +391,21 @@ mod timed_tests {
             assert_eq!(show(rollover), next, "{rotation:?} at {now}");
             assert_eq!(policy.period_label(rollover), label, "{rotation:?}");
             assert!(policy.parse_label(label).is_some(), "{label}");
+        }
+    }
+
+    #[test]
+    fn a_huge_interval_saturates_instead_of_wrapping_into_the_past() {
+        let now = at("2026-11-23T10:34:21Z");
+        for d in [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX / 2),
+            Duration::from_secs(1 << 63),
+        ] {
+            let policy = TimedPolicy::new(Rotation::Every(d), true);
+            let next = policy.next_rollover(now);
+            assert!(next > epoch_seconds(now), "{d:?} rolls over at {next}");
+            let _ = policy.period_label(next); // no overflow
         }
     }
 

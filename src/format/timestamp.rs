@@ -58,17 +58,24 @@ pub(crate) fn write_timestamp(time: SystemTime, utc: bool, out: &mut Vec<u8>) {
     };
     let unix_second = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
     let millis = since_epoch.subsec_millis();
-    CACHE.with(|cache| match cache.try_borrow_mut() {
+    let cached = CACHE.try_with(|cache| match cache.try_borrow_mut() {
         Ok(mut slot) => {
             let cached = match &mut *slot {
                 Some(c) if c.unix_second == unix_second && c.utc == utc => c,
                 other => other.insert(CachedSecond::new(unix_second, utc)),
             };
             cached.write(millis, out);
+            true
         }
-        // Re-entered (a formatter logging while formatting): skip the cache.
-        Err(_) => CachedSecond::new(unix_second, utc).write(millis, out),
+        // Re-entered (a formatter logging while formatting).
+        Err(_) => false,
     });
+    if cached != Ok(true) {
+        // Re-entered, or logging from a thread-local's destructor after the
+        // cache itself was destroyed (`with` would abort the process there):
+        // render this one without the cache.
+        CachedSecond::new(unix_second, utc).write(millis, out);
+    }
 }
 
 /// The stamp of a whole second (`.000` for its milliseconds).

@@ -76,7 +76,8 @@ use crate::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};
 ///
 /// Filter with the usual layer filters (`.with_filter(LevelFilter::INFO)`).
 /// The handler's own write-error reports (target `concurrent_log_handler`) are
-/// not logged into the handler that failed; send them to another layer.
+/// not logged into the handler that failed: the layer writes them on stderr
+/// (other layers of the subscriber see them as usual).
 #[derive(Debug, Clone)]
 pub struct ConcurrentLogLayer<H> {
     handler: H,
@@ -197,11 +198,18 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
-        if meta.target() == SELF_TARGET {
-            return;
-        }
         let mut visited = EventFields::default();
         event.record(&mut visited);
+        if meta.target() == SELF_TARGET {
+            // The handler's own report of a write error cannot go into the
+            // handler that failed: stderr, where it is seen.
+            let mut line = format!("{SELF_TARGET}: {}", visited.message.unwrap_or_default());
+            for (key, value) in &visited.fields {
+                line.push_str(&format!(" {key}={value}"));
+            }
+            crate::report::to_stderr(&line);
+            return;
+        }
         let mut record = Record::new(level_of(meta.level()), visited.message.unwrap_or_default())
             .with_target(meta.target());
         for (key, value) in visited.fields {
@@ -234,15 +242,19 @@ where
 pub struct EventWriter<'a, H: Handler> {
     handler: &'a H,
     level: Level,
-    /// `false` for the handler's own error reports, which are not logged into it.
-    enabled: bool,
+    /// The handler's own error reports are not logged into it, but on stderr.
+    to_stderr: bool,
     buf: Vec<u8>,
 }
 
 impl<H: Handler> EventWriter<'_, H> {
     fn send(&mut self) {
         let mut line = std::mem::take(&mut self.buf);
-        if !self.enabled || line.is_empty() {
+        if line.is_empty() {
+            return;
+        }
+        if self.to_stderr {
+            crate::report::to_stderr(&String::from_utf8_lossy(&line));
             return;
         }
         if line.last() == Some(&b'\n') {
@@ -288,7 +300,7 @@ fn writer_for<'a, H: Handler>(handler: &'a H, meta: Option<&Metadata<'_>>) -> Ev
     EventWriter {
         handler,
         level: meta.map_or(Level::Info, |m| level_of(m.level())),
-        enabled: meta.is_none_or(|m| m.target() != SELF_TARGET),
+        to_stderr: meta.is_some_and(|m| m.target() == SELF_TARGET),
         buf: Vec::new(),
     }
 }

@@ -105,6 +105,9 @@ pub(crate) struct BatchWriter {
     /// When the lines kept for retry are due for another attempt.
     next_attempt: Option<Instant>,
     last_error: Option<Error>,
+    /// Lines written since the last flush whose sync failed (`durable`):
+    /// they are not retried, so the next flush or stop reports it.
+    unsynced: Option<Error>,
 }
 
 impl BatchWriter {
@@ -121,6 +124,7 @@ impl BatchWriter {
             backoff: FIRST_BACKOFF,
             next_attempt: None,
             last_error: None,
+            unsynced: None,
         }
     }
 
@@ -178,6 +182,9 @@ impl BatchWriter {
         }
         self.push_drop_report(force_report);
         let ok = self.write_batch();
+        if flushes.is_empty() {
+            return;
+        }
         let outcome = self.outcome(ok);
         for waiter in flushes {
             let _ = waiter.send(outcome.clone());
@@ -210,8 +217,13 @@ impl BatchWriter {
         outcome
     }
 
-    /// `Ok` when the last batch was written whole and nothing awaits a retry.
-    fn outcome(&self, last_batch_ok: bool) -> Result<()> {
+    /// What a flush or stop answers: `Ok` when the last batch was written
+    /// whole, nothing awaits a retry, and nothing written since the last
+    /// answer failed to sync.
+    fn outcome(&mut self, last_batch_ok: bool) -> Result<()> {
+        if let Some(unsynced) = self.unsynced.take() {
+            return Err(unsynced);
+        }
         if last_batch_ok && self.retry.is_empty() {
             return Ok(());
         }
@@ -286,6 +298,9 @@ impl BatchWriter {
             }
         }
         crate::buffers::recycle(&mut self.spent);
+        if let Some(e) = &unsynced {
+            self.unsynced = Some(e.clone());
+        }
         let Some(error) = failure else {
             self.backoff = FIRST_BACKOFF;
             self.next_attempt = None;

@@ -37,16 +37,31 @@ pub fn read_lines(path: &Path) -> Vec<String> {
 /// The compressed chain `.N<ext>` … `.1<ext>` then the log, asserting that no
 /// plain numbered backup, rotation leftover or temporary file remains.
 fn compressed_chain(log: &TempLog, ext: &str) -> Vec<PathBuf> {
-    let names = names(log.dir.path());
+    compressed_chain_of(&log.path, ext)
+}
+
+/// [`compressed_chain`] of the log at `log`: its directory's files named
+/// `<log>.*` must all be archives numbered 1…N without gaps.
+pub fn compressed_chain_of(log: &Path, ext: &str) -> Vec<PathBuf> {
+    let dir = log.parent().expect("dir");
+    let base = log
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let prefix = format!("{base}.");
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    names.sort();
     let mut numbers = Vec::new();
     for name in &names {
-        if name == "app.log" {
-            continue;
-        }
-        let rest = name.strip_prefix("app.log.").expect("prefix");
+        let rest = name.strip_prefix(&prefix).expect("prefix");
         let digits = rest
             .strip_suffix(ext)
-            .unwrap_or_else(|| panic!("not compressed: {name}"));
+            .unwrap_or_else(|| panic!("not compressed: {name} in {names:?}"));
         numbers.push(
             digits
                 .parse::<usize>()
@@ -62,9 +77,9 @@ fn compressed_chain(log: &TempLog, ext: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = numbers
         .iter()
         .rev()
-        .map(|n| log.dir.path().join(format!("app.log.{n}{ext}")))
+        .map(|n| dir.join(format!("{base}.{n}{ext}")))
         .collect();
-    files.push(log.path.clone());
+    files.push(log.to_path_buf());
     files
 }
 

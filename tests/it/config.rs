@@ -158,6 +158,15 @@ fn use_gzip_and_timed_options_build_a_compressing_timed_handler() {
         ("when = \"MIDNIGHT\"\ninterval = 2", "no interval"),
         ("when = \"W7\"", "W0 to W6"),
         ("interval = 3", "needs when"),
+        // interval × unit would overflow: refused, not wrapped (nor a panic).
+        (
+            "when = \"D\"\ninterval = 18446744073709551615",
+            "too long a period",
+        ),
+        (
+            "when = \"H\"\ninterval = 9223372036854775807",
+            "too long a period",
+        ),
     ] {
         let toml = format!("filename = \"{}\"\n{bad}\n", log.path.display());
         let config = HandlerConfig::from_toml_str(&toml).expect("parse");

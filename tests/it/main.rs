@@ -19,6 +19,8 @@
 //! - `integrations`: the `tracing` layer and writer, the `log` backend
 //! - `config`: `HandlerConfig` from TOML and JSON, and its errors (feature `config`)
 //! - `http`: the axum and actix examples driven over real loopback HTTP
+//! - `regression`: promises at the edges: order under overflow, races with
+//!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
 
 mod api;
 mod child;
@@ -39,6 +41,7 @@ mod json;
 mod lifecycle;
 mod multiprocess;
 mod nonblocking;
+mod regression;
 mod rotation;
 mod timed;
 mod util;

@@ -208,6 +208,21 @@ pub fn assert_complete(found: &Found, writers: usize, per_writer: usize) {
 /// Starts this test binary again as a child process running `child::entry`
 /// with `role` and the given settings in its environment.
 pub fn spawn_child(role: &str, env: &[(&str, String)]) -> Child {
+    child_command(role, env)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child")
+}
+
+/// [`spawn_child`] with the child's stderr captured too.
+pub fn spawn_child_capturing_stderr(role: &str, env: &[(&str, String)]) -> Child {
+    child_command(role, env)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn child")
+}
+
+fn child_command(role: &str, env: &[(&str, String)]) -> Command {
     let exe = std::env::current_exe().expect("current exe");
     let mut cmd = Command::new(exe);
     cmd.args([
@@ -218,12 +233,11 @@ pub fn spawn_child(role: &str, env: &[(&str, String)]) -> Child {
         "--test-threads=1",
     ])
     .env("CLH_CHILD_ROLE", role)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    .stdout(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("spawn child")
+    cmd
 }
 
 /// Waits for a child and asserts it succeeded.

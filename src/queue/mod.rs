@@ -7,12 +7,10 @@
 //!    └────────────── room: "slots were freed" ◀─────────┘
 //! ```
 //!
-//! - **The gate.** Every push counts itself in `in_flight` before it looks at
-//!   `closed`, and the writer takes it out of `in_flight` once it took the
-//!   message off the queue. Both sides use `SeqCst`, so when a stop closes the
-//!   queue, every push either sees `closed` and refuses, or is counted where
-//!   the writer sees it: a writer that waits until `in_flight` is 0 after
-//!   closing has every accepted record, and none is stranded in the channel.
+//! - **The gate** ([`gate`]): every push counts itself before it looks
+//!   whether the queue is closed, and the writer uncounts what it takes, so
+//!   a writer that waits, after a stop, until nothing is counted has every
+//!   accepted record, and none is stranded in the channel.
 //! - **Waiting for room** (`FallbackMode::Block`, `sync_level` records): the
 //!   caller waits until the writer freed slots, then pushes. The record goes
 //!   through the queue like every other, so each producer's records keep the
@@ -26,7 +24,9 @@
 //!
 //! This module knows nothing of records, formats or files: it moves [`Msg`]s.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+mod gate;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,9 +34,9 @@ use futures::FutureExt;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::rest::WriterWake;
-use crate::stats::Counter;
 use crate::sync::{block_on_until, lock_unpoisoned};
 use crate::writer::Msg;
+use gate::{Gate, Pass};
 
 /// The most records a queue may hold: beyond it a queue is no bound on memory.
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
@@ -57,10 +57,7 @@ pub(crate) struct Inbox {
 
 #[derive(Debug)]
 struct Shared {
-    /// Messages pushed, or being pushed, and not yet taken by the writer.
-    in_flight: Counter,
-    /// Set by a stop or shutdown: pushes of records are refused.
-    closed: AtomicBool,
+    gate: Gate,
     room: Room,
     wake: Arc<WriterWake>,
     capacity: usize,
@@ -101,8 +98,7 @@ pub(crate) enum Taken {
 pub(crate) fn queue(capacity: usize) -> (Queue, Inbox) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let shared = Arc::new(Shared {
-        in_flight: Counter::default(),
-        closed: AtomicBool::new(false),
+        gate: Gate::default(),
         room: Room::default(),
         wake: Arc::default(),
         capacity,
@@ -116,45 +112,21 @@ pub(crate) fn queue(capacity: usize) -> (Queue, Inbox) {
     )
 }
 
-/// A push counted in `in_flight`; uncounted again when dropped unless it
-/// reached the queue (cancelled `emit_wait` futures included).
-struct Entered<'a> {
-    shared: &'a Shared,
-    pushed: bool,
-}
-
-impl Drop for Entered<'_> {
-    fn drop(&mut self) {
-        if !self.pushed {
-            self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-}
-
 impl Queue {
     /// Passes the gate: counted in flight, unless the queue is closed and the
     /// message is not a control message that must get through anyway.
-    fn enter(&self, even_if_closed: bool) -> Option<Entered<'_>> {
-        let shared = &*self.shared;
-        shared.in_flight.fetch_add(1, Ordering::SeqCst);
-        let entered = Entered {
-            shared,
-            pushed: false,
-        };
-        if !even_if_closed && shared.closed.load(Ordering::SeqCst) {
-            return None;
-        }
-        Some(entered)
+    fn enter(&self, even_if_closed: bool) -> Option<Pass<'_>> {
+        self.shared.gate.enter(even_if_closed)
     }
 
     /// Pushes `msg` if there is room right now; never waits.
     pub(crate) fn try_push(&self, msg: Msg) -> Result<(), Refused> {
-        let Some(mut entered) = self.enter(false) else {
+        let Some(pass) = self.enter(false) else {
             return Err(Refused::Closed);
         };
         match self.tx.try_send(msg) {
             Ok(()) => {
-                entered.pushed = true;
+                pass.pushed();
                 Ok(())
             }
             Err(TrySendError::Full(msg)) => Err(Refused::Full(msg)),
@@ -171,13 +143,13 @@ impl Queue {
         even_if_closed: bool,
         deadline: Option<Instant>,
     ) -> Result<(), Refused> {
-        let Some(mut entered) = self.enter(even_if_closed) else {
+        let Some(pass) = self.enter(even_if_closed) else {
             return Err(Refused::Closed);
         };
         let room = &self.shared.room;
         let mut msg = match self.tx.try_send(msg) {
             Ok(()) => {
-                entered.pushed = true;
+                pass.pushed();
                 return Ok(());
             }
             Err(TrySendError::Full(msg)) => msg,
@@ -193,7 +165,7 @@ impl Queue {
                 Err(TrySendError::Closed(_)) => break Err(Refused::Closed),
                 Err(TrySendError::Full(back)) => msg = back,
             }
-            if !even_if_closed && self.shared.closed.load(Ordering::SeqCst) {
+            if !even_if_closed && self.shared.gate.is_closed() {
                 break Err(Refused::Closed);
             }
             let wait = match deadline {
@@ -209,7 +181,9 @@ impl Queue {
             let _ = room.freed.wait_timeout(guard, wait);
         };
         room.waiters.fetch_sub(1, Ordering::SeqCst);
-        entered.pushed = result.is_ok();
+        if result.is_ok() {
+            pass.pushed();
+        }
         result
     }
 
@@ -219,12 +193,12 @@ impl Queue {
     /// Cancel safety: dropping the future before the message was pushed
     /// pushes nothing and leaves the gate's count as it was.
     pub(crate) async fn push(&self, msg: Msg, even_if_closed: bool) -> Result<(), Refused> {
-        let Some(mut entered) = self.enter(even_if_closed) else {
+        let Some(pass) = self.enter(even_if_closed) else {
             return Err(Refused::Closed);
         };
         match self.tx.send(msg).await {
             Ok(()) => {
-                entered.pushed = true;
+                pass.pushed();
                 Ok(())
             }
             Err(mpsc::error::SendError(_)) => Err(Refused::Closed),
@@ -233,17 +207,17 @@ impl Queue {
 
     /// Refuses records from now on; control messages still get through.
     pub(crate) fn close(&self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
+        self.shared.gate.close();
     }
 
     /// Accepts records again.
     pub(crate) fn reopen(&self) {
-        self.shared.closed.store(false, Ordering::SeqCst);
+        self.shared.gate.reopen();
     }
 
     /// Whether records are refused.
     pub(crate) fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::Acquire) || self.tx.is_closed()
+        self.shared.gate.is_closed() || self.tx.is_closed()
     }
 
     /// Ends the writer's rest: call after pushing a message whose sender
@@ -254,7 +228,7 @@ impl Queue {
 
     /// Messages waiting or being pushed.
     pub(crate) fn depth(&self) -> u64 {
-        self.shared.in_flight.load(Ordering::Relaxed)
+        self.shared.gate.depth()
     }
 
     /// The most messages the queue holds.
@@ -312,7 +286,7 @@ impl Inbox {
 
     fn taken(&self, n: usize) {
         let shared = &*self.shared;
-        shared.in_flight.fetch_sub(n as u64, Ordering::SeqCst);
+        shared.gate.taken(n as u64);
         if shared.room.waiters.load(Ordering::SeqCst) > 0 {
             let _guard = lock_unpoisoned(&shared.room.lock);
             shared.room.freed.notify_all();
@@ -321,14 +295,14 @@ impl Inbox {
 
     /// Whether the queue is closed to records.
     pub(crate) fn is_closed(&self) -> bool {
-        self.shared.closed.load(Ordering::SeqCst)
+        self.shared.gate.is_closed()
     }
 
     /// Whether every message pushed so far was taken and no push is under
     /// way. Together with [`is_closed`](Self::is_closed): nothing more will
     /// come until the queue is reopened.
     pub(crate) fn settled(&self) -> bool {
-        self.shared.in_flight.load(Ordering::SeqCst) == 0
+        self.shared.gate.settled()
     }
 }
 

@@ -1,0 +1,244 @@
+//! [`ConcurrentRotatingFileHandler`]: the locked rotating file, written in
+//! the caller's thread.
+//!
+//! No queue and no writer thread: each call formats, takes the lock, writes
+//! and returns, through the same [`Core`] the queued front-ends write with
+//! (flat combining between threads, one place that counts a write). For
+//! scripts, tools, and front-ends of your own.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::file::{FileConfig, file_options};
+use crate::fork::PerProcess;
+use crate::format::{Formatter, TextFormatter};
+use crate::record::Record;
+use crate::stats::{Stats, add};
+use crate::writer::Core;
+
+/// A log file that many processes and threads can write at once, rotated by size,
+/// with the same lock file, rollover rule and backup names as Python's
+/// `concurrent-log-handler`.
+///
+/// This is the blocking handler: each call takes the lock, writes and releases
+/// it before returning. Prefer [`write_batch`](Self::write_batch) (one lock for
+/// many lines) over one [`emit`](Self::emit) per line; the
+/// [`AsyncConcurrentHandler`](crate::AsyncConcurrentHandler) does the batching
+/// for you and never blocks the caller.
+///
+/// The handler is `Send + Sync`: share it between threads behind an
+/// [`Arc`](std::sync::Arc). Threads writing at the same moment share one lock
+/// cycle: whoever gets the file writes every line waiting for it, in order.
+/// In a child made by `fork()`, the handler opens its own files and
+/// compressor at its first use.
+///
+/// ```
+/// use concurrent_log_handler::{ConcurrentRotatingFileHandler, Level, Record};
+///
+/// let dir = tempfile::tempdir()?;
+/// let log = dir.path().join("app.log");
+/// let handler = ConcurrentRotatingFileHandler::builder(&log)
+///     .max_bytes(200)
+///     .backup_count(3)
+///     .build()?;
+/// handler.emit(&Record::new(Level::Info, "started"))?;
+/// handler.write_batch(b"first line\nsecond line\n")?;
+///
+/// let text = std::fs::read_to_string(&log)?;
+/// assert!(text.contains(" INFO ") && text.ends_with("first line\nsecond line\n"));
+/// assert!(dir.path().join(".__app.lock").exists()); // Python CLH's lock file name
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ConcurrentRotatingFileHandler {
+    shared: Arc<Shared>,
+}
+
+/// What it takes to open the log again (in a forked child).
+struct Settings {
+    file: FileConfig,
+    formatter: Arc<dyn Formatter>,
+}
+
+struct Shared {
+    settings: Settings,
+    /// The open log of this process (see [`crate::fork`]).
+    state: PerProcess<Arc<Core>>,
+}
+
+impl std::fmt::Debug for ConcurrentRotatingFileHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the file's mutex: it can wait behind another process's lock.
+        let file = &self.shared.settings.file;
+        f.debug_struct("ConcurrentRotatingFileHandler")
+            .field("path", &self.shared.state.first().path)
+            .field("lock_path", &self.shared.state.first().lock_path)
+            .field("max_bytes", &file.max_bytes)
+            .field("backup_count", &file.backup_count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConcurrentRotatingFileHandler {
+    /// Starts configuring a handler for the log at `path`; see the builder for
+    /// the options and their defaults.
+    pub fn builder(path: impl AsRef<Path>) -> ConcurrentRotatingFileHandlerBuilder {
+        ConcurrentRotatingFileHandlerBuilder {
+            file: FileConfig::new(path.as_ref().to_path_buf()),
+            formatter: Arc::new(TextFormatter::new()),
+        }
+    }
+
+    /// This process's open log: the one built, or in a forked child the one
+    /// it opened for itself at its first use.
+    fn core(&self) -> Result<&Arc<Core>> {
+        let settings = &self.shared.settings;
+        self.shared
+            .state
+            .get(
+                || Core::open(&settings.file, Arc::clone(&settings.formatter)),
+                crate::report::report_to_stderr,
+            )
+            .ok_or(Error::Closed)
+    }
+
+    /// Formats `record` with the handler's formatter and writes it under the lock.
+    ///
+    /// # Errors
+    ///
+    /// The lock, stat, open or write error that stopped the record (a failed
+    /// write leaves no partial line behind), the sync error with `durable`,
+    /// or [`Error::FormatterPanicked`]. A rotation that failed while the
+    /// record was still written is no error here: it is counted in
+    /// [`Stats::rotation_errors`] and reported (a caller retrying on `Err`
+    /// would write the record twice).
+    pub fn emit(&self, record: &Record) -> Result<()> {
+        let core = self.core()?;
+        let Some(line) = core.format(record) else {
+            core.count_unformatted();
+            return Err(Error::FormatterPanicked);
+        };
+        add(&core.counters.emitted, 1);
+        core.write_now(line)
+    }
+
+    /// Writes a batch of whole lines with one lock and one `write` (two when the
+    /// batch straddles a rotation). A trailing line without `\n` gets one.
+    ///
+    /// # Errors
+    ///
+    /// As [`emit`](Self::emit). When the write failed part-way, the lines
+    /// before the failure are in the file (whole), the rest are not.
+    pub fn write_batch(&self, lines: &[u8]) -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let core = self.core()?;
+        let mut owned = crate::buffers::take(lines.len() + 1);
+        owned.extend_from_slice(lines);
+        crate::format::end_line(&mut owned);
+        let count = owned.split_inclusive(|&b| b == b'\n').count();
+        add(&core.counters.emitted, count as u64);
+        core.write_now(owned)
+    }
+
+    /// Counters of what this handler did: records written (`emitted`,
+    /// `written`, `failed`), `batches`, `bytes_written`, `rotations`,
+    /// `compressions`; queue fields are 0 (there is no queue).
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        match self.core() {
+            Ok(core) => core.counters.snapshot(0, 0),
+            Err(_) => Stats::default(),
+        }
+    }
+
+    /// Blocks until the background compressions of rotated backups queued so far
+    /// are done, or `timeout` passed; returns whether they are all done.
+    /// Without compression it returns `true` at once. Dropping the last
+    /// clone of the handler waits for them too (at most a minute).
+    pub fn wait_for_compression(&self, timeout: Duration) -> bool {
+        self.core()
+            .is_ok_and(|core| core.wait_for_compression(timeout))
+    }
+
+    /// The absolute path of the log file.
+    pub fn path(&self) -> PathBuf {
+        self.shared.state.first().path.clone()
+    }
+
+    /// The path of the lock file (`.__<stem>.lock` beside the log, or in the
+    /// configured lock directory).
+    pub fn lock_path(&self) -> PathBuf {
+        self.shared.state.first().lock_path.clone()
+    }
+}
+
+/// Configures a [`ConcurrentRotatingFileHandler`].
+///
+/// | option | default |
+/// |---|---|
+/// | [`max_bytes`](Self::max_bytes) | [`DEFAULT_MAX_BYTES`] (0: never rotate) |
+/// | [`backup_count`](Self::backup_count) | [`DEFAULT_BACKUP_COUNT`] (5) |
+/// | [`lock_file_directory`](Self::lock_file_directory) | beside the log |
+/// | [`create_dirs`](Self::create_dirs) | `true` |
+/// | [`file_mode`](Self::file_mode) | [`DEFAULT_FILE_MODE`] (`0o644`, before the umask) |
+/// | [`durable`](Self::durable) | `false` |
+/// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
+/// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
+/// | [`compression`](Self::compression) | off |
+/// | [`max_age`](Self::max_age) | off |
+/// | [`clock`](Self::clock) | the system clock |
+/// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
+#[derive(Clone)]
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct ConcurrentRotatingFileHandlerBuilder {
+    file: FileConfig,
+    formatter: Arc<dyn Formatter>,
+}
+
+impl std::fmt::Debug for ConcurrentRotatingFileHandlerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConcurrentRotatingFileHandlerBuilder")
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+impl ConcurrentRotatingFileHandlerBuilder {
+    file_options!();
+
+    /// Opens lock and log file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for settings that make no sense, and the
+    /// [`Error::CreateDir`], [`Error::OpenLockFile`] or [`Error::OpenLog`] that
+    /// stopped it, each with its path.
+    ///
+    /// ```
+    /// use concurrent_log_handler::{ConcurrentRotatingFileHandler, Error};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let err = ConcurrentRotatingFileHandler::builder(dir.path().join("app.log"))
+    ///     .max_bytes(1024)
+    ///     .backup_count(0)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, Error::InvalidConfig { .. }));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {
+        let core = Core::open(&self.file, Arc::clone(&self.formatter))?;
+        Ok(ConcurrentRotatingFileHandler {
+            shared: Arc::new(Shared {
+                settings: Settings {
+                    file: self.file,
+                    formatter: self.formatter,
+                },
+                state: PerProcess::new(core),
+            }),
+        })
+    }
+}

@@ -1,0 +1,168 @@
+//! The file options every handler's builder takes, in one place: the
+//! [`FileConfig`] they fill, its defaults, and the setters themselves
+//! ([`file_options!`]), so the three builders cannot drift apart.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Compression, Rotation};
+use crate::clock::{Clock, SystemClock};
+
+/// Default [`max_bytes`](crate::ConcurrentRotatingFileHandlerBuilder::max_bytes): 0, never
+/// rotate (Python CLH's default).
+pub const DEFAULT_MAX_BYTES: u64 = 0;
+/// Default [`backup_count`](crate::ConcurrentRotatingFileHandlerBuilder::backup_count).
+pub const DEFAULT_BACKUP_COUNT: usize = 5;
+/// Default [`file_mode`](crate::ConcurrentRotatingFileHandlerBuilder::file_mode) of the
+/// log and lock files, before the umask.
+pub const DEFAULT_FILE_MODE: u32 = 0o644;
+
+/// Where and how the log file is written; shared by every front-end's builder.
+#[derive(Debug, Clone)]
+pub(crate) struct FileConfig {
+    pub(crate) path: PathBuf,
+    pub(crate) max_bytes: u64,
+    pub(crate) backup_count: usize,
+    pub(crate) lock_dir: Option<PathBuf>,
+    pub(crate) create_dirs: bool,
+    pub(crate) file_mode: u32,
+    pub(crate) durable: bool,
+    pub(crate) rotation: Option<Rotation>,
+    pub(crate) rotate_in_utc: bool,
+    pub(crate) compression: Option<Compression>,
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl FileConfig {
+    pub(crate) fn new(path: PathBuf) -> FileConfig {
+        FileConfig {
+            path,
+            max_bytes: DEFAULT_MAX_BYTES,
+            backup_count: DEFAULT_BACKUP_COUNT,
+            lock_dir: None,
+            create_dirs: true,
+            file_mode: DEFAULT_FILE_MODE,
+            durable: false,
+            rotation: None,
+            rotate_in_utc: false,
+            compression: None,
+            max_age: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Whether anything ever rotates, and so whether backups are managed.
+    pub(crate) fn rotates(&self) -> bool {
+        self.max_bytes > 0 || self.rotation.is_some()
+    }
+}
+
+/// The options every handler shares, as builder setters writing into
+/// `self.file: FileConfig` and `self.formatter`.
+macro_rules! file_options {
+    () => {
+        /// Rotate when the next line would push the file past this many bytes.
+        /// `0` never rotates (Python CLH's `maxBytes`). A single line larger than
+        /// the limit goes alone into a fresh file.
+        pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+            self.file.max_bytes = max_bytes;
+            self
+        }
+
+        /// Keep this many backups, `app.log.1` (newest) to `app.log.N` (oldest,
+        /// overwritten at the next rotation). Must be at least 1 when
+        /// `max_bytes > 0`: Python CLH would truncate the log instead, and we
+        /// refuse to lose lines that way.
+        pub fn backup_count(mut self, backup_count: usize) -> Self {
+            self.file.backup_count = backup_count;
+            self
+        }
+
+        /// Put the lock file in `dir` instead of beside the log (Python CLH's
+        /// `lock_file_directory`). Every writer of the log must use the same one.
+        pub fn lock_file_directory(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+            self.file.lock_dir = Some(dir.as_ref().to_path_buf());
+            self
+        }
+
+        /// Create missing directories of the log and lock file when building.
+        /// Directories removed later are not recreated: writes fail, and succeed
+        /// again once someone restores the directory.
+        pub fn create_dirs(mut self, create_dirs: bool) -> Self {
+            self.file.create_dirs = create_dirs;
+            self
+        }
+
+        /// Permission bits of files this handler creates (log and lock file),
+        /// before the process umask applies.
+        pub fn file_mode(mut self, mode: u32) -> Self {
+            self.file.file_mode = mode;
+            self
+        }
+
+        /// `fdatasync` the log after every batch, before its writers are told it
+        /// was written. Costs one disk flush per batch, not per line.
+        pub fn durable(mut self, durable: bool) -> Self {
+            self.file.durable = durable;
+            self
+        }
+
+        /// Also roll the log over by time, in local time (see
+        /// [`rotate_in_utc`](Self::rotate_in_utc)). Combined with
+        /// [`max_bytes`](Self::max_bytes), whichever comes first rolls the file.
+        /// Backups are then named after their period (`app.log.2026-11-23`, see
+        /// [`Rotation`](crate::Rotation)), and every writer of the log agrees on
+        /// the next rollover through the lock file, as Python CLH's timed handler
+        /// does. With time rotation, [`backup_count`](Self::backup_count) `0`
+        /// keeps every backup.
+        pub fn rotate_every(mut self, rotation: crate::Rotation) -> Self {
+            self.file.rotation = Some(rotation);
+            self
+        }
+
+        /// Align time rotation to UTC instead of local time (also the time zone
+        /// of backup names).
+        pub fn rotate_in_utc(mut self, utc: bool) -> Self {
+            self.file.rotate_in_utc = utc;
+            self
+        }
+
+        /// Compress rotated backups (`app.log.1.gz`, `app.log.2026-11-23.zst`)
+        /// on a background thread, off the write path. The rotation itself stays
+        /// a rename under the lock; an interrupted compression is finished at
+        /// the next start or rotation, never leaving a partial archive under a
+        /// final name. `shutdown`/`stop` wait for running compressions; a process
+        /// that ends without them (or drops a blocking handler right after a
+        /// rotation) leaves the rotated file uncompressed, whole, for the next
+        /// start to finish (`ConcurrentRotatingFileHandler::wait_for_compression`
+        /// waits for it explicitly).
+        pub fn compression(mut self, compression: crate::Compression) -> Self {
+            self.file.compression = Some(compression);
+            self
+        }
+
+        /// Delete backups (plain and compressed) last written longer ago than
+        /// `max_age`, at every rotation and at start-up.
+        pub fn max_age(mut self, max_age: std::time::Duration) -> Self {
+            self.file.max_age = Some(max_age);
+            self
+        }
+
+        /// Where "now" comes from for time rotation and age retention (the
+        /// system clock by default); tests inject their own.
+        pub fn clock(mut self, clock: impl crate::Clock) -> Self {
+            self.file.clock = std::sync::Arc::new(clock);
+            self
+        }
+
+        /// How records become lines; [`TextFormatter`](crate::format::TextFormatter)
+        /// by default.
+        pub fn formatter(mut self, formatter: impl crate::format::Formatter) -> Self {
+            self.formatter = std::sync::Arc::new(formatter);
+            self
+        }
+    };
+}
+pub(crate) use file_options;
