@@ -164,18 +164,18 @@ mod model {
         loom::model(|| {
             let wake = Arc::new(WriterWake::default());
             let queued = Arc::new(AtomicBool::new(false));
-            wake.attach();
-            let caller = {
+            let writer = {
                 let (wake, queued) = (Arc::clone(&wake), Arc::clone(&queued));
                 loom::thread::spawn(move || {
-                    queued.store(true, Ordering::Release);
-                    wake.nudge();
+                    wake.attach();
+                    while !queued.load(Ordering::Acquire) {
+                        wake.rest(REST);
+                    }
                 })
             };
-            while !queued.load(Ordering::Acquire) {
-                wake.rest(REST);
-            }
-            caller.join().unwrap();
+            queued.store(true, Ordering::Release);
+            wake.nudge();
+            writer.join().unwrap();
         });
     }
 }
