@@ -69,6 +69,8 @@ mod error;
 mod file;
 pub mod format;
 pub mod integrations;
+#[cfg(feature = "syslog")]
+mod net;
 mod nonblocking;
 mod record;
 mod report;
@@ -86,6 +88,11 @@ pub use error::{Error, Result};
 pub use file::{
     Compression, ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder,
     DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
+};
+#[cfg(feature = "syslog")]
+pub use net::{
+    DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BACKOFF,
+    DEFAULT_RELP_WINDOW, SinkStats, SyslogConfig,
 };
 pub use nonblocking::{
     DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,

@@ -19,6 +19,8 @@
 //! - `integrations`: the `tracing` layer and writer, the `log` backend
 //! - `config`: `HandlerConfig` from TOML and JSON, and its errors (feature `config`)
 //! - `http`: the axum and actix examples driven over real loopback HTTP
+//! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
+//! - `syslog`: `SyslogFormatter` messages through rsyslogd, `SyslogConfig` (feature `syslog`)
 
 mod api;
 mod child;
@@ -40,5 +42,9 @@ mod lifecycle;
 mod multiprocess;
 mod nonblocking;
 mod rotation;
+#[cfg(feature = "syslog")]
+mod rsyslog;
+#[cfg(feature = "syslog")]
+mod syslog;
 mod timed;
 mod util;
