@@ -279,7 +279,7 @@ mod tests {
         }
         assert_eq!(acked, Some(10_000));
         // A reset (linger 0 on close) empties the send queue; the counter stays.
-        server.set_linger(Some(Duration::ZERO)).unwrap();
+        server.set_zero_linger().unwrap();
         drop(server);
         tokio::time::sleep(Duration::from_millis(50)).await;
         let _ = client.write_all(b"after the reset").await;
