@@ -134,7 +134,9 @@ fn delivers_every_record_once(dir: &Path, rsyslog: &Rsyslog, config: SyslogConfi
         let submitted = sink.submit(batch, false);
         assert!(submitted.rejected.is_empty(), "the buffer holds them all");
     }
-    sink.flush(soon(20)).expect("flush");
+    if let Err(e) = sink.flush(soon(20)) {
+        panic!("flush: {e}; rsyslogd said: {}", rsyslog.stderr());
+    }
     for rx in &mut confirms {
         let outcome = wait_confirm(rx, Duration::from_secs(1)).expect("resolved by the flush");
         outcome.expect("delivered");
@@ -195,6 +197,24 @@ fn tls_delivers_with_the_server_verified_against_the_ca() {
     let certs = rsyslog.certs.clone().expect("certs");
     // The certificate names 127.0.0.1: the URL's host is verified as is.
     let config = config(format!("tls://127.0.0.1:{}", rsyslog.ports.tls)).ca_file(&certs.ca);
+    delivers_every_record_once(dir.path(), &rsyslog, config, 500);
+}
+
+#[test]
+fn relp_over_tls_with_client_certificates_delivers_every_record_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listeners = Listeners {
+        relp_tls: true,
+        ..Listeners::default()
+    };
+    let Some(rsyslog) = Rsyslog::start(dir.path(), listeners) else {
+        return;
+    };
+    let certs = rsyslog.certs.clone().expect("certs");
+    // librelp with certificates insists on one from the client too.
+    let config = config(format!("relp+tls://127.0.0.1:{}", rsyslog.ports.relp_tls))
+        .ca_file(&certs.ca)
+        .client_auth(&certs.client_cert, &certs.client_key);
     delivers_every_record_once(dir.path(), &rsyslog, config, 500);
 }
 

@@ -29,6 +29,8 @@ pub struct Listeners {
     pub tls: bool,
     /// imtcp with the gtls driver requiring a client certificate of the CA.
     pub tls_client_auth: bool,
+    /// imrelp with TLS (librelp over GnuTLS), client certificates required.
+    pub relp_tls: bool,
     /// imudp.
     pub udp: bool,
     /// imuxsock on a socket in the directory.
@@ -42,6 +44,7 @@ pub struct Ports {
     pub relp: u16,
     pub tls: u16,
     pub tls_client_auth: u16,
+    pub relp_tls: u16,
     pub udp: u16,
     pub unix: PathBuf,
 }
@@ -130,12 +133,14 @@ impl Rsyslog {
     /// rsyslogd is not installed (and not under CI).
     pub fn start(dir: &Path, listeners: Listeners) -> Option<Rsyslog> {
         let binary = rsyslogd()?;
-        let certs = (listeners.tls || listeners.tls_client_auth).then(|| make_certs(dir));
+        let certs = (listeners.tls || listeners.tls_client_auth || listeners.relp_tls)
+            .then(|| make_certs(dir));
         let ports = Ports {
             tcp: free_tcp_port(),
             relp: free_tcp_port(),
             tls: free_tcp_port(),
             tls_client_auth: free_tcp_port(),
+            relp_tls: free_tcp_port(),
             udp: free_udp_port(),
             unix: dir.join("log.sock"),
         };
@@ -206,6 +211,16 @@ ruleset(name="clh") {{
             if self.listeners.tls_client_auth {
                 conf += &tls_input(p.tls_client_auth, "x509/certvalid");
             }
+            if self.listeners.relp_tls {
+                conf += &format!(
+                    "input(type=\"imrelp\" port=\"{}\" ruleset=\"clh\" tls=\"on\" tls.authMode=\"certvalid\" tls.caCert=\"{}\" \
+                     tls.myCert=\"{}\" tls.myPrivKey=\"{}\")\n",
+                    p.relp_tls,
+                    certs.ca.display(),
+                    certs.server_cert.display(),
+                    certs.server_key.display()
+                );
+            }
         }
         if self.listeners.udp {
             conf += &format!(
@@ -256,6 +271,9 @@ ruleset(name="clh") {{
         }
         if self.listeners.tls_client_auth {
             ports.push(self.ports.tls_client_auth);
+        }
+        if self.listeners.relp_tls {
+            ports.push(self.ports.relp_tls);
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         for port in ports {
