@@ -90,6 +90,9 @@ pub use file::{
     DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
 };
 #[cfg(feature = "syslog")]
+#[doc(hidden)]
+pub use net::bench_api as __syslog_bench;
+#[cfg(feature = "syslog")]
 pub use net::{
     DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BACKOFF,
     DEFAULT_RELP_WINDOW, SinkStats, SyslogConfig,

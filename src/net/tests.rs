@@ -558,14 +558,14 @@ fn relp_error_status_fails_that_record_with_a_typed_error() {
                     let _ = reader.read_line(&mut line);
                 }
                 let offers = "200 OK\nrelp_version=0\ncommands=syslog";
-                let _ = write!(writer, "{txnr} rsp {} {offers}\n", offers.len());
+                let _ = writeln!(writer, "{txnr} rsp {} {offers}", offers.len());
             } else if line.contains(" syslog ") {
                 let status = if frames == 2 {
                     "500 queue full"
                 } else {
                     "200 OK"
                 };
-                let _ = write!(writer, "{txnr} rsp {} {status}\n", status.len());
+                let _ = writeln!(writer, "{txnr} rsp {} {status}", status.len());
             } else if line.contains(" close ") {
                 let _ = writer.write_all(format!("{txnr} rsp 0\n").as_bytes());
                 break;
