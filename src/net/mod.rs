@@ -9,7 +9,9 @@
 //! - `transport`: connecting (TCP, TLS with rustls, datagram sockets) and
 //!   what the kernel tells about a TCP connection.
 //! - `sink`: the sink the writer hands messages to: a bounded buffer, a
-//!   private runtime thread, reconnects, RELP acknowledgements; [`SinkStats`].
+//!   private runtime thread, reconnects; [`SinkStats`]. Its sessions:
+//!   `sink::stream` (TCP/TLS, datagrams) and `sink::relp` (the RELP window
+//!   and acknowledgements).
 //!
 //! # What each transport guarantees
 //!
