@@ -112,11 +112,23 @@ impl Facility {
     ];
 
     /// The numerical code, 0 (`kern`) to 23 (`local7`).
+    ///
+    /// ```
+    /// use concurrent_log_handler::format::Facility;
+    /// assert_eq!(Facility::Kern.code(), 0);
+    /// assert_eq!(Facility::Local7.code(), 23);
+    /// assert!(Facility::ALL.iter().enumerate().all(|(i, f)| usize::from(f.code()) == i));
+    /// ```
     pub const fn code(self) -> u8 {
         self as u8
     }
 
     /// The name [`Display`](fmt::Display) writes.
+    ///
+    /// ```
+    /// use concurrent_log_handler::format::Facility;
+    /// assert_eq!(Facility::AuthPriv.as_str(), "authpriv");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Facility::Kern => "kern",
@@ -154,6 +166,13 @@ impl fmt::Display for Facility {
 }
 
 /// The error of parsing a [`Facility`] from a string that names none.
+///
+/// ```
+/// use concurrent_log_handler::format::Facility;
+///
+/// let err = "local9".parse::<Facility>().unwrap_err();
+/// assert!(err.to_string().contains("\"local9\""), "{err}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseFacilityError(String);
 
@@ -288,6 +307,24 @@ impl Default for SyslogFormatter {
 impl SyslogFormatter {
     /// Facility `user`, this machine's hostname, the executable's name as
     /// APP-NAME, the target as MSGID, SD-ID `fields@32473`.
+    ///
+    /// ```
+    /// use concurrent_log_handler::format::{Formatter, SyslogFormatter};
+    /// use concurrent_log_handler::{Level, Record};
+    ///
+    /// let formatter = SyslogFormatter::new()
+    ///     .hostname("web 3") // not printable US-ASCII: `_`
+    ///     .app_name("api")
+    ///     .msgid("AUDIT")
+    ///     .sd_name("ctx")
+    ///     .enterprise_id(99999);
+    /// let mut out = Vec::new();
+    /// formatter.format(&Record::new(Level::Info, "login").with_field("user", 7), &mut out);
+    /// let message = String::from_utf8(out).unwrap();
+    /// let pid = std::process::id();
+    /// assert!(message.starts_with("<14>1 "), "{message}"); // user (1) * 8 + info (6)
+    /// assert!(message.ends_with(&format!(" web_3 api {pid} AUDIT [ctx@99999 user=\"7\"] login")), "{message}");
+    /// ```
     pub fn new() -> Self {
         SyslogFormatter {
             facility: Facility::User,

@@ -83,6 +83,17 @@ pub(crate) struct Submitted {
 
 /// A snapshot of a syslog sink's counters, each counting records since the
 /// sink started.
+///
+/// Once everything submitted has settled, each record has been counted as
+/// sent at least once, or in `dropped` or `failed`; `sent - resent` is the
+/// number of distinct records transmitted.
+///
+/// ```
+/// use concurrent_log_handler::SinkStats;
+///
+/// let stats = SinkStats::default();
+/// assert_eq!((stats.sent, stats.resent, stats.buffered), (0, 0, 0));
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SinkStats {
