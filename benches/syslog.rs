@@ -19,7 +19,8 @@
 //! for rsyslogd's LF framing; the sink uses octet counting (RFC 6587).
 //! Rows run interleaved, `SYSLOG_ROUNDS` rounds (default 3); the median
 //! round is reported, so the noise of a shared machine hits all rows alike.
-//! Without rsyslogd the bench prints a note and exits.
+//! `SYSLOG_RELP_WINDOW` sets the sink's RELP window (default 128, the
+//! sink's default). Without rsyslogd the bench prints a note and exits.
 
 mod common;
 #[path = "../tests/it/rsyslog.rs"]
@@ -100,7 +101,7 @@ fn config(url: String) -> SyslogConfig {
 
 /// Sends `n` records with the sink; returns the seconds until `flush` returned.
 fn run_sink(url: String, n: u64) -> f64 {
-    let config = config(url);
+    let config = config(url).relp_window(env_u64("SYSLOG_RELP_WINDOW", 128) as usize);
     let formatter = config.formatter();
     let sink = BenchSink::start(&config).expect("sink");
     let started = Instant::now();

@@ -338,49 +338,46 @@ fn relp_confirm_resolves_only_after_rsyslogd_acknowledged() {
     sink.shutdown(soon(10)).expect("clean shutdown");
 }
 
-/// Streams `total` records from a thread while `disrupt` kills and restarts
-/// rsyslogd; returns each confirm's outcome and the sink's stats.
+/// Streams `total` records through a kill of rsyslogd, in five phases:
+/// records that rsyslogd takes; records sent while it is frozen (SIGSTOP),
+/// so that they sit unacknowledged in its socket, up to a full RELP window;
+/// SIGKILL; records submitted while nobody listens; restart on the same
+/// port; the rest. Returns the sink, each confirm's outcome and how many
+/// records had been submitted when rsyslogd died.
 fn stream_through_a_kill(
     rsyslog: &mut Rsyslog,
     config: &SyslogConfig,
     total: usize,
 ) -> (SyslogSink, Vec<Option<Result<()>>>, usize) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let sink = std::sync::Arc::new(SyslogSink::start(config).expect("sink starts"));
-    let progress = std::sync::Arc::new(AtomicUsize::new(0));
-    let producer = {
-        let sink = std::sync::Arc::clone(&sink);
-        let progress = std::sync::Arc::clone(&progress);
-        let config = config.clone();
-        std::thread::spawn(move || {
-            let mut confirms = Vec::new();
-            for start in (0..total).step_by(50) {
-                let (batch, rx) = outgoing(&config, start..start + 50, true);
-                let submitted = sink.submit(batch, true);
-                assert!(submitted.rejected.is_empty(), "wait=true takes them all");
-                confirms.extend(rx);
-                progress.store(start + 50, Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            confirms
-        })
+    let sink = SyslogSink::start(config).expect("sink starts");
+    let phase = total / 5;
+    let mut confirms = Vec::new();
+    let mut submit = |range: std::ops::Range<usize>| {
+        let (batch, rx) = outgoing(config, range, true);
+        assert!(
+            sink.submit(batch, false).rejected.is_empty(),
+            "the buffer holds them"
+        );
+        confirms.extend(rx);
     };
-    // Mid-stream: freeze rsyslogd so frames pile up unacknowledged, then kill it.
-    rsyslog.wait_until(Duration::from_secs(20), |r| r.len() >= total / 5);
+    submit(0..phase);
+    let taken = rsyslog.wait_until(Duration::from_secs(20), |r| r.len() >= phase);
+    assert!(taken.len() >= phase, "rsyslogd took the first records");
     rsyslog.pause();
+    submit(phase..2 * phase);
     std::thread::sleep(Duration::from_millis(300));
     rsyslog.kill();
-    let submitted_at_kill = progress.load(Ordering::SeqCst);
+    let submitted_at_kill = 2 * phase;
+    submit(2 * phase..3 * phase);
     std::thread::sleep(Duration::from_millis(300));
     rsyslog.restart();
-    let mut confirms = producer.join().expect("producer");
+    submit(3 * phase..total);
     let flushed = sink.flush(soon(30));
     assert!(flushed.is_ok() || config.transport.is_relp(), "{flushed:?}");
     let outcomes = confirms
         .iter_mut()
         .map(|rx| wait_confirm(rx, Duration::from_secs(5)))
         .collect();
-    let sink = std::sync::Arc::try_unwrap(sink).unwrap_or_else(|_| panic!("producer is done"));
     (sink, outcomes, submitted_at_kill)
 }
 
