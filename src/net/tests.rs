@@ -347,10 +347,11 @@ fn relp_confirm_resolves_only_after_rsyslogd_acknowledged() {
 fn stream_through_a_kill(
     rsyslog: &mut Rsyslog,
     config: &SyslogConfig,
-    total: usize,
+    phase: usize,
+    frozen: usize,
 ) -> (SyslogSink, Vec<Option<Result<()>>>, usize) {
     let sink = SyslogSink::start(config).expect("sink starts");
-    let phase = total / 5;
+    let total = 4 * phase + frozen;
     let mut confirms = Vec::new();
     let mut submit = |range: std::ops::Range<usize>| {
         let (batch, rx) = outgoing(config, range, true);
@@ -364,14 +365,14 @@ fn stream_through_a_kill(
     let taken = rsyslog.wait_until(Duration::from_secs(20), |r| r.len() >= phase);
     assert!(taken.len() >= phase, "rsyslogd took the first records");
     rsyslog.pause();
-    submit(phase..2 * phase);
+    submit(phase..phase + frozen);
     std::thread::sleep(Duration::from_millis(300));
     rsyslog.kill();
-    let submitted_at_kill = 2 * phase;
-    submit(2 * phase..3 * phase);
+    let submitted_at_kill = phase + frozen;
+    submit(submitted_at_kill..submitted_at_kill + phase);
     std::thread::sleep(Duration::from_millis(300));
     rsyslog.restart();
-    submit(3 * phase..total);
+    submit(submitted_at_kill + phase..total);
     let flushed = sink.flush(soon(30));
     assert!(flushed.is_ok() || config.transport.is_relp(), "{flushed:?}");
     let outcomes = confirms
@@ -392,8 +393,9 @@ fn relp_resends_unacknowledged_frames_after_rsyslogd_is_killed_and_loses_nothing
         return;
     };
     let config = config(format!("relp://127.0.0.1:{}", rsyslog.ports.relp));
-    let total = 5_000;
-    let (sink, outcomes, _) = stream_through_a_kill(&mut rsyslog, &config, total);
+    let (phase, frozen) = (1_000, 1_000);
+    let total = 4 * phase + frozen;
+    let (sink, outcomes, _) = stream_through_a_kill(&mut rsyslog, &config, phase, frozen);
     sink.shutdown(soon(10)).expect("clean shutdown");
     let received = rsyslog.wait_until(Duration::from_secs(10), |r| counts(r).len() >= total);
     let counts = counts(&received);
@@ -434,9 +436,13 @@ fn tcp_after_rsyslogd_is_killed_loses_only_what_its_kernel_had_taken_and_resends
     let Some(mut rsyslog) = Rsyslog::start(dir.path(), Listeners::default()) else {
         return;
     };
-    let config = config(format!("tcp://127.0.0.1:{}", rsyslog.ports.tcp));
-    let total = 5_000;
-    let (sink, outcomes, submitted_at_kill) = stream_through_a_kill(&mut rsyslog, &config, total);
+    let config = config(format!("tcp://127.0.0.1:{}", rsyslog.ports.tcp)).buffer_capacity(50_000);
+    // More sent to the frozen rsyslogd than its socket takes: the rest
+    // stays unacknowledged in ours, and is resent after the restart.
+    let (phase, frozen) = (1_000, 20_000);
+    let total = 4 * phase + frozen;
+    let (sink, outcomes, submitted_at_kill) =
+        stream_through_a_kill(&mut rsyslog, &config, phase, frozen);
     sink.shutdown(soon(10)).expect("clean shutdown");
     let received = rsyslog.wait_until(Duration::from_secs(5), |r| counts(r).len() >= total);
     let counts = counts(&received);
@@ -458,6 +464,9 @@ fn tcp_after_rsyslogd_is_killed_loses_only_what_its_kernel_had_taken_and_resends
         "duplicates {duplicates} among resent {stats:?}"
     );
     assert!(stats.reconnects >= 1, "{stats:?}");
+    // What the frozen rsyslogd's kernel never acknowledged (TCP_INFO) came
+    // again on the new connection.
+    assert!(stats.resent > 0, "{stats:?}");
     eprintln!(
         "tcp kill: {} of {total} lost (taken by the killed rsyslogd's kernel), {duplicates} duplicates, {stats:?}",
         missing.len()
