@@ -170,6 +170,73 @@ pub enum Error {
     /// waiting for that batch were told `Closed`, and writing goes on.
     #[error("the log writer recovered from a panic while writing a batch")]
     WriterPanicked,
+    /// No connection to the syslog collector could be made (resolving its
+    /// name, connecting, the TLS handshake or the RELP `open`). The sink
+    /// keeps trying, with backoff.
+    #[error("cannot connect to syslog collector {address}")]
+    #[non_exhaustive]
+    Connect {
+        /// The collector, as configured (`tcp://logs:6514`).
+        address: String,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// Sending to the syslog collector failed, or the connection broke
+    /// before the collector acknowledged a record.
+    #[error("cannot send to syslog collector {address}")]
+    #[non_exhaustive]
+    Send {
+        /// The collector, as configured.
+        address: String,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+    /// The RELP collector answered a record with an error status instead of
+    /// `200 OK`; the record is not sent again.
+    #[error("syslog collector {address} refused a record: RELP status {code} {text:?}")]
+    #[non_exhaustive]
+    Rejected {
+        /// The collector, as configured.
+        address: String,
+        /// The RELP status code (`500` and the like).
+        code: u16,
+        /// The collector's explanation.
+        text: String,
+    },
+    /// One message is larger than the transport carries (a RELP frame, a
+    /// datagram); it is not sent.
+    #[error("a {len}-byte syslog message is too large for {address} (at most {max} bytes)")]
+    #[non_exhaustive]
+    MessageTooLarge {
+        /// The collector, as configured.
+        address: String,
+        /// The message's length in bytes.
+        len: usize,
+        /// The most the transport carries.
+        max: usize,
+    },
+    /// A flush or shutdown of the syslog sink reached its deadline before
+    /// every record was delivered.
+    #[error("syslog collector {address}: {pending} records not delivered before the deadline")]
+    #[non_exhaustive]
+    DeliveryTimeout {
+        /// The collector, as configured.
+        address: String,
+        /// Records still undelivered at the deadline.
+        pending: u64,
+    },
+    /// A TLS certificate, key or CA file could not be read or parsed.
+    #[error("cannot load TLS file {path}")]
+    #[non_exhaustive]
+    TlsFile {
+        /// The PEM file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
 }
 
 impl Error {
@@ -197,9 +264,15 @@ impl Error {
             | Error::ReadDir { source, .. }
             | Error::Write { source, .. }
             | Error::Compress { source, .. }
+            | Error::Connect { source, .. }
+            | Error::Send { source, .. }
+            | Error::TlsFile { source, .. }
             | Error::Spawn { source } => Some(source),
             Error::InvalidConfig { .. }
             | Error::LockFileReplaced { .. }
+            | Error::Rejected { .. }
+            | Error::MessageTooLarge { .. }
+            | Error::DeliveryTimeout { .. }
             | Error::Closed
             | Error::NoRuntime
             | Error::FormatterPanicked
@@ -226,9 +299,15 @@ impl Error {
             | Error::Remove { path, .. }
             | Error::ReadDir { path, .. }
             | Error::Write { path, .. }
+            | Error::TlsFile { path, .. }
             | Error::Compress { path, .. } => Some(path),
             Error::Rotate { from, .. } => Some(from),
-            Error::InvalidConfig { .. }
+            Error::Connect { .. }
+            | Error::Send { .. }
+            | Error::Rejected { .. }
+            | Error::MessageTooLarge { .. }
+            | Error::DeliveryTimeout { .. }
+            | Error::InvalidConfig { .. }
             | Error::Closed
             | Error::Spawn { .. }
             | Error::NoRuntime
@@ -236,6 +315,24 @@ impl Error {
             | Error::WriterPanicked
             | Error::QueueFull
             | Error::StopTimeout => None,
+        }
+    }
+
+    /// The syslog collector the failed operation was talking to, if any, as
+    /// configured (`relp://logs:2514`).
+    ///
+    /// ```
+    /// use concurrent_log_handler::Error;
+    /// assert!(Error::Closed.address().is_none());
+    /// ```
+    pub fn address(&self) -> Option<&str> {
+        match self {
+            Error::Connect { address, .. }
+            | Error::Send { address, .. }
+            | Error::Rejected { address, .. }
+            | Error::MessageTooLarge { address, .. }
+            | Error::DeliveryTimeout { address, .. } => Some(address),
+            _ => None,
         }
     }
 

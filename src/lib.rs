@@ -71,6 +71,8 @@ mod file;
 mod fork;
 pub mod format;
 pub mod integrations;
+#[cfg(feature = "syslog")]
+mod net;
 mod nonblocking;
 mod queue;
 mod record;
@@ -89,6 +91,14 @@ pub use clock::{Clock, SystemClock};
 pub use error::{Error, Result};
 pub use file::{
     Compression, DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
+};
+#[cfg(feature = "syslog")]
+#[doc(hidden)]
+pub use net::bench_api as __syslog_bench;
+#[cfg(feature = "syslog")]
+pub use net::{
+    DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BACKOFF,
+    DEFAULT_RELP_WINDOW, SinkStats, SyslogConfig,
 };
 pub use nonblocking::{
     DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,

@@ -24,12 +24,18 @@
 mod escape;
 #[cfg(feature = "json")]
 mod json;
+#[cfg(feature = "syslog")]
+mod syslog;
 mod text;
 mod timestamp;
 
 pub use escape::escape;
 #[cfg(feature = "json")]
 pub use json::JsonFormatter;
+#[cfg(feature = "syslog")]
+pub use syslog::{
+    DEFAULT_ENTERPRISE_ID, DEFAULT_SD_NAME, Facility, ParseFacilityError, SyslogFormatter, severity,
+};
 pub use text::TextFormatter;
 
 use crate::record::Record;

@@ -21,6 +21,8 @@
 //! - `http`: the axum and actix examples driven over real loopback HTTP
 //! - `regression`: promises at the edges: order under overflow, races with
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
+//! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
+//! - `syslog`: `SyslogFormatter` messages through rsyslogd, `SyslogConfig` (feature `syslog`)
 
 mod api;
 mod child;
@@ -43,5 +45,9 @@ mod multiprocess;
 mod nonblocking;
 mod regression;
 mod rotation;
+#[cfg(feature = "syslog")]
+mod rsyslog;
+#[cfg(feature = "syslog")]
+mod syslog;
 mod timed;
 mod util;

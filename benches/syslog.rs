@@ -1,0 +1,209 @@
+//! Records per second into a real rsyslogd: this crate's syslog sink over TCP
+//! and over RELP, side by side with the `syslog` crate writing the same
+//! records over TCP, in one run.
+//!
+//! `cargo bench --bench syslog` starts rsyslogd on 127.0.0.1 (the config of
+//! the tests: imtcp and imrelp, a direct queue, every message written to a
+//! file as JSON) and, for each row, formats and sends `SYSLOG_RECORDS`
+//! records (default 50,000) from one thread: the ~100-byte event of the other
+//! benches (`request served`, fields `seq` and `path`) as an RFC 5424
+//! message. Two rates per row:
+//!
+//! - **sent**: until the last record was handed over — for the sink, until
+//!   `flush` returned (TCP: written to the socket; RELP: acknowledged by
+//!   rsyslogd); for the `syslog` crate, until its last `info` returned
+//!   (it writes and flushes each message itself);
+//! - **received**: until rsyslogd had written the last record to its file.
+//!
+//! The `syslog` crate frames nothing over TCP, so its messages end in `\n`
+//! for rsyslogd's LF framing; the sink uses octet counting (RFC 6587).
+//! Rows run interleaved, `SYSLOG_ROUNDS` rounds (default 3); the median
+//! round is reported, so the noise of a shared machine hits all rows alike.
+//! `SYSLOG_RELP_WINDOW` sets the sink's RELP window (default 128, the
+//! sink's default). Without rsyslogd the bench prints a note and exits.
+
+mod common;
+#[path = "../tests/it/rsyslog.rs"]
+mod rsyslog;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{MARKER, PATH_FIELD, env_u64, record};
+use concurrent_log_handler::__syslog_bench::BenchSink;
+use concurrent_log_handler::SyslogConfig;
+use concurrent_log_handler::format::{Facility, Formatter};
+
+const ROWS: [&str; 3] = ["sink tcp://", "sink relp://", "syslog crate tcp"];
+const BATCH: usize = 256;
+
+/// Counts the lines of a growing file, reading only what is new.
+struct LineCounter {
+    file: std::fs::File,
+    lines: u64,
+    buf: Vec<u8>,
+}
+
+impl LineCounter {
+    fn open(path: &Path) -> LineCounter {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .expect("output file");
+        LineCounter {
+            file,
+            lines: 0,
+            buf: vec![0; 1 << 20],
+        }
+    }
+
+    fn poll(&mut self) -> u64 {
+        loop {
+            let n = self.file.read(&mut self.buf).expect("read output");
+            if n == 0 {
+                return self.lines;
+            }
+            self.lines += self.buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+    }
+
+    /// Empties the file (rsyslogd appends, so it goes on at the new end).
+    fn reset(&mut self) {
+        self.file.set_len(0).expect("truncate");
+        self.file.seek(SeekFrom::Start(0)).expect("seek");
+        self.lines = 0;
+    }
+
+    fn wait_for(&mut self, lines: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.poll() < lines {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+}
+
+fn config(url: String) -> SyslogConfig {
+    SyslogConfig::new(url)
+        .expect("valid URL")
+        .facility(Facility::Local0)
+        .app_name("bench")
+        .hostname("bench-host")
+}
+
+/// Sends `n` records with the sink; returns the seconds until `flush` returned.
+fn run_sink(url: String, n: u64) -> f64 {
+    let config = config(url).relp_window(env_u64("SYSLOG_RELP_WINDOW", 128) as usize);
+    let formatter = config.formatter();
+    let sink = BenchSink::start(&config).expect("sink");
+    let started = Instant::now();
+    let mut i = 0;
+    while i < n {
+        let end = (i + BATCH as u64).min(n);
+        let batch: Vec<Vec<u8>> = (i..end)
+            .map(|seq| {
+                let mut out = Vec::with_capacity(160);
+                formatter.format(&record(seq), &mut out);
+                out
+            })
+            .collect();
+        assert_eq!(sink.submit(batch), (end - i) as usize);
+        i = end;
+    }
+    sink.flush(Duration::from_secs(120)).expect("flush");
+    let secs = started.elapsed().as_secs_f64();
+    sink.shutdown(Duration::from_secs(10)).expect("shutdown");
+    secs
+}
+
+/// Sends `n` records with the `syslog` crate over TCP.
+fn run_syslog_crate(port: u16, n: u64) -> f64 {
+    let formatter = syslog::Formatter5424 {
+        facility: syslog::Facility::LOG_LOCAL0,
+        hostname: Some("bench-host".into()),
+        process: "bench".into(),
+        pid: std::process::id(),
+    };
+    let mut logger = syslog::tcp(formatter, ("127.0.0.1", port)).expect("syslog crate connects");
+    let message = format!("{MARKER}\n");
+    let started = Instant::now();
+    for seq in 0..n {
+        let mut params = BTreeMap::new();
+        params.insert("seq".to_owned(), seq.to_string());
+        params.insert("path".to_owned(), PATH_FIELD.to_owned());
+        let mut data = BTreeMap::new();
+        data.insert("fields@32473".to_owned(), params);
+        logger
+            .info((0u32, data, message.as_str()))
+            .expect("syslog crate sends");
+    }
+    started.elapsed().as_secs_f64()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    // `cargo test --benches` runs bench binaries without `--bench`: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let n = env_u64("SYSLOG_RECORDS", 50_000);
+    let rounds = env_u64("SYSLOG_ROUNDS", 3).max(1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listeners = rsyslog::Listeners {
+        relp: true,
+        ..Default::default()
+    };
+    let Some(rsyslog) = rsyslog::Rsyslog::start(dir.path(), listeners) else {
+        println!("syslog bench skipped: rsyslogd is not installed");
+        return;
+    };
+    let mut output = LineCounter::open(&rsyslog.output());
+    let mut sent: Vec<Vec<f64>> = vec![Vec::new(); ROWS.len()];
+    let mut received: Vec<Vec<f64>> = vec![Vec::new(); ROWS.len()];
+    for round in 0..rounds {
+        for (row, name) in ROWS.iter().enumerate() {
+            output.reset();
+            let started = Instant::now();
+            let secs = match row {
+                0 => run_sink(format!("tcp://127.0.0.1:{}", rsyslog.ports.tcp), n),
+                1 => run_sink(format!("relp://127.0.0.1:{}", rsyslog.ports.relp), n),
+                _ => run_syslog_crate(rsyslog.ports.tcp, n),
+            };
+            let all_in = output.wait_for(n, Duration::from_secs(120));
+            let total = started.elapsed().as_secs_f64();
+            assert!(all_in, "{name}: rsyslogd received {} of {n}", output.poll());
+            eprintln!("round {round} {name}: sent in {secs:.3} s, received in {total:.3} s");
+            sent[row].push(secs);
+            received[row].push(total);
+        }
+    }
+    let rate = |secs: f64| n as f64 / secs;
+    let base_sent = rate(median(sent[2].clone()));
+    let base_received = rate(median(received[2].clone()));
+    println!(
+        "\nrecords/s into rsyslogd 8 on 127.0.0.1, {n} records per row, median of {rounds} rounds\n"
+    );
+    println!("| row | sent/s | vs syslog crate | received by rsyslogd/s | vs syslog crate |");
+    println!("|---|---:|---:|---:|---:|");
+    for (row, name) in ROWS.iter().enumerate() {
+        let s = rate(median(sent[row].clone()));
+        let r = rate(median(received[row].clone()));
+        println!(
+            "| {name} | {s:.0} | {:.2}× | {r:.0} | {:.2}× |",
+            s / base_sent,
+            r / base_received
+        );
+    }
+}

@@ -1,0 +1,521 @@
+//! A real rsyslogd for the syslog tests: started as a child process on
+//! 127.0.0.1 ports picked here, with a generated configuration, writing
+//! every message it receives as one JSON line that the tests parse.
+//!
+//! The crate's own sink tests (`src/net/tests.rs`) include this file too,
+//! so it uses nothing but std, `rcgen` and `serde_json`.
+//!
+//! rsyslogd runs with a direct main queue and writes each message with
+//! `write(2)` before it answers a RELP frame, so a message rsyslogd
+//! acknowledged is in the output file even if rsyslogd is then killed with
+//! SIGKILL: that is what lets the tests check RELP's promise exactly.
+
+#![allow(dead_code)] // each of the two test crates uses part of it
+
+use std::io::BufRead;
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The listeners to start.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listeners {
+    /// imtcp, plain.
+    pub tcp: bool,
+    /// imrelp, plain.
+    pub relp: bool,
+    /// imtcp with the gtls driver (anonymous clients).
+    pub tls: bool,
+    /// imtcp with the gtls driver requiring a client certificate of the CA.
+    pub tls_client_auth: bool,
+    /// imrelp with TLS (librelp over GnuTLS), client certificates required.
+    pub relp_tls: bool,
+    /// imudp.
+    pub udp: bool,
+    /// imuxsock on a socket in the directory.
+    pub unix: bool,
+}
+
+/// The ports (and socket path) rsyslogd listens on.
+#[derive(Debug, Clone, Default)]
+pub struct Ports {
+    pub tcp: u16,
+    pub relp: u16,
+    pub tls: u16,
+    pub tls_client_auth: u16,
+    pub relp_tls: u16,
+    pub udp: u16,
+    pub unix: PathBuf,
+}
+
+/// A CA, a server certificate for `localhost` and `127.0.0.1`, and a client
+/// certificate, as PEM files.
+#[derive(Debug, Clone)]
+pub struct Certs {
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+    /// A CA that signed nothing here: verifying against it must fail.
+    pub other_ca: PathBuf,
+}
+
+/// One message as rsyslogd parsed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub raw: String,
+    pub severity: u8,
+    pub facility: u8,
+    pub host: String,
+    pub app: String,
+    pub procid: String,
+    pub msgid: String,
+    pub sd: String,
+    pub msg: String,
+}
+
+/// The rsyslogd binary, or `None` with a note when it is missing outside
+/// CI. Under CI (`CI` set) a missing rsyslogd fails the test: `.ci/run`
+/// installs it, so its absence is a broken CI, not a reason to skip.
+pub fn rsyslogd() -> Option<PathBuf> {
+    let found = [
+        "/usr/sbin/rsyslogd",
+        "/sbin/rsyslogd",
+        "/usr/local/sbin/rsyslogd",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists());
+    let modules = Path::new("/usr/lib/x86_64-linux-gnu/rsyslog");
+    let relp = ["imrelp.so", "lmnsd_gtls.so"]
+        .iter()
+        .all(|m| !modules.exists() || modules.join(m).exists());
+    match found {
+        Some(path) if relp => Some(path),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("rsyslogd (with rsyslog-relp and rsyslog-gnutls) is required under CI")
+        }
+        _ => {
+            eprintln!(
+                "note: skipping: rsyslogd not installed (apt-get install rsyslog rsyslog-relp rsyslog-gnutls)"
+            );
+            None
+        }
+    }
+}
+
+/// A running rsyslogd, killed when dropped.
+#[derive(Debug)]
+pub struct Rsyslog {
+    binary: PathBuf,
+    dir: PathBuf,
+    listeners: Listeners,
+    pub ports: Ports,
+    pub certs: Option<Certs>,
+    child: Option<Child>,
+}
+
+fn free_tcp_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+fn free_udp_port() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind a free port");
+    socket.local_addr().expect("local addr").port()
+}
+
+impl Rsyslog {
+    /// Starts rsyslogd in `dir` (which must exist) with `listeners`, and
+    /// waits until its TCP listeners accept connections. `None` when
+    /// rsyslogd is not installed (and not under CI).
+    pub fn start(dir: &Path, listeners: Listeners) -> Option<Rsyslog> {
+        let binary = rsyslogd()?;
+        let certs = (listeners.tls || listeners.tls_client_auth || listeners.relp_tls)
+            .then(|| make_certs(dir));
+        let ports = Ports {
+            tcp: free_tcp_port(),
+            relp: free_tcp_port(),
+            tls: free_tcp_port(),
+            tls_client_auth: free_tcp_port(),
+            relp_tls: free_tcp_port(),
+            udp: free_udp_port(),
+            unix: dir.join("log.sock"),
+        };
+        let mut rsyslog = Rsyslog {
+            binary,
+            dir: dir.to_path_buf(),
+            listeners,
+            ports,
+            certs,
+            child: None,
+        };
+        rsyslog.write_config();
+        rsyslog.launch();
+        Some(rsyslog)
+    }
+
+    /// Where the received messages go, one JSON object per line.
+    pub fn output(&self) -> PathBuf {
+        self.dir.join("received.jsonl")
+    }
+
+    fn write_config(&self) {
+        let dir = self.dir.display();
+        let p = &self.ports;
+        let mut conf = format!(
+            r#"global(workDirectory="{dir}" maxMessageSize="256k")
+main_queue(queue.type="Direct")
+module(load="imtcp" maxSessions="200")
+module(load="imrelp")
+template(name="clhjson" type="list" option.jsonf="on") {{
+  property(outname="raw" name="rawmsg" format="jsonf")
+  property(outname="severity" name="syslogseverity" format="jsonf")
+  property(outname="facility" name="syslogfacility" format="jsonf")
+  property(outname="host" name="hostname" format="jsonf")
+  property(outname="app" name="app-name" format="jsonf")
+  property(outname="procid" name="procid" format="jsonf")
+  property(outname="msgid" name="msgid" format="jsonf")
+  property(outname="sd" name="structured-data" format="jsonf")
+  property(outname="msg" name="msg" format="jsonf")
+}}
+ruleset(name="clh") {{
+  action(type="omfile" file="{dir}/received.jsonl" template="clhjson" flushOnTXEnd="on" asyncWriting="off")
+}}
+"#
+        );
+        // imtcp is always there: it is how readiness is probed.
+        conf += &format!("input(type=\"imtcp\" port=\"{}\" ruleset=\"clh\")\n", p.tcp);
+        if self.listeners.relp {
+            conf += &format!(
+                "input(type=\"imrelp\" port=\"{}\" ruleset=\"clh\")\n",
+                p.relp
+            );
+        }
+        if let Some(certs) = &self.certs {
+            let tls_input = |port: u16, auth: &str| {
+                format!(
+                    "input(type=\"imtcp\" port=\"{port}\" ruleset=\"clh\" streamDriver.name=\"gtls\" \
+                     streamDriver.mode=\"1\" streamDriver.authMode=\"{auth}\" \
+                     streamDriver.CAFile=\"{}\" streamDriver.CertFile=\"{}\" streamDriver.KeyFile=\"{}\")\n",
+                    certs.ca.display(),
+                    certs.server_cert.display(),
+                    certs.server_key.display()
+                )
+            };
+            if self.listeners.tls {
+                conf += &tls_input(p.tls, "anon");
+            }
+            if self.listeners.tls_client_auth {
+                conf += &tls_input(p.tls_client_auth, "x509/certvalid");
+            }
+            if self.listeners.relp_tls {
+                conf += &format!(
+                    "input(type=\"imrelp\" port=\"{}\" ruleset=\"clh\" tls=\"on\" tls.authMode=\"certvalid\" tls.caCert=\"{}\" \
+                     tls.myCert=\"{}\" tls.myPrivKey=\"{}\")\n",
+                    p.relp_tls,
+                    certs.ca.display(),
+                    certs.server_cert.display(),
+                    certs.server_key.display()
+                );
+            }
+        }
+        if self.listeners.udp {
+            conf += &format!(
+                "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"{}\" ruleset=\"clh\")\n",
+                p.udp
+            );
+        }
+        if self.listeners.unix {
+            conf += &format!(
+                "module(load=\"imuxsock\" SysSock.Use=\"off\")\n\
+                 input(type=\"imuxsock\" Socket=\"{}\" ruleset=\"clh\" useSpecialParser=\"off\" parseHostname=\"on\")\n",
+                p.unix.display()
+            );
+        }
+        std::fs::write(self.dir.join("rsyslog.conf"), conf).expect("write rsyslog.conf");
+    }
+
+    fn launch(&mut self) {
+        let _ = std::fs::remove_file(self.dir.join("rsyslogd.pid"));
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("rsyslogd.err"))
+            .expect("rsyslogd.err");
+        let child = Command::new(&self.binary)
+            .arg("-n")
+            .arg("-f")
+            .arg(self.dir.join("rsyslog.conf"))
+            .arg("-i")
+            .arg(self.dir.join("rsyslogd.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start rsyslogd");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Polls a connection to each TCP listener, at most 10 s in all.
+    fn wait_ready(&mut self) {
+        let mut ports = vec![self.ports.tcp];
+        if self.listeners.relp {
+            ports.push(self.ports.relp);
+        }
+        if self.listeners.tls {
+            ports.push(self.ports.tls);
+        }
+        if self.listeners.tls_client_auth {
+            ports.push(self.ports.tls_client_auth);
+        }
+        if self.listeners.relp_tls {
+            ports.push(self.ports.relp_tls);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for port in ports {
+            loop {
+                if TcpStream::connect_timeout(
+                    &([127, 0, 0, 1], port).into(),
+                    Duration::from_millis(200),
+                )
+                .is_ok()
+                {
+                    break;
+                }
+                if let Some(status) = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
+                    panic!("rsyslogd exited with {status}: {}", self.stderr());
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "rsyslogd did not listen on port {port} within 10 s: {}",
+                    self.stderr()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        if self.listeners.unix {
+            while !self.ports.unix.exists() {
+                assert!(
+                    Instant::now() < deadline,
+                    "no unix socket: {}",
+                    self.stderr()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        // imudp binds in the same start-up step as the TCP listeners above.
+    }
+
+    /// What rsyslogd said on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("rsyslogd.err")).unwrap_or_default()
+    }
+
+    fn pid(&self) -> Option<i32> {
+        self.child.as_ref().and_then(|c| i32::try_from(c.id()).ok())
+    }
+
+    /// Kills rsyslogd with SIGKILL and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same ports and files (after [`kill`](Self::kill)).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    fn signal(&self, signal: i32) {
+        let Some(pid) = self.pid() else { return };
+        // SAFETY: kill(2) with the pid of our own child, which has not been
+        // reaped (we hold its `Child`), so the pid cannot name another process.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal})");
+    }
+
+    /// Freezes rsyslogd (SIGSTOP): it reads and answers nothing.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets it go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    /// Every message received so far.
+    pub fn received(&self) -> Vec<Received> {
+        let Ok(file) = std::fs::File::open(self.output()) else {
+            return Vec::new();
+        };
+        std::io::BufReader::new(file)
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| l.ends_with('}'))
+            .map(|line| parse_line(&line))
+            .collect()
+    }
+
+    /// Waits (at most `timeout`) until `pred` holds for the messages received.
+    pub fn wait_until(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let got = self.received();
+            if pred(&got) || Instant::now() >= deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn parse_line(line: &str) -> Received {
+    let v: serde_json::Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("rsyslog output {line:?}: {e}"));
+    let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let n = |k: &str| s(k).parse::<u8>().unwrap_or(u8::MAX);
+    Received {
+        raw: s("raw"),
+        severity: n("severity"),
+        facility: n("facility"),
+        host: s("host"),
+        app: s("app"),
+        procid: s("procid"),
+        msgid: s("msgid"),
+        sd: s("sd"),
+        msg: s("msg"),
+    }
+}
+
+/// The SD-ELEMENTs of a STRUCTURED-DATA string: `(SD-ID, [(name, value)])`,
+/// values with RFC 5424's backslash escapes undone.
+pub fn parse_sd(sd: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut elements = Vec::new();
+    let mut chars = sd.chars().peekable();
+    while chars.next() == Some('[') {
+        let mut id = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == ' ' || c == ']' {
+                break;
+            }
+            id.push(c);
+            chars.next();
+        }
+        let mut params = Vec::new();
+        while chars.peek() == Some(&' ') {
+            chars.next();
+            let name: String = chars.by_ref().take_while(|&c| c != '=').collect();
+            assert_eq!(chars.next(), Some('"'), "{sd}");
+            let mut value = String::new();
+            loop {
+                match chars.next() {
+                    Some('\\') => value.extend(chars.next()),
+                    Some('"') => break,
+                    Some(c) => value.push(c),
+                    None => panic!("unterminated PARAM-VALUE in {sd}"),
+                }
+            }
+            params.push((name, value));
+        }
+        assert_eq!(chars.next(), Some(']'), "{sd}");
+        elements.push((id, params));
+    }
+    elements
+}
+
+/// Undoes the crate's `format::escape` (`\n`, `\\`, `\x1b`, `\u{2028}`, …).
+pub fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('\\') => out.push('\\'),
+            Some('x') => {
+                let hex: String = chars.by_ref().take(2).collect();
+                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
+            }
+            Some('u') => {
+                assert_eq!(chars.next(), Some('{'));
+                let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
+            }
+            other => panic!("unknown escape \\{other:?} in {text:?}"),
+        }
+    }
+    out
+}
+
+/// Generates the CA, the server and client certificates and an unrelated CA.
+pub fn make_certs(dir: &Path) -> Certs {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+
+    let ca = |name: &str| {
+        let key = KeyPair::generate().expect("CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).expect("CA cert");
+        (params, key, cert)
+    };
+    let (ca_params, ca_key, ca_cert) = ca("clh test CA");
+    let (_, _, other_cert) = ca("unrelated CA");
+    let issuer = Issuer::from_params(&ca_params, &ca_key);
+    let leaf = |names: Vec<String>, cn: &str| {
+        let key = KeyPair::generate().expect("leaf key");
+        let mut params = CertificateParams::new(names).expect("leaf params");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        let cert = params.signed_by(&key, &issuer).expect("leaf cert");
+        (cert.pem(), key.serialize_pem())
+    };
+    let (server_cert, server_key) = leaf(vec!["localhost".into(), "127.0.0.1".into()], "localhost");
+    let (client_cert, client_key) = leaf(vec!["client.test".into()], "client.test");
+    let write = |name: &str, pem: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).expect("write PEM");
+        path
+    };
+    Certs {
+        ca: write("ca.pem", &ca_cert.pem()),
+        server_cert: write("server.pem", &server_cert),
+        server_key: write("server.key", &server_key),
+        client_cert: write("client.pem", &client_cert),
+        client_key: write("client.key", &client_key),
+        other_ca: write("other-ca.pem", &other_cert.pem()),
+    }
+}
