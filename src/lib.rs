@@ -60,8 +60,6 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod asynchronous;
-mod blocking;
 mod buffers;
 mod clock;
 #[cfg(feature = "config")]
@@ -70,10 +68,10 @@ mod error;
 mod file;
 mod fork;
 pub mod format;
+mod handler;
 pub mod integrations;
 #[cfg(feature = "syslog")]
 mod net;
-mod nonblocking;
 mod queue;
 mod record;
 mod report;
@@ -82,16 +80,20 @@ mod stats;
 mod sync;
 mod writer;
 
-pub use asynchronous::{
-    AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_SYNC_LEVEL,
-    DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, FallbackMode, MAX_NOWAIT_LIMIT, TryEmitError,
-};
-pub use blocking::{ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder};
 pub use clock::{Clock, SystemClock};
 pub use error::{Error, Result};
 pub use file::{
     Compression, DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
 };
+pub use handler::asynchronous::{
+    AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_SYNC_LEVEL,
+    DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, FallbackMode, MAX_NOWAIT_LIMIT, TryEmitError,
+};
+pub use handler::nonblocking::{
+    DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,
+    NonBlockingConcurrentHandlerBuilder, WriterGuard, create_nonblocking_handler,
+};
+pub use handler::{ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder};
 #[cfg(feature = "syslog")]
 #[doc(hidden)]
 pub use net::bench_api as __syslog_bench;
@@ -99,10 +101,6 @@ pub use net::bench_api as __syslog_bench;
 pub use net::{
     DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BACKOFF,
     DEFAULT_RELP_WINDOW, SinkStats, SyslogConfig,
-};
-pub use nonblocking::{
-    DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,
-    NonBlockingConcurrentHandlerBuilder, WriterGuard, create_nonblocking_handler,
 };
 pub use queue::MAX_QUEUE_CAPACITY;
 pub use record::{Level, ParseLevelError, Record};

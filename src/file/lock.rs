@@ -17,6 +17,16 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The lock file for `log` (clh-protocol.md §1): `<dir>/.__<stem>.lock`, where
+/// `<stem>` is the file name minus a trailing `.log` (exact, case-sensitive).
+/// With `lock_dir`, the lock file lives there instead of beside the log.
+pub(crate) fn lock_file_path(log: &Path, lock_dir: Option<&Path>) -> PathBuf {
+    let name = log.file_name().unwrap_or_default().to_string_lossy();
+    let stem = name.strip_suffix(".log").unwrap_or(&name);
+    let dir = lock_dir.or_else(|| log.parent()).unwrap_or(Path::new("."));
+    dir.join(format!(".__{stem}.lock"))
+}
+
 /// How many times [`LockFile::lock`] follows a lock file replaced under it
 /// before it gives up.
 const MAX_REOPENS: u32 = 16;
@@ -175,6 +185,26 @@ fn open_lock_file(path: &Path, mode: u32) -> Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lock_file_names_follow_clh() {
+        let cases = [
+            ("/d/app.log", None, "/d/.__app.lock"),
+            ("/d/app.txt", None, "/d/.__app.txt.lock"),
+            ("/d/app", None, "/d/.__app.lock"),
+            ("/d/a.b.log", None, "/d/.__a.b.lock"),
+            ("/d/app.LOG", None, "/d/.__app.LOG.lock"),
+            ("/d/jörn.log", None, "/d/.__jörn.lock"),
+            ("/d/app.log", Some("/locks"), "/locks/.__app.lock"),
+        ];
+        for (log, dir, want) in cases {
+            assert_eq!(
+                lock_file_path(Path::new(log), dir.map(Path::new)),
+                PathBuf::from(want),
+                "{log}"
+            );
+        }
+    }
 
     #[test]
     fn lock_excludes_a_second_descriptor_and_is_released_on_drop() {

@@ -13,16 +13,6 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{RoundMode, Timestamp, ToSpan, Unit, ZonedRound};
 
-/// The lock file for `log` (clh-protocol.md §1): `<dir>/.__<stem>.lock`, where
-/// `<stem>` is the file name minus a trailing `.log` (exact, case-sensitive).
-/// With `lock_dir`, the lock file lives there instead of beside the log.
-pub(crate) fn lock_file_path(log: &Path, lock_dir: Option<&Path>) -> PathBuf {
-    let name = log.file_name().unwrap_or_default().to_string_lossy();
-    let stem = name.strip_suffix(".log").unwrap_or(&name);
-    let dir = lock_dir.or_else(|| log.parent()).unwrap_or(Path::new("."));
-    dir.join(format!(".__{stem}.lock"))
-}
-
 /// `app.log.<n>`: the n-th backup, 1 being the newest.
 pub(crate) fn backup_path(log: &Path, n: usize) -> PathBuf {
     with_suffix(log, &format!(".{n}"))
@@ -263,26 +253,6 @@ pub(crate) fn epoch_seconds(t: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lock_file_names_follow_clh() {
-        let cases = [
-            ("/d/app.log", None, "/d/.__app.lock"),
-            ("/d/app.txt", None, "/d/.__app.txt.lock"),
-            ("/d/app", None, "/d/.__app.lock"),
-            ("/d/a.b.log", None, "/d/.__a.b.lock"),
-            ("/d/app.LOG", None, "/d/.__app.LOG.lock"),
-            ("/d/jörn.log", None, "/d/.__jörn.lock"),
-            ("/d/app.log", Some("/locks"), "/locks/.__app.lock"),
-        ];
-        for (log, dir, want) in cases {
-            assert_eq!(
-                lock_file_path(Path::new(log), dir.map(Path::new)),
-                PathBuf::from(want),
-                "{log}"
-            );
-        }
-    }
 
     #[test]
     fn backup_and_temp_names() {

@@ -22,7 +22,8 @@
 //!   for async callers, `try_send` for everyone, and a receiver the writer
 //!   thread drives without a runtime (see [`crate::sync::block_on_until`]).
 //!
-//! This module knows nothing of records, formats or files: it moves [`Msg`]s.
+//! This module knows nothing of records, formats or files: it moves [`Msg`]s
+//! (bytes, and control messages that never share a slot with them).
 
 mod gate;
 
@@ -35,8 +36,37 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::rest::WriterWake;
 use crate::sync::{block_on_until, lock_unpoisoned};
-use crate::writer::Msg;
+use tokio::sync::oneshot;
+
+use crate::error::Result;
 use gate::{Gate, Pass};
+
+/// Tells one waiting caller how its record, flush or stop went.
+pub(crate) type Waiter = oneshot::Sender<Result<()>>;
+
+/// One queue slot. Control messages never share a slot with log bytes.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A formatted line, fire-and-forget.
+    Line(Vec<u8>),
+    /// A formatted line whose caller waits for the outcome of its batch.
+    Confirmed(Vec<u8>, Waiter),
+    /// Resolve once everything queued before it is written.
+    Flush(Waiter),
+    /// Write everything accepted, let compressions finish, resolve; the
+    /// writer goes on (the thread handler can be started again).
+    Stop(Waiter),
+    /// As `Stop`, then the writer ends for good.
+    Shutdown(Waiter),
+}
+
+impl Msg {
+    /// Whether a caller waits for this message: the writer does not hold
+    /// it back for a retry's backoff.
+    pub(crate) fn is_control(&self) -> bool {
+        matches!(self, Msg::Flush(_) | Msg::Stop(_) | Msg::Shutdown(_))
+    }
+}
 
 /// The most records a queue may hold: beyond it a queue is no bound on memory.
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;

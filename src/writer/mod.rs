@@ -16,46 +16,20 @@
 //! behind a mutex, the counters, the formatter, the error reporter.
 
 mod core;
+mod in_caller;
 pub(crate) mod thread;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
-
 use crate::error::{Error, Result};
-use crate::file::{BatchOutcome, MAX_KEPT_SCRATCH, lock_unpoisoned};
+use crate::file::{BatchOutcome, MAX_KEPT_SCRATCH};
 use crate::report::DropReporter;
 use crate::stats::add;
+use crate::sync::lock_unpoisoned;
 
-pub(crate) use self::core::{Admission, Core};
-
-/// Tells one waiting caller how its record, flush or stop went.
-pub(crate) type Waiter = oneshot::Sender<Result<()>>;
-
-/// One queue slot. Control messages never share a slot with log bytes.
-#[derive(Debug)]
-pub(crate) enum Msg {
-    /// A formatted line, fire-and-forget.
-    Line(Vec<u8>),
-    /// A formatted line whose caller waits for the outcome of its batch.
-    Confirmed(Vec<u8>, Waiter),
-    /// Resolve once everything queued before it is written.
-    Flush(Waiter),
-    /// Write everything accepted, let compressions finish, resolve; the
-    /// writer goes on (the thread handler can be started again).
-    Stop(Waiter),
-    /// As `Stop`, then the writer ends for good.
-    Shutdown(Waiter),
-}
-
-impl Msg {
-    /// Whether a caller waits for this message: the writer does not hold
-    /// it back for a retry's backoff.
-    pub(crate) fn is_control(&self) -> bool {
-        matches!(self, Msg::Flush(_) | Msg::Stop(_) | Msg::Shutdown(_))
-    }
-}
+pub(crate) use self::core::Core;
+use crate::queue::{Msg, Waiter};
 
 /// Most records the writer takes into one batch (one lock, one write).
 pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;

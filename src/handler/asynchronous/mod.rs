@@ -19,16 +19,18 @@ use std::sync::Arc;
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::oneshot;
 
+use super::intake::{self, Admission, admit};
 use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options};
 use crate::fork::PerProcess;
 use crate::format::{Formatter, TextFormatter};
+use crate::queue::Msg;
 use crate::queue::{MAX_QUEUE_CAPACITY, Queue, Refused, queue};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
 use crate::sync::block_on_until;
 use crate::writer::thread::Finished;
-use crate::writer::{Admission, BatchWriter, Core, Msg};
+use crate::writer::{BatchWriter, Core};
 use nowait::Nowait;
 
 /// Default [`queue_capacity`](AsyncConcurrentHandlerBuilder::queue_capacity).
@@ -203,18 +205,15 @@ impl Inner {
             self.core.count_closed_drop();
             return;
         }
-        let Some(line) = self.core.format(&record) else {
-            return self.core.count_unformatted();
+        let Some(line) = intake::format(&self.core, &record) else {
+            return;
         };
         self.emit_line(record.level(), line);
     }
 
     fn emit_line(&self, level: Level, line: Vec<u8>) {
         let closed = self.queue.is_closed();
-        let line = match self
-            .core
-            .admit(level, line, closed, self.settings.sync_level)
-        {
+        let line = match admit(&self.core, level, line, closed, self.settings.sync_level) {
             Admission::Queue(line) => line,
             Admission::Sync(line) => return self.write_and_wait(line),
             Admission::Empty | Admission::Closed => return,
@@ -369,8 +368,7 @@ impl AsyncConcurrentHandler {
         if inner.queue.is_closed() {
             return Err(TryEmitError::Closed(record));
         }
-        let Some(line) = inner.core.format(&record) else {
-            inner.core.count_unformatted();
+        let Some(line) = intake::format(&inner.core, &record) else {
             return Ok(());
         };
         match inner.queue.try_push(Msg::Line(line)) {
@@ -410,8 +408,7 @@ impl AsyncConcurrentHandler {
             add(&counters.dropped, 1);
             return Err(Error::Closed);
         }
-        let Some(mut line) = inner.core.format(&record) else {
-            inner.core.count_unformatted();
+        let Some(mut line) = intake::format(&inner.core, &record) else {
             return Err(Error::FormatterPanicked);
         };
         crate::format::end_line(&mut line);

@@ -15,15 +15,17 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use super::intake::{self, Admission, admit};
 use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options};
 use crate::fork::PerProcess;
 use crate::format::{Formatter, TextFormatter};
+use crate::queue::Msg;
 use crate::queue::{MAX_QUEUE_CAPACITY, Queue, Refused, queue};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
 use crate::sync::block_on_until;
-use crate::writer::{Admission, BatchWriter, Core, Msg};
+use crate::writer::{BatchWriter, Core};
 
 /// Default [`sync_level`](NonBlockingConcurrentHandlerBuilder::sync_level) of
 /// the thread handler (Python `logging.ERROR`, as Python CLH's queue handler).
@@ -115,10 +117,7 @@ impl Inner {
 
     fn emit_line(&self, level: Level, line: Vec<u8>) -> Result<()> {
         let closed = self.queue.is_closed();
-        let line = match self
-            .core
-            .admit(level, line, closed, self.settings.sync_level)
-        {
+        let line = match admit(&self.core, level, line, closed, self.settings.sync_level) {
             Admission::Queue(line) => line,
             Admission::Sync(line) => return self.write_and_wait(line),
             Admission::Empty => return Ok(()),
@@ -233,8 +232,7 @@ impl NonBlockingConcurrentHandler {
             inner.core.count_closed_drop();
             return Err(Error::Closed);
         }
-        let Some(line) = inner.core.format(&record) else {
-            inner.core.count_unformatted();
+        let Some(line) = intake::format(&inner.core, &record) else {
             return Err(Error::FormatterPanicked);
         };
         inner.emit_line(record.level(), line)

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::intake;
 use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options};
 use crate::fork::PerProcess;
@@ -116,8 +117,7 @@ impl ConcurrentRotatingFileHandler {
     /// would write the record twice).
     pub fn emit(&self, record: &Record) -> Result<()> {
         let core = self.core()?;
-        let Some(line) = core.format(record) else {
-            core.count_unformatted();
+        let Some(line) = intake::format(core, record) else {
             return Err(Error::FormatterPanicked);
         };
         add(&core.counters.emitted, 1);

@@ -1,0 +1,22 @@
+//! The three handlers: how records reach the writer and the file.
+//!
+//! - [`asynchronous`]: [`AsyncConcurrentHandler`], for tokio code: `emit`
+//!   never awaits, `emit_wait` awaits the write.
+//! - [`nonblocking`]: [`NonBlockingConcurrentHandler`], the same queue and
+//!   writer thread with blocking confirmations, `stop`/`start` and a guard.
+//! - [`blocking`]: [`ConcurrentRotatingFileHandler`], no queue: each call
+//!   writes under the lock before it returns.
+//!
+//! They share one grammar: `emit` logs a record and applies the handler's
+//! policy, `try_emit` never waits, `emit_wait` returns once the record is on
+//! disk (awaited on the async handler, blocking on the thread handler),
+//! `flush` waits for what was accepted, `stats` counts. [`intake`] holds
+//! the steps every handler takes with a record before it is queued or
+//! written.
+
+pub(crate) mod asynchronous;
+pub(crate) mod blocking;
+mod intake;
+pub(crate) mod nonblocking;
+
+pub use blocking::{ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder};

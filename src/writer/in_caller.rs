@@ -1,0 +1,79 @@
+//! The callers' own way of writing under the lock, in their thread: the
+//! `Nowait` fallback and the blocking handler. Callers that get there at the
+//! same moment share one lock cycle (flat combining).
+
+use std::sync::{Arc, Mutex};
+
+use super::Core;
+use crate::error::{Error, Result};
+use crate::stats::add;
+use crate::sync::lock_unpoisoned;
+
+impl Core {
+    /// Writes `lines` (whole lines, each ending in `\n`) now, in the calling
+    /// thread, under the lock: the path of the `Nowait` fallback and of the
+    /// blocking handler. `Ok` once every line is in the file (a rotation that
+    /// failed on the way is counted and reported, not returned: the lines
+    /// are written all the same).
+    ///
+    /// Callers that get here at the same time share one lock cycle (flat
+    /// combining): each leaves its lines in [`Core::in_caller`] and waits for
+    /// the file; whoever gets the file first writes every line left there as
+    /// one batch and tells each caller how its lines went. Lines keep the
+    /// order they were left in. Every caller still returns only once its own
+    /// lines were written (or failed).
+    pub(crate) fn write_now(&self, lines: Vec<u8>) -> Result<()> {
+        let outcome: Arc<Outcome> = Arc::default();
+        lock_unpoisoned(&self.in_caller).push(InCaller {
+            lines,
+            outcome: Arc::clone(&outcome),
+        });
+        let mut file = lock_unpoisoned(&self.file);
+        // Written by an earlier holder of the file, which filled our outcome
+        // before it let go of the file.
+        if let Some(result) = lock_unpoisoned(&outcome).take() {
+            return result;
+        }
+        // Our lines are still waiting (only a holder of the file takes
+        // lines), and so may others'.
+        let waiting = std::mem::take(&mut *lock_unpoisoned(&self.in_caller));
+        let each: Vec<&[u8]> = waiting
+            .iter()
+            .flat_map(|caller| caller.lines.split_inclusive(|&b| b == b'\n'))
+            .collect();
+        let mut scratch = Vec::new();
+        let batch = file.write_records(&each, &mut scratch);
+        add(&self.counters.batches, 1);
+        self.account(&batch.report, batch.error.as_ref());
+        add(&self.counters.written, batch.written as u64);
+        add(&self.counters.failed, (each.len() - batch.written) as u64);
+        drop(each);
+        let mut spent = Vec::with_capacity(waiting.len());
+        let mut end = 0;
+        for caller in waiting {
+            end += caller.lines.split_inclusive(|&b| b == b'\n').count();
+            let result = match (&batch.error, &batch.report.sync_error) {
+                (Some(error), _) if end > batch.written => Err(error.clone()),
+                (_, Some(unsynced)) => Err(unsynced.clone()),
+                _ => Ok(()),
+            };
+            *lock_unpoisoned(&caller.outcome) = Some(result);
+            spent.push(caller.lines);
+        }
+        drop(file);
+        crate::buffers::recycle(&mut spent);
+        let result = lock_unpoisoned(&outcome).take();
+        // Filled just above: our lines were among those waiting.
+        result.unwrap_or(Err(Error::Closed))
+    }
+}
+
+/// How one caller's line in [`Core::write_now`] went; filled by whoever wrote it.
+type Outcome = Mutex<Option<Result<()>>>;
+
+/// Lines left by a caller that writes in its own thread.
+#[derive(Debug)]
+pub(super) struct InCaller {
+    lines: Vec<u8>,
+    outcome: Arc<Outcome>,
+}
