@@ -89,7 +89,7 @@ const PYTHON_ONLY: &[(&str, &str)] = &[
 /// | `utc` | `utc` | `false`: timestamps and time rotation in local time |
 /// | `format` | | `"text"` (or `"json"`) |
 ///
-/// Unknown options are refused with an [`Error::InvalidConfig`] naming them,
+/// Unknown options are refused with an [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) naming them,
 /// so a typo or a Python-only option (`delay`, `encoding`, …) does not pass
 /// silently.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -97,57 +97,61 @@ const PYTHON_ONLY: &[(&str, &str)] = &[
 #[non_exhaustive]
 pub struct HandlerConfig {
     /// The log file.
-    pub filename: PathBuf,
+    pub(crate) filename: PathBuf,
     /// Rotate before the file would pass this many bytes; 0 never rotates.
     #[serde(default, alias = "maxBytes")]
-    pub max_bytes: u64,
+    pub(crate) max_bytes: u64,
     /// How many rotated files to keep.
     #[serde(default = "default_backup_count", alias = "backupCount")]
-    pub backup_count: usize,
+    pub(crate) backup_count: usize,
     /// Python CLH's gzip of rotated files.
     #[serde(default)]
-    pub use_gzip: bool,
+    pub(crate) use_gzip: bool,
     /// `"none"`, `"gzip"` or `"zstd"`; `use_gzip = true` means `"gzip"`.
     #[serde(default)]
-    pub compression: Option<String>,
+    pub(crate) compression: Option<String>,
     /// Python's timed-rotation `when`: `S`, `M`, `H`, `D`, `MIDNIGHT`, `W0`–`W6`.
     #[serde(default)]
-    pub when: Option<String>,
+    pub(crate) when: Option<String>,
     /// Python's `interval`: how many `when` units between rollovers.
     #[serde(default)]
-    pub interval: Option<u64>,
+    pub(crate) interval: Option<u64>,
     /// Delete backups last written longer ago than this many seconds.
     #[serde(default)]
-    pub max_age_seconds: Option<u64>,
+    pub(crate) max_age_seconds: Option<u64>,
     /// Where the lock file lives; beside the log when absent.
     #[serde(default)]
-    pub lock_file_directory: Option<PathBuf>,
+    pub(crate) lock_file_directory: Option<PathBuf>,
     /// Mode of created files, before the umask (Python CLH's `chmod`).
     #[serde(default, alias = "chmod")]
-    pub file_mode: Option<u32>,
+    pub(crate) file_mode: Option<u32>,
     /// Create missing directories of the log and lock file.
     #[serde(default)]
-    pub create_dirs: Option<bool>,
+    pub(crate) create_dirs: Option<bool>,
     /// `fsync` after each batch.
     #[serde(default)]
-    pub durable: bool,
+    pub(crate) durable: bool,
     /// Records the queue holds.
     #[serde(default)]
-    pub queue_capacity: Option<usize>,
+    pub(crate) queue_capacity: Option<usize>,
     /// What happens to a record when the queue is full.
     #[serde(default)]
-    pub fallback_mode: Option<FallbackMode>,
+    pub(crate) fallback_mode: Option<FallbackMode>,
+    /// Python CLH's name for the thread handler's choice: `true` is
+    /// `fallback_mode = "block"`, `false` is `"drop"`.
+    #[serde(default)]
+    pub(crate) fallback_on_full: Option<bool>,
     /// Records at or above this level are written before `emit` returns:
     /// `None` keeps the handler's default, `Some(None)` (`"none"`) queues
     /// every level.
     #[serde(default, deserialize_with = "sync_level")]
-    pub sync_level: Option<Option<Level>>,
+    pub(crate) sync_level: Option<Option<Level>>,
     /// Timestamps and time rotation in UTC instead of local time.
     #[serde(default)]
-    pub utc: bool,
+    pub(crate) utc: bool,
     /// The line format.
     #[serde(default)]
-    pub format: LogFormat,
+    pub(crate) format: LogFormat,
 }
 
 /// The line format a [`HandlerConfig`] asks for.
@@ -210,6 +214,7 @@ impl HandlerConfig {
             durable: false,
             queue_capacity: None,
             fallback_mode: None,
+            fallback_on_full: None,
             sync_level: None,
             utc: false,
             format: LogFormat::Text,
@@ -220,7 +225,7 @@ impl HandlerConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] with the parser's message (line and column
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) with the parser's message (line and column
     /// included), for bad syntax, a wrong type, a missing `filename` or an
     /// unknown option.
     pub fn from_toml_str(text: &str) -> Result<Self> {
@@ -240,7 +245,7 @@ impl HandlerConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when the file cannot be read (with its path) or
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) when the file cannot be read (with its path) or
     /// parsed.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
@@ -259,14 +264,14 @@ impl HandlerConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for an unknown `compression` or `when`.
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) for an unknown `compression` or `when`.
     pub fn async_builder(&self) -> Result<AsyncConcurrentHandlerBuilder> {
         let mut builder = AsyncConcurrentHandler::builder(&self.filename);
         apply_file_options!(self, builder);
         if let Some(capacity) = self.queue_capacity {
             builder = builder.queue_capacity(capacity);
         }
-        if let Some(mode) = self.fallback_mode {
+        if let Some(mode) = self.fallback_mode()? {
             builder = builder.fallback_mode(mode);
         }
         if let Some(level) = self.sync_level {
@@ -275,7 +280,30 @@ impl HandlerConfig {
         Ok(builder)
     }
 
-    /// Builds an [`AsyncConcurrentHandler`] (inside a tokio runtime).
+    /// The log file these settings are for.
+    pub fn filename(&self) -> &Path {
+        &self.filename
+    }
+
+    /// `fallback_mode`, or Python's `fallback_on_full`, which means the same.
+    fn fallback_mode(&self) -> Result<Option<FallbackMode>> {
+        let python = self.fallback_on_full.map(|block| {
+            if block {
+                FallbackMode::Block
+            } else {
+                FallbackMode::Drop
+            }
+        });
+        match (self.fallback_mode, python) {
+            (Some(mode), Some(other)) if mode != other => Err(Error::invalid_config(format!(
+                "fallback_mode = \"{mode}\" and fallback_on_full = {} contradict each other",
+                other == FallbackMode::Block
+            ))),
+            (mode, python) => Ok(mode.or(python)),
+        }
+    }
+
+    /// Builds an [`AsyncConcurrentHandler`].
     ///
     /// # Errors
     ///
@@ -285,30 +313,29 @@ impl HandlerConfig {
         self.async_builder()?.build()
     }
 
-    /// A [`NonBlockingConcurrentHandler`] builder with these settings.
-    /// `fallback_mode` maps to `fallback_on_full`: `"block"` writes in the
-    /// caller, `"drop"` drops; `"nowait"` exists only for the async handler.
+    /// A [`NonBlockingConcurrentHandler`] builder with these settings
+    /// (`fallback_mode = "nowait"` is refused: it exists only for the async
+    /// handler).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for an unknown `compression` or `when`, or
-    /// `fallback_mode = "nowait"`.
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) for an
+    /// unknown `compression` or `when`, or `fallback_mode = "nowait"`.
     pub fn nonblocking_builder(&self) -> Result<NonBlockingConcurrentHandlerBuilder> {
         let mut builder = NonBlockingConcurrentHandler::builder(&self.filename);
         apply_file_options!(self, builder);
         if let Some(capacity) = self.queue_capacity {
             builder = builder.queue_capacity(capacity);
         }
-        match self.fallback_mode {
+        match self.fallback_mode()? {
             None => {}
-            Some(FallbackMode::Block) => builder = builder.fallback_on_full(true),
-            Some(FallbackMode::Drop) => builder = builder.fallback_on_full(false),
-            Some(other) => {
-                return Err(Error::invalid_config(format!(
-                    "fallback_mode = \"{other}\" exists only for the async handler; \
-                     the thread handler takes \"block\" or \"drop\""
-                )));
+            Some(FallbackMode::Nowait) => {
+                return Err(Error::invalid_config(
+                    "fallback_mode = \"nowait\" exists only for the async handler; \
+                     the thread handler takes \"block\" or \"drop\"",
+                ));
             }
+            Some(mode) => builder = builder.fallback_mode(mode),
         }
         if let Some(level) = self.sync_level {
             builder = builder.sync_level(level);

@@ -81,19 +81,23 @@ mod sync;
 mod writer;
 
 pub use clock::{Clock, SystemClock};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use file::{
     Compression, DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
 };
 pub use handler::asynchronous::{
-    AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_SYNC_LEVEL,
-    DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, FallbackMode, MAX_NOWAIT_LIMIT, TryEmitError,
+    AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_FALLBACK_MODE,
+    DEFAULT_ASYNC_SYNC_LEVEL, DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, MAX_NOWAIT_LIMIT,
 };
 pub use handler::nonblocking::{
-    DEFAULT_GUARD_TIMEOUT, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,
-    NonBlockingConcurrentHandlerBuilder, WriterGuard, create_nonblocking_handler,
+    DEFAULT_STOP_TIMEOUT, DEFAULT_THREAD_FALLBACK_MODE, DEFAULT_THREAD_SYNC_LEVEL,
+    NonBlockingConcurrentHandler, NonBlockingConcurrentHandlerBuilder, WriterGuard,
+    create_nonblocking_handler,
 };
-pub use handler::{ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder};
+pub use handler::{
+    ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder, FallbackMode,
+    ParseFallbackModeError, TryEmitError,
+};
 #[cfg(feature = "syslog")]
 #[doc(hidden)]
 pub use net::bench_api as __syslog_bench;

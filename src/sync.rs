@@ -53,6 +53,44 @@ pub(crate) fn block_on_until<F: Future>(future: F, deadline: Option<Instant>) ->
     }
 }
 
+/// Awaits `future` until `deadline`; `None` when the deadline came first
+/// (the future is dropped then). Needs no runtime's timer, so it works on
+/// any executor: a thread of its own wakes the task at the deadline (this
+/// serves the rare deadline-taking shutdown, not a hot path).
+pub(crate) async fn until<F: Future>(future: F, deadline: Instant) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let waker: Arc<Mutex<Option<Waker>>> = Arc::default();
+    let mut timer_started = false;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        if Instant::now() >= deadline {
+            return Poll::Ready(None);
+        }
+        *lock_unpoisoned(&waker) = Some(cx.waker().clone());
+        if !timer_started {
+            timer_started = true;
+            let waker = Arc::clone(&waker);
+            let spawned = std::thread::Builder::new()
+                .name("clh-deadline".into())
+                .spawn(move || {
+                    std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                    if let Some(waker) = lock_unpoisoned(&waker).take() {
+                        waker.wake();
+                    }
+                });
+            if spawned.is_err() {
+                // No timer: the deadline is checked whenever the future is
+                // polled again, which the writer's answer does.
+                timer_started = false;
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +105,20 @@ mod tests {
         });
         let deadline = Instant::now() + Duration::from_secs(10);
         assert_eq!(block_on_until(rx, Some(deadline)), Some(Ok(7)));
+    }
+
+    #[test]
+    fn until_gives_up_at_its_deadline_on_any_executor() {
+        let (_tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        let deadline = Instant::now() + Duration::from_millis(30);
+        assert_eq!(futures::executor::block_on(until(rx, deadline)), None);
+        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        let _ = tx.send(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        assert_eq!(
+            futures::executor::block_on(until(rx, deadline)),
+            Some(Ok(5))
+        );
     }
 
     #[test]

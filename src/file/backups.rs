@@ -15,7 +15,7 @@ use jiff::civil::DateTime;
 
 use super::compress::ALL_EXTENSIONS;
 use super::rotation::{TimedPolicy, backup_path, with_suffix};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// How many backups to keep, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,20 +41,15 @@ fn is_regular_file(path: &Path) -> bool {
 /// Removes `path`; a file that is already gone is no error.
 pub(crate) fn remove(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::Remove {
-            path: path.to_path_buf(),
-            source: e.into(),
-        }),
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(Error::io(ErrorKind::Remove, path.to_path_buf(), e))
+        }
         _ => Ok(()),
     }
 }
 
 pub(crate) fn rename(from: &Path, to: &Path) -> Result<()> {
-    fs::rename(from, to).map_err(|e| Error::Rotate {
-        from: from.to_path_buf(),
-        to: to.to_path_buf(),
-        source: e.into(),
-    })
+    fs::rename(from, to).map_err(|e| Error::rotate(from, to, e))
 }
 
 /// One step of the chain (clh-protocol.md §5, step 6): remove `to` and

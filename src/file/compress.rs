@@ -49,7 +49,7 @@ use super::backups::{self, Retention};
 use super::lock::LockFile;
 use super::rotation::{TimedPolicy, with_suffix};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::report::ErrorReporter;
 use crate::stats::{Counters, add};
 use crate::sync::lock_unpoisoned;
@@ -109,10 +109,7 @@ impl Claim {
         let id = FileId::of(&file).map_err(|e| stat_error(path, e))?;
         match fs4::FileExt::try_lock(&file) {
             Ok(()) => Ok(Claim { _locked: file, id }),
-            Err(e) => Err(Error::Lock {
-                path: path.to_path_buf(),
-                source: Arc::new(e.into()),
-            }),
+            Err(e) => Err(Error::io(ErrorKind::Lock, path, e.into())),
         }
     }
 }
@@ -135,10 +132,7 @@ impl FileId {
 }
 
 fn stat_error(path: &Path, e: io::Error) -> Error {
-    Error::Stat {
-        path: path.to_path_buf(),
-        source: e.into(),
-    }
+    Error::io(ErrorKind::Stat, path.to_path_buf(), e)
 }
 
 enum Job {
@@ -269,7 +263,7 @@ fn spawn_worker(config: &Arc<CompressorConfig>) -> Result<(mpsc::Sender<Job>, Pe
     std::thread::Builder::new()
         .name("clh-compress".into())
         .spawn(move || worker.run(rx))
-        .map_err(|e| Error::Spawn { source: e.into() })?;
+        .map_err(Error::spawn)?;
     Ok((jobs, pending))
 }
 
@@ -342,10 +336,7 @@ impl Worker {
         if let Err(e) = compress_file(source, &output, self.config.compression) {
             let _ = fs::remove_file(&tmp);
             // The plain backup stays, whole; the next scan tries again.
-            return Err(Error::Compress {
-                path: tmp,
-                source: e.into(),
-            });
+            return Err(Error::io(ErrorKind::Compress, tmp, e));
         }
         let published = self.publish(claim.id, &tmp);
         if published.is_err() {
@@ -436,10 +427,7 @@ impl Worker {
 }
 
 fn compress_error(path: &Path, e: io::Error) -> Error {
-    Error::Compress {
-        path: path.to_path_buf(),
-        source: e.into(),
-    }
+    Error::io(ErrorKind::Compress, path.to_path_buf(), e)
 }
 
 /// What a scan found.
@@ -522,10 +510,8 @@ fn for_each_entry(config: &CompressorConfig, mut f: impl FnMut(PathBuf, &str, u6
         return Ok(());
     };
     let prefix = format!("{}.", name.to_string_lossy());
-    let entries = fs::read_dir(dir).map_err(|e| Error::ReadDir {
-        path: dir.to_path_buf(),
-        source: e.into(),
-    })?;
+    let entries =
+        fs::read_dir(dir).map_err(|e| Error::io(ErrorKind::ReadDir, dir.to_path_buf(), e))?;
     for entry in entries.flatten() {
         let file = entry.file_name();
         let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {

@@ -15,7 +15,7 @@ use std::io;
 use std::os::unix::fs::{FileExt as _, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The lock file for `log` (clh-protocol.md §1): `<dir>/.__<stem>.lock`, where
 /// `<stem>` is the file name minus a trailing `.log` (exact, case-sensitive).
@@ -77,7 +77,7 @@ impl LockFile {
     /// and lock again. The guard returned always holds the lock on the file
     /// the path named once the lock was taken; a lock file that keeps being
     /// replaced is not chased forever: after [`MAX_REOPENS`] rounds this
-    /// gives up with [`Error::LockFileReplaced`].
+    /// gives up with [`ErrorKind::LockFileReplaced`](crate::ErrorKind::LockFileReplaced).
     pub(crate) fn lock(&mut self) -> Result<(LockGuard<'_>, bool)> {
         self.lock_with(|| {})
     }
@@ -100,10 +100,7 @@ impl LockFile {
             let _ = fs4::FileExt::unlock(&self.file);
             self.file = open_lock_file(&self.path, self.mode)?;
         }
-        Err(Error::LockFileReplaced {
-            path: self.path.clone(),
-            rounds: MAX_REOPENS,
-        })
+        Err(Error::lock_file_replaced(&self.path.clone(), MAX_REOPENS))
     }
 
     fn lock_descriptor(&self) -> Result<()> {
@@ -112,10 +109,7 @@ impl LockFile {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(Error::Lock {
-                        path: self.path.clone(),
-                        source: e.into(),
-                    });
+                    return Err(Error::io(ErrorKind::Lock, self.path.clone(), e));
                 }
             }
         }
@@ -149,10 +143,7 @@ impl LockGuard<'_> {
         file.write_all_at(text.as_bytes(), 0)
             .and_then(|()| file.set_len(text.len() as u64))
             .and_then(|()| file.sync_data())
-            .map_err(|e| Error::Write {
-                path: self.lock.path.clone(),
-                source: e.into(),
-            })
+            .map_err(|e| Error::io(ErrorKind::Write, self.lock.path.clone(), e))
     }
 }
 
@@ -176,10 +167,7 @@ fn open_lock_file(path: &Path, mode: u32) -> Result<File> {
         .mode(mode)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| Error::OpenLockFile {
-            path: path.to_path_buf(),
-            source: e.into(),
-        })
+        .map_err(|e| Error::io(ErrorKind::OpenLockFile, path.to_path_buf(), e))
 }
 
 #[cfg(test)]
@@ -263,7 +251,12 @@ mod tests {
         let path = dir.path().join(".__app.lock");
         let mut lock = LockFile::open(&path, 0o644).expect("open");
         match lock.lock_with(|| replace(&path)) {
-            Err(Error::LockFileReplaced { rounds, .. }) => assert_eq!(rounds, MAX_REOPENS),
+            Err(e) if e.kind() == crate::error::ErrorKind::LockFileReplaced => {
+                assert!(
+                    e.to_string().contains(&format!("{MAX_REOPENS} times")),
+                    "{e}"
+                );
+            }
             Err(e) => panic!("unexpected {e}"),
             Ok((guard, _)) => panic!(
                 "returned a guard (holding the lock: {})",

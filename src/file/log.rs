@@ -17,7 +17,7 @@ use super::lock::{LockFile, LockGuard, lock_file_path};
 use super::options::FileConfig;
 use super::rotation::{Rotation, SizeLimit, TimedPolicy, epoch_seconds, temp_rotation_path};
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::report::ErrorReporter;
 use crate::stats::{Counters, add};
 
@@ -119,17 +119,13 @@ impl LockedFile {
             )));
         }
         // Python CLH works on abspath(filename), without resolving symlinks (§1).
-        let path = std::path::absolute(&config.path).map_err(|e| Error::OpenLog {
-            path: config.path.clone(),
-            source: e.into(),
-        })?;
+        let path = std::path::absolute(&config.path)
+            .map_err(|e| Error::io(ErrorKind::OpenLog, config.path.clone(), e))?;
         let lock_path = lock_file_path(&path, config.lock_dir.as_deref());
         if config.create_dirs {
             for dir in [path.parent(), lock_path.parent()].into_iter().flatten() {
-                fs::create_dir_all(dir).map_err(|e| Error::CreateDir {
-                    path: dir.to_path_buf(),
-                    source: e.into(),
-                })?;
+                fs::create_dir_all(dir)
+                    .map_err(|e| Error::io(ErrorKind::CreateDir, dir.to_path_buf(), e))?;
             }
         }
         let mut lock = LockFile::open(&lock_path, config.file_mode)?;
@@ -365,16 +361,13 @@ impl LogFile {
 
     fn sync(&mut self) -> Result<()> {
         match self.file.as_ref().map(File::sync_data) {
-            Some(Err(e)) => Err(self.write_error(e)),
+            Some(Err(e)) => Err(Error::io(ErrorKind::Sync, self.path.clone(), e)),
             _ => Ok(()),
         }
     }
 
     fn write_error(&self, e: io::Error) -> Error {
-        Error::Write {
-            path: self.path.clone(),
-            source: e.into(),
-        }
+        Error::io(ErrorKind::Write, self.path.clone(), e)
     }
 
     /// Rotation, under the lock. The next write creates a new log.
@@ -487,10 +480,7 @@ fn open_log(path: &Path, mode: u32) -> Result<File> {
             io::ErrorKind::PermissionDenied => open(false),
             _ => Err(e),
         })
-        .map_err(|e| Error::OpenLog {
-            path: path.to_path_buf(),
-            source: e.into(),
-        })
+        .map_err(|e| Error::io(ErrorKind::OpenLog, path.to_path_buf(), e))
 }
 
 /// The size of the file now at `path`, reopening it first if the descriptor in
@@ -498,10 +488,7 @@ fn open_log(path: &Path, mode: u32) -> Result<File> {
 /// or replaced): the stale check of clh-protocol.md §3, one `fstat` and one
 /// `stat` per batch.
 fn open_current(file: &mut Option<File>, path: &Path, mode: u32) -> Result<u64> {
-    let stat_error = |e: io::Error| Error::Stat {
-        path: path.to_path_buf(),
-        source: e.into(),
-    };
+    let stat_error = |e: io::Error| Error::io(ErrorKind::Stat, path.to_path_buf(), e);
     if let Some(open) = file.as_ref() {
         let ours = open.metadata().map_err(stat_error)?;
         match fs::metadata(path) {

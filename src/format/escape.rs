@@ -77,7 +77,7 @@ fn escape_special(text: &str, out: &mut Vec<u8>) {
 /// the fields of a typical record, this beats both the byte loop and 16-byte
 /// SIMD steps (whose padded tail costs more than it saves on short strings).
 #[inline]
-fn is_plain(bytes: &[u8]) -> bool {
+pub(crate) fn is_plain(bytes: &[u8]) -> bool {
     let Some(last) = bytes.len().checked_sub(8) else {
         return bytes.iter().all(|&b| !MAYBE_SPECIAL[usize::from(b)]);
     };

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::intake;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, file_options};
 use crate::fork::PerProcess;
 use crate::format::{Formatter, TextFormatter};
@@ -44,7 +44,7 @@ use crate::writer::Core;
 ///     .max_bytes(200)
 ///     .backup_count(3)
 ///     .build()?;
-/// handler.emit(&Record::new(Level::Info, "started"))?;
+/// handler.emit(Record::new(Level::Info, "started"))?;
 /// handler.write_batch(b"first line\nsecond line\n")?;
 ///
 /// let text = std::fs::read_to_string(&log)?;
@@ -102,7 +102,7 @@ impl ConcurrentRotatingFileHandler {
                 || Core::open(&settings.file, Arc::clone(&settings.formatter)),
                 crate::report::report_to_stderr,
             )
-            .ok_or(Error::Closed)
+            .ok_or(Error::closed())
     }
 
     /// Formats `record` with the handler's formatter and writes it under the lock.
@@ -111,14 +111,14 @@ impl ConcurrentRotatingFileHandler {
     ///
     /// The lock, stat, open or write error that stopped the record (a failed
     /// write leaves no partial line behind), the sync error with `durable`,
-    /// or [`Error::FormatterPanicked`]. A rotation that failed while the
+    /// or [`ErrorKind::FormatterPanicked`](crate::ErrorKind::FormatterPanicked). A rotation that failed while the
     /// record was still written is no error here: it is counted in
     /// [`Stats::rotation_errors`] and reported (a caller retrying on `Err`
     /// would write the record twice).
-    pub fn emit(&self, record: &Record) -> Result<()> {
+    pub fn emit(&self, record: Record) -> Result<()> {
         let core = self.core()?;
-        let Some(line) = intake::format(core, record) else {
-            return Err(Error::FormatterPanicked);
+        let Some(line) = intake::format(core, &record) else {
+            return Err(Error::plain(ErrorKind::FormatterPanicked));
         };
         add(&core.counters.emitted, 1);
         core.write_now(line)
@@ -180,11 +180,11 @@ impl ConcurrentRotatingFileHandler {
 ///
 /// | option | default |
 /// |---|---|
-/// | [`max_bytes`](Self::max_bytes) | [`DEFAULT_MAX_BYTES`] (0: never rotate) |
-/// | [`backup_count`](Self::backup_count) | [`DEFAULT_BACKUP_COUNT`] (5) |
+/// | [`max_bytes`](Self::max_bytes) | [`DEFAULT_MAX_BYTES`](crate::DEFAULT_MAX_BYTES) (0: never rotate) |
+/// | [`backup_count`](Self::backup_count) | [`DEFAULT_BACKUP_COUNT`](crate::DEFAULT_BACKUP_COUNT) (5) |
 /// | [`lock_file_directory`](Self::lock_file_directory) | beside the log |
 /// | [`create_dirs`](Self::create_dirs) | `true` |
-/// | [`file_mode`](Self::file_mode) | [`DEFAULT_FILE_MODE`] (`0o644`, before the umask) |
+/// | [`file_mode`](Self::file_mode) | [`DEFAULT_FILE_MODE`](crate::DEFAULT_FILE_MODE) (`0o644`, before the umask) |
 /// | [`durable`](Self::durable) | `false` |
 /// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
 /// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
@@ -213,8 +213,8 @@ impl ConcurrentRotatingFileHandlerBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for settings that make no sense, and the
-    /// [`Error::CreateDir`], [`Error::OpenLockFile`] or [`Error::OpenLog`] that
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) for settings that make no sense, and the
+    /// [`ErrorKind::CreateDir`](crate::ErrorKind::CreateDir), [`ErrorKind::OpenLockFile`](crate::ErrorKind::OpenLockFile) or [`ErrorKind::OpenLog`](crate::ErrorKind::OpenLog) that
     /// stopped it, each with its path.
     ///
     /// ```

@@ -16,7 +16,15 @@
 
 pub(crate) mod asynchronous;
 pub(crate) mod blocking;
+mod fallback;
 mod intake;
 pub(crate) mod nonblocking;
+mod nowait;
+mod queued;
+mod try_emit;
+
+use queued::queued_options;
 
 pub use blocking::{ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder};
+pub use fallback::{FallbackMode, ParseFallbackModeError};
+pub use try_emit::TryEmitError;

@@ -25,7 +25,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::Handler;
+use super::QueuedHandler;
 use crate::record::{Level, Record};
 
 /// A [`log::Log`] that logs through a handler, at most at `max_level`.
@@ -46,7 +46,7 @@ pub struct ConcurrentLogger<H> {
     max_level: log::LevelFilter,
 }
 
-impl<H: Handler> ConcurrentLogger<H> {
+impl<H: QueuedHandler> ConcurrentLogger<H> {
     /// A logger into `handler` that passes records up to `max_level`.
     pub fn new(handler: H, max_level: log::LevelFilter) -> Self {
         ConcurrentLogger { handler, max_level }
@@ -85,7 +85,7 @@ impl<'kvs> log::kv::VisitSource<'kvs> for Fields<'_> {
     }
 }
 
-impl<H: Handler> log::Log for ConcurrentLogger<H> {
+impl<H: QueuedHandler> log::Log for ConcurrentLogger<H> {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
         metadata.level() <= self.max_level
     }
@@ -118,7 +118,10 @@ impl<H: Handler> log::Log for ConcurrentLogger<H> {
 ///
 /// [`InitLogError`] when a global logger was already installed (then nothing
 /// changed).
-pub fn init_log<H: Handler>(handler: H, max_level: log::LevelFilter) -> Result<(), InitLogError> {
+pub fn init_log<H: QueuedHandler>(
+    handler: H,
+    max_level: log::LevelFilter,
+) -> Result<(), InitLogError> {
     log::set_boxed_logger(Box::new(ConcurrentLogger::new(handler, max_level)))
         .map_err(|source| InitLogError { source })?;
     log::set_max_level(max_level);

@@ -20,13 +20,13 @@ pub mod log;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 
-/// A handler the integrations can log into: [`AsyncConcurrentHandler`] or
-/// [`NonBlockingConcurrentHandler`]. Sealed: the integrations rely on how these
-/// two queue, count and fall back.
-pub trait Handler: sealed::Sealed + Clone + Send + Sync + std::fmt::Debug + 'static {}
+/// The handlers the integrations log into: the two queued ones,
+/// [`AsyncConcurrentHandler`] and [`NonBlockingConcurrentHandler`]. Sealed:
+/// the integrations rely on how these two queue, count and fall back.
+pub trait QueuedHandler: sealed::Sealed + Clone + Send + Sync + std::fmt::Debug + 'static {}
 
-impl Handler for AsyncConcurrentHandler {}
-impl Handler for NonBlockingConcurrentHandler {}
+impl QueuedHandler for AsyncConcurrentHandler {}
+impl QueuedHandler for NonBlockingConcurrentHandler {}
 
 pub(crate) mod sealed {
     use super::{Level, Record};
@@ -62,12 +62,11 @@ impl sealed::Sealed for AsyncConcurrentHandler {
 
 impl sealed::Sealed for NonBlockingConcurrentHandler {
     fn emit_record(&self, record: Record) {
-        // Failures are counted in `Stats` (and write errors reported) already.
-        let _ = self.emit(record);
+        self.emit(record);
     }
 
     fn emit_formatted(&self, level: Level, line: Vec<u8>) {
-        let _ = self.emit_line(level, line);
+        self.emit_line(level, line);
     }
 
     fn flush_blocking(&self) {

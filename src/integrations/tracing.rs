@@ -58,7 +58,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::Handler;
+use super::QueuedHandler;
 use crate::format::escape;
 use crate::record::{Level, Record};
 use crate::report::SELF_TARGET;
@@ -83,7 +83,7 @@ pub struct ConcurrentLogLayer<H> {
     handler: H,
 }
 
-impl<H: Handler> ConcurrentLogLayer<H> {
+impl<H: QueuedHandler> ConcurrentLogLayer<H> {
     /// A layer logging into `handler` ([`AsyncConcurrentHandler`] or
     /// [`NonBlockingConcurrentHandler`]).
     pub fn new(handler: H) -> Self {
@@ -170,7 +170,7 @@ pub(crate) fn level_of(level: &::tracing::Level) -> Level {
 impl<S, H> Layer<S> for ConcurrentLogLayer<H>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    H: Handler,
+    H: QueuedHandler,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else {
@@ -239,7 +239,7 @@ where
 /// backslashes and other control characters, as the text format does), so an
 /// event stays one line and cannot forge another.
 #[derive(Debug)]
-pub struct EventWriter<'a, H: Handler> {
+pub struct EventWriter<'a, H: QueuedHandler> {
     handler: &'a H,
     level: Level,
     /// The handler's own error reports are not logged into it, but on stderr.
@@ -247,7 +247,7 @@ pub struct EventWriter<'a, H: Handler> {
     buf: Vec<u8>,
 }
 
-impl<H: Handler> EventWriter<'_, H> {
+impl<H: QueuedHandler> EventWriter<'_, H> {
     fn send(&mut self) {
         let mut line = std::mem::take(&mut self.buf);
         if line.is_empty() {
@@ -264,10 +264,7 @@ impl<H: Handler> EventWriter<'_, H> {
         // them (and the rest, as the text format does) so that one event stays
         // one line of the shared log. The scan spares the common line a copy:
         // `escape` would change nothing in it.
-        if line
-            .iter()
-            .any(|&b| b < 0x20 || b == 0x7f || b == b'\\' || b == 0xC2 || b == 0xE2)
-        {
+        if !crate::format::is_plain(&line) {
             let text = String::from_utf8_lossy(&line);
             let mut escaped = Vec::with_capacity(line.len() + 16);
             escape(&text, &mut escaped);
@@ -278,7 +275,7 @@ impl<H: Handler> EventWriter<'_, H> {
     }
 }
 
-impl<H: Handler> io::Write for EventWriter<'_, H> {
+impl<H: QueuedHandler> io::Write for EventWriter<'_, H> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.buf.extend_from_slice(buf);
         Ok(buf.len())
@@ -290,13 +287,16 @@ impl<H: Handler> io::Write for EventWriter<'_, H> {
     }
 }
 
-impl<H: Handler> Drop for EventWriter<'_, H> {
+impl<H: QueuedHandler> Drop for EventWriter<'_, H> {
     fn drop(&mut self) {
         self.send();
     }
 }
 
-fn writer_for<'a, H: Handler>(handler: &'a H, meta: Option<&Metadata<'_>>) -> EventWriter<'a, H> {
+fn writer_for<'a, H: QueuedHandler>(
+    handler: &'a H,
+    meta: Option<&Metadata<'_>>,
+) -> EventWriter<'a, H> {
     EventWriter {
         handler,
         level: meta.map_or(Level::Info, |m| level_of(m.level())),

@@ -29,7 +29,7 @@
 //!
 //! - RELP: up to `relp_window` frames are in flight; each record's confirm
 //!   resolves with its `rsp` (`200` is `Ok`, any other status a typed
-//!   [`Error::Rejected`]). When a connection breaks, every frame not yet
+//!   [`ErrorKind::Rejected`](crate::ErrorKind::Rejected)). When a connection breaks, every frame not yet
 //!   acknowledged is sent again after reconnecting, in order, and counted in
 //!   [`SinkStats::resent`]. Duplicates arise exactly there: a frame the
 //!   collector had processed whose `rsp` was lost with the connection.
@@ -53,7 +53,7 @@ use tokio::sync::{Notify, oneshot};
 
 use super::SyslogConfig;
 use super::transport::{self, Conn, Target};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::report::ErrorReporter;
 use crate::sync::lock_unpoisoned;
 
@@ -240,10 +240,7 @@ impl Shared {
     }
 
     fn send_error(&self, source: io::Error) -> Error {
-        Error::Send {
-            address: self.address.clone(),
-            source: Arc::new(source),
-        }
+        Error::net(ErrorKind::Send, self.address.clone(), source)
     }
 }
 
@@ -286,9 +283,7 @@ impl SyslogSink {
             .enable_all()
             .thread_name("clh-syslog")
             .build()
-            .map_err(|e| Error::Spawn {
-                source: Arc::new(e),
-            })?;
+            .map_err(Error::spawn)?;
         let task = Task {
             shared: Arc::clone(&shared),
             target,
@@ -305,9 +300,7 @@ impl SyslogSink {
                 let _stopped = MarkStopped(shared);
                 runtime.block_on(task.run());
             })
-            .map_err(|e| Error::Spawn {
-                source: Arc::new(e),
-            })?;
+            .map_err(Error::spawn)?;
         Ok(SyslogSink {
             shared,
             thread: Mutex::new(Some(thread)),
@@ -380,8 +373,8 @@ impl SyslogSink {
     /// # Errors
     ///
     /// The last error among those records if any failed;
-    /// [`Error::DeliveryTimeout`] if they had not all settled by `deadline`
-    /// (they go on); [`Error::Closed`] if the sink's thread ended first.
+    /// [`ErrorKind::DeliveryTimeout`](crate::ErrorKind::DeliveryTimeout) if they had not all settled by `deadline`
+    /// (they go on); [`ErrorKind::Closed`](crate::ErrorKind::Closed) if the sink's thread ended first.
     pub(crate) fn flush(&self, deadline: Instant) -> Result<()> {
         let reply = {
             let mut state = self.shared.lock();
@@ -389,7 +382,7 @@ impl SyslogSink {
                 return Ok(());
             }
             if state.stopped {
-                return Err(Error::Closed);
+                return Err(Error::closed());
             }
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             let waiter = FlushWaiter {
@@ -405,22 +398,23 @@ impl SyslogSink {
         match reply.recv_timeout(timeout) {
             Ok(outcome) => outcome,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(self.timeout_error()),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::Closed),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::closed()),
         }
     }
 
     /// Delivers what was submitted (until `deadline`), closes the connection
     /// (RELP: the `close` handshake) and stops the thread. Records still
     /// undelivered at the deadline are given up: their confirms get
-    /// [`Error::DeliveryTimeout`] and they are counted in `dropped`. Later
+    /// [`ErrorKind::DeliveryTimeout`](crate::ErrorKind::DeliveryTimeout) and they are counted in `dropped`. Later
     /// submissions are rejected. Calling it again waits again.
     ///
     /// # Errors
     ///
-    /// [`Error::DeliveryTimeout`] if records were given up, the last error of
-    /// a record that failed, or [`Error::StopTimeout`] if the thread did not
+    /// [`ErrorKind::DeliveryTimeout`](crate::ErrorKind::DeliveryTimeout) if records were given up, the last error of
+    /// a record that failed, or [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) if the thread did not
     /// end by shortly after the deadline.
     pub(crate) fn shutdown(&self, deadline: Instant) -> Result<()> {
+        let started = Instant::now();
         let (target, failed_before) = {
             let mut state = self.shared.lock();
             state.closing = Some(state.closing.map_or(deadline, |d| d.min(deadline)));
@@ -443,7 +437,7 @@ impl SyslogSink {
                 .unwrap_or_else(|poisoned| poisoned.into_inner().0);
         }
         let outcome = if !state.stopped {
-            Err(Error::StopTimeout)
+            Err(Error::timeout(give_up.saturating_duration_since(started)))
         } else if state.settled < target || state.failed > failed_before {
             Err(state
                 .last_error
@@ -484,10 +478,7 @@ impl SyslogSink {
 
     fn timeout_error(&self) -> Error {
         let state = self.shared.lock();
-        Error::DeliveryTimeout {
-            address: self.shared.address.clone(),
-            pending: state.submitted - state.settled,
-        }
+        Error::delivery_timeout(self.shared.address.clone(), state.submitted - state.settled)
     }
 }
 
@@ -515,7 +506,7 @@ impl Drop for MarkStopped {
         state.stopped = true;
         // Nothing will settle these any more.
         for flush in state.flushes.drain(..) {
-            let _ = flush.reply.try_send(Err(Error::Closed));
+            let _ = flush.reply.try_send(Err(Error::closed()));
         }
         drop(state);
         self.0.stopped.notify_all();
@@ -617,10 +608,11 @@ impl Task {
             let conn = match attempt {
                 Ok(conn) => conn,
                 Err(e) => {
-                    self.connect_failed(Error::Connect {
-                        address: self.shared.address.clone(),
-                        source: Arc::new(e),
-                    });
+                    self.connect_failed(Error::net(
+                        ErrorKind::Connect,
+                        self.shared.address.clone(),
+                        e,
+                    ));
                     self.pause(backoff.next_wait(), closing).await;
                     continue;
                 }
@@ -738,7 +730,7 @@ impl Task {
                 break;
             }
             let outcome = if state.failed > flush.failed_before {
-                Err(state.last_error.clone().unwrap_or(Error::Closed))
+                Err(state.last_error.clone().unwrap_or(Error::closed()))
             } else {
                 Ok(())
             };
@@ -822,10 +814,7 @@ impl Task {
         bump(&self.shared.counters.dropped, left.len() as u64);
         let error = {
             let state = self.shared.lock();
-            Error::DeliveryTimeout {
-                address: self.shared.address.clone(),
-                pending: state.submitted - state.settled,
-            }
+            Error::delivery_timeout(self.shared.address.clone(), state.submitted - state.settled)
         };
         self.shared.errors.report(&error);
         for p in &mut left {

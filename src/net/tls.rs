@@ -16,7 +16,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use super::TlsSettings;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Where Debian/Ubuntu and RHEL/Fedora keep the system's CA bundle.
 const SYSTEM_CA_BUNDLES: [&str; 2] = [
@@ -32,10 +32,11 @@ pub(crate) struct TlsClient {
 }
 
 fn file_error(path: &Path, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
-    Error::TlsFile {
-        path: path.to_path_buf(),
-        source: Arc::new(io::Error::new(io::ErrorKind::InvalidData, source)),
-    }
+    Error::io(
+        ErrorKind::TlsFile,
+        path.to_path_buf(),
+        io::Error::new(io::ErrorKind::InvalidData, source),
+    )
 }
 
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {

@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, LockedFile, WriteReport};
 use crate::format::{Formatter, format_line};
 use crate::record::Record;
@@ -74,7 +74,8 @@ impl Core {
         match catch_unwind(AssertUnwindSafe(|| format_line(&*self.formatter, record))) {
             Ok(line) => Some(line),
             Err(_) => {
-                self.errors.report(&Error::FormatterPanicked);
+                self.errors
+                    .report(&Error::plain(ErrorKind::FormatterPanicked));
                 None
             }
         }

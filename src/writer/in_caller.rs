@@ -64,7 +64,7 @@ impl Core {
         crate::buffers::recycle(&mut spent);
         let result = lock_unpoisoned(&outcome).take();
         // Filled just above: our lines were among those waiting.
-        result.unwrap_or(Err(Error::Closed))
+        result.unwrap_or(Err(Error::closed()))
     }
 }
 

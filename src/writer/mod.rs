@@ -201,7 +201,7 @@ impl BatchWriter {
         if last_batch_ok && self.retry.is_empty() {
             return Ok(());
         }
-        Err(self.last_error.clone().unwrap_or(Error::Closed))
+        Err(self.last_error.clone().unwrap_or(Error::closed()))
     }
 
     /// A new batch begins with the lines a failed write left for retry.

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use super::{BatchWriter, MAX_BATCH_RECORDS, Msg};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::queue::{Inbox, Taken};
 use crate::rest::Resting;
 
@@ -54,7 +54,7 @@ pub(crate) fn spawn(inbox: Inbox, writer: BatchWriter) -> Result<Finished> {
             let outcome = run(inbox, writer);
             let _ = finished_tx.send(Some(outcome));
         })
-        .map_err(|e| Error::Spawn { source: e.into() })?;
+        .map_err(Error::spawn)?;
     Ok(finished)
 }
 
@@ -138,7 +138,10 @@ fn process(writer: &mut BatchWriter, msgs: &mut Vec<Msg>) {
     if catch_unwind(AssertUnwindSafe(|| writer.process(msgs))).is_err() {
         // The batch's waiters were dropped with it: they see `Closed`.
         msgs.clear();
-        writer.core().errors.report(&Error::WriterPanicked);
+        writer
+            .core()
+            .errors
+            .report(&Error::plain(ErrorKind::WriterPanicked));
     }
 }
 

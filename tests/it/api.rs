@@ -54,7 +54,14 @@ fn defaults_match_the_documented_constants() {
         concurrent_log_handler::DEFAULT_ASYNC_SYNC_LEVEL,
         Level::Critical
     );
-    assert_eq!(FallbackMode::default(), FallbackMode::Drop);
+    assert_eq!(
+        concurrent_log_handler::DEFAULT_ASYNC_FALLBACK_MODE,
+        FallbackMode::Drop
+    );
+    assert_eq!(
+        concurrent_log_handler::DEFAULT_THREAD_FALLBACK_MODE,
+        FallbackMode::Block
+    );
     let log = TempLog::new();
     let runtime = crate::util::current_thread();
     runtime.block_on(async {

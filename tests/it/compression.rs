@@ -93,7 +93,7 @@ fn size_rotation_round_trip(compression: Compression) {
         .expect("build");
     let total = 3_000;
     for seq in 0..total {
-        handler.emit(&record(0, seq)).expect("emit");
+        handler.emit(record(0, seq)).expect("emit");
     }
     assert!(
         handler.wait_for_compression(Duration::from_secs(60)),
@@ -132,12 +132,12 @@ fn timed_backups_are_compressed_under_their_period_name() {
     let mut seq = 0;
     for minute in ["10:01:10", "10:02:10", "10:03:10"] {
         for _ in 0..100 {
-            handler.emit(&record(0, seq)).expect("emit");
+            handler.emit(record(0, seq)).expect("emit");
             seq += 1;
         }
         clock.set(&format!("2026-11-23T{minute}Z"));
     }
-    handler.emit(&record(0, seq)).expect("emit");
+    handler.emit(record(0, seq)).expect("emit");
     assert!(handler.wait_for_compression(Duration::from_secs(60)));
     let names = names(log.dir.path());
     assert_eq!(

@@ -22,7 +22,7 @@ fn control_characters_never_forge_a_line_or_reach_a_terminal() {
     let h = handler(&log, 0);
     let evil = "ok\nFAKE 2026-01-01 CRITICAL root: pwned\r\x1b[2J\x1b]0;title\x07\0\u{85}\u{2028}\u{2029}\\end";
     h.emit(
-        &Record::new(Level::Warn, evil)
+        Record::new(Level::Warn, evil)
             .with_target("t\ng")
             .with_field("k\r\n", evil)
             .with_field("quote", "a \"b\" = c"),
@@ -58,7 +58,7 @@ fn a_ten_megabyte_record_is_one_line_alone_in_its_file() {
     let h = handler(&log, 1 << 20);
     h.write_batch(b"small\n").expect("write");
     let big = "x".repeat(10 << 20) + "\ny";
-    h.emit(&Record::new(Level::Info, big)).expect("emit");
+    h.emit(Record::new(Level::Info, big)).expect("emit");
     h.write_batch(b"small again\n").expect("write");
     let files = log_files(&log.path);
     assert_eq!(files.len(), 3);
@@ -89,6 +89,6 @@ fn a_million_fields_make_one_line_of_the_expected_size() {
         out.len()
     );
     let log = TempLog::new();
-    handler(&log, 0).emit(&record).expect("emit");
+    handler(&log, 0).emit(record.clone()).expect("emit");
     assert_eq!(fs::read(&log.path).expect("read").len(), out.len());
 }

@@ -120,7 +120,7 @@ fn threads_sharing_a_handler_and_separate_handlers_interleave_whole_lines() {
                 for seq in 0..per_writer {
                     let record =
                         Record::new(Level::Info, message(writer, seq)).with_target(TEST_TARGET);
-                    handler.emit(&record).expect("emit");
+                    handler.emit(record.clone()).expect("emit");
                 }
             });
         }

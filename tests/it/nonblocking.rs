@@ -3,7 +3,9 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use concurrent_log_handler::{Error, Level, NonBlockingConcurrentHandler, Record};
+use concurrent_log_handler::{
+    ErrorKind, FallbackMode, Level, NonBlockingConcurrentHandler, Record,
+};
 
 use crate::fallback::{LockHolder, lock_path, record};
 use crate::util::{TempLog, all_lines, assert_complete, check_records};
@@ -22,7 +24,7 @@ fn a_record_goes_through_the_queue_and_reaches_the_file() {
     let (handler, _guard) = NonBlockingConcurrentHandler::builder(&log.path)
         .build()
         .expect("build");
-    handler.emit(record(0, 0)).expect("emit");
+    handler.emit(record(0, 0));
     handler.flush().expect("flush");
     assert_eq!(check_records(&all_lines(&log.path), true).per_writer[&0], 1);
     let stats = handler.stats();
@@ -39,9 +41,7 @@ fn records_at_or_above_sync_level_are_written_before_emit_returns() {
     let (handler, _guard) = NonBlockingConcurrentHandler::builder(&log.path)
         .build()
         .expect("build");
-    handler
-        .emit(Record::new(Level::Error, "written before emit returns"))
-        .expect("emit");
+    handler.emit(Record::new(Level::Error, "written before emit returns"));
     // No flush: the record is on disk because emit waited for it.
     assert!(
         fs::read_to_string(&log.path)
@@ -68,7 +68,7 @@ fn a_full_queue_makes_the_caller_wait_for_room_and_keeps_order() {
         let handler = handler.clone();
         std::thread::spawn(move || {
             for seq in 0..100 {
-                handler.emit(record(0, seq)).expect("emit");
+                handler.emit(record(0, seq));
             }
         })
     };
@@ -89,16 +89,16 @@ fn a_full_queue_without_fallback_drops_counts_and_reports() {
     let log = TempLog::new();
     let (handler, _guard) = NonBlockingConcurrentHandler::builder(&log.path)
         .queue_capacity(4)
-        .fallback_on_full(false)
+        .fallback_mode(FallbackMode::Drop)
         .build()
         .expect("build");
     let holder = LockHolder::hold(&lock_path(&log));
     let mut refused = 0;
     for seq in 0..100 {
-        match handler.emit(record(0, seq)) {
-            Ok(()) => {}
-            Err(Error::QueueFull) => refused += 1,
-            Err(e) => panic!("unexpected {e}"),
+        let before = handler.stats().dropped;
+        handler.emit(record(0, seq));
+        if handler.stats().dropped > before {
+            refused += 1;
         }
     }
     holder.release();
@@ -124,13 +124,13 @@ fn queue_depth_and_capacity_are_exact_while_the_writer_waits() {
         .expect("build");
     assert_eq!(handler.stats().queue_capacity, 64);
     let holder = LockHolder::hold(&lock_path(&log));
-    handler.emit(record(0, 0)).expect("emit");
+    handler.emit(record(0, 0));
     // The writer takes that record and blocks on the lock; the rest stays queued.
     wait_until("the writer to take the first record", || {
         handler.stats().queue_depth == 0
     });
     for seq in 1..=5 {
-        handler.emit(record(0, seq)).expect("emit");
+        handler.emit(record(0, seq));
     }
     assert_eq!(handler.stats().queue_depth, 5);
     holder.release();
@@ -151,22 +151,20 @@ fn stop_drains_refuses_later_records_and_start_resumes() {
         .build()
         .expect("build");
     for seq in 0..20_000 {
-        handler.emit(record(0, seq)).expect("emit");
+        handler.emit(record(0, seq));
     }
     handler.stop().expect("stop");
-    assert!(!handler.is_running());
+    assert!(handler.is_closed());
     assert_complete(&check_records(&all_lines(&log.path), true), 1, 20_000);
 
-    assert!(matches!(
-        handler.emit(record(0, 20_000)),
-        Err(Error::Closed)
-    ));
-    assert!(matches!(handler.flush(), Err(Error::Closed)));
+    assert!(handler.try_emit(record(0, 20_000)).unwrap_err().is_closed());
+    handler.emit(record(0, 20_000)); // dropped and counted
+    assert!(matches!(handler.flush(), Err(ref e) if e.kind() == ErrorKind::Closed));
     assert_eq!(handler.stats().dropped, 1);
     handler.stop().expect("stopping twice is harmless");
 
     handler.start().expect("start");
-    handler.emit(record(0, 20_001)).expect("emit after restart");
+    handler.emit(record(0, 20_001));
     handler.flush().expect("flush");
     let found = check_records(&all_lines(&log.path), true);
     assert_eq!(found.per_writer[&0], 20_001);
@@ -187,7 +185,7 @@ fn many_threads_share_one_handler_in_order_without_loss() {
             let handler = handler.clone();
             scope.spawn(move || {
                 for seq in 0..per_thread {
-                    handler.emit(record(writer, seq)).expect("emit");
+                    handler.emit(record(writer, seq));
                 }
             });
         }
@@ -207,11 +205,11 @@ fn dropping_the_guard_writes_everything_accepted() {
             .build()
             .expect("build");
         for seq in 0..5_000 {
-            handler.emit(record(0, seq)).expect("emit");
+            handler.emit(record(0, seq));
         }
         handler
     };
-    assert!(!handler.is_running());
+    assert!(handler.is_closed());
     assert_complete(&check_records(&all_lines(&log.path), true), 1, 5_000);
 }
 
@@ -223,7 +221,7 @@ fn flush_and_stop_work_from_inside_an_async_runtime() {
         let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
             .build()
             .expect("build");
-        handler.emit(record(0, 0)).expect("emit");
+        handler.emit(record(0, 0));
         handler.flush().expect("flush");
         drop(guard);
     });
@@ -236,7 +234,7 @@ fn the_convenience_constructor_rotates() {
     let (handler, guard) =
         concurrent_log_handler::create_nonblocking_handler(&log.path, 2_000, 50).expect("build");
     for seq in 0..200 {
-        handler.emit(record(0, seq)).expect("emit");
+        handler.emit(record(0, seq));
     }
     drop(guard);
     assert!(handler.stats().rotations >= 5);

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use concurrent_log_handler::format::{Facility, Formatter, SyslogFormatter};
-use concurrent_log_handler::{Error, Level, Record, SyslogConfig};
+use concurrent_log_handler::{ErrorKind, Level, Record, SyslogConfig};
 
 use crate::rsyslog::{Listeners, Rsyslog, parse_sd, unescape};
 
@@ -83,7 +83,7 @@ fn syslog_config_refuses_urls_it_cannot_use() {
         "unix://relative/path",
     ] {
         let err = SyslogConfig::new(url).expect_err(url);
-        assert!(matches!(err, Error::InvalidConfig { .. }), "{url}: {err}");
+        assert!(err.kind() == ErrorKind::InvalidConfig, "{url}: {err}");
     }
     let config = SyslogConfig::new("relp://127.0.0.1:2514").expect("valid");
     assert_eq!(config.url(), "relp://127.0.0.1:2514");

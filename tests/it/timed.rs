@@ -60,7 +60,7 @@ fn lines_of(path: &Path) -> Vec<String> {
 }
 
 fn emit(handler: &ConcurrentRotatingFileHandler, seq: usize) {
-    handler.emit(&record(0, seq)).expect("emit");
+    handler.emit(record(0, seq)).expect("emit");
 }
 
 #[test]
@@ -344,7 +344,7 @@ fn age_retention_ignores_foreign_names_and_files_it_cannot_examine() {
         .clock(clock)
         .build()
         .expect("build");
-    handler.emit(&record(0, 0)).expect("emit");
+    handler.emit(record(0, 0)).expect("emit");
     assert_eq!(
         names(dir),
         [
@@ -371,6 +371,6 @@ fn a_directory_named_like_a_backup_does_not_stop_the_build() {
         .backup_count(3)
         .build()
         .expect("a directory among the backups does not stop the build");
-    handler.emit(&record(0, 0)).expect("emit");
+    handler.emit(record(0, 0)).expect("emit");
     assert!(dir.join("app.log.9").join("keep").exists());
 }

@@ -3,7 +3,6 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -13,7 +12,7 @@ use tokio_util::codec::{Decoder, Encoder};
 
 use super::stream::write_all_flush;
 use super::{Pending, RELP_OFFERS, SessionEnd, Task, bump};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::net::framing::{MAX_TXNR, RELP_MAX_DATA, RelpCodec, RelpFrame, RelpOut};
 use crate::net::transport::Io;
 
@@ -129,11 +128,7 @@ impl Task {
                         } else {
                             self.settle(&mut acked, None);
                             acked.clear();
-                            self.fail(p, Error::Rejected {
-                                address: self.shared.address.clone(),
-                                code: response.code.unwrap_or(0),
-                                text: response.text,
-                            });
+                            self.fail(p, Error::rejected(self.shared.address.clone(), response.code.unwrap_or(0), response.text));
                         }
                         self.settle_refused_front(&mut unacked, &mut acked);
                     }
@@ -174,11 +169,7 @@ impl Task {
                 let len = p.message.len();
                 self.fail(
                     p,
-                    Error::MessageTooLarge {
-                        address: self.shared.address.clone(),
-                        len,
-                        max: RELP_MAX_DATA,
-                    },
+                    Error::message_too_large(self.shared.address.clone(), len, RELP_MAX_DATA),
                 );
             }
         }
@@ -191,14 +182,15 @@ impl Task {
         rbuf: &mut BytesMut,
         wbuf: &mut BytesMut,
     ) -> Result<()> {
-        let refused = |why: String| Error::Connect {
-            address: self.shared.address.clone(),
-            source: Arc::new(io::Error::new(io::ErrorKind::ConnectionRefused, why)),
+        let refused = |why: String| {
+            Error::net(
+                ErrorKind::Connect,
+                self.shared.address.clone(),
+                io::Error::new(io::ErrorKind::ConnectionRefused, why),
+            )
         };
-        let connect_error = |e: io::Error| Error::Connect {
-            address: self.shared.address.clone(),
-            source: Arc::new(e),
-        };
+        let connect_error =
+            |e: io::Error| Error::net(ErrorKind::Connect, self.shared.address.clone(), e);
         wbuf.clear();
         let open = RelpOut {
             txnr: 1,

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::codec::Encoder;
 
 use super::{DATAGRAM_BATCH, MAX_RETAINED, MAX_UDP, Pending, STREAM_BATCH, SessionEnd, Task};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::net::framing::OctetCounting;
 use crate::net::transport::{Datagram, Io};
 
@@ -152,11 +152,11 @@ impl Task {
             for p in &batch {
                 let len = p.message.len();
                 if max.is_some_and(|max| len > max) {
-                    failure = Some(Error::MessageTooLarge {
-                        address: self.shared.address.clone(),
+                    failure = Some(Error::message_too_large(
+                        self.shared.address.clone(),
                         len,
-                        max: max.unwrap_or(0),
-                    });
+                        max.unwrap_or(0),
+                    ));
                     break;
                 }
                 match tokio::time::timeout(budget, socket.send(&p.message)).await {
@@ -180,7 +180,7 @@ impl Task {
             batch.clear();
             let Some(error) = failure else { continue };
             let mut rest = rest.into_iter();
-            let refused = matches!(error, Error::MessageTooLarge { .. })
+            let refused = error.kind() == ErrorKind::MessageTooLarge
                 || error.io_error().and_then(io::Error::raw_os_error) == Some(libc::EMSGSIZE);
             if refused {
                 // This record can never be sent; the ones after it can.

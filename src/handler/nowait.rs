@@ -18,7 +18,7 @@ use crate::writer::Core;
 
 /// The writes in flight on one runtime's blocking pool.
 #[derive(Debug)]
-pub(super) struct Nowait {
+pub(crate) struct Nowait {
     runtime: Handle,
     limit: usize,
     tickets: Mutex<Tickets>,
@@ -32,7 +32,7 @@ struct Tickets {
 }
 
 impl Nowait {
-    pub(super) fn new(runtime: Handle, limit: usize) -> Nowait {
+    pub(crate) fn new(runtime: Handle, limit: usize) -> Nowait {
         Nowait {
             runtime,
             limit,
@@ -43,7 +43,7 @@ impl Nowait {
 
     /// Hands `line` to the blocking pool, or drops and counts it when `limit`
     /// writes are in flight already.
-    pub(super) fn write(self: &Arc<Self>, core: &Arc<Core>, line: Vec<u8>) {
+    pub(crate) fn write(self: &Arc<Self>, core: &Arc<Core>, line: Vec<u8>) {
         let ticket = {
             let mut tickets = lock_unpoisoned(&self.tickets);
             if tickets.running.len() >= self.limit {

@@ -1,0 +1,476 @@
+//! What the two queued handlers are made of: the queue, the writer thread,
+//! the counters, and every step from a record to the queue. The async and
+//! the thread handler are faces of [`QueuedHandle`]; they differ only where
+//! awaiting and blocking differ (`emit_wait().await` and `emit_wait()`,
+//! `shutdown().await` and `stop()`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::sync::oneshot;
+
+use super::intake::{self, Admission, admit};
+use super::nowait::Nowait;
+use super::{FallbackMode, TryEmitError};
+use crate::error::{Error, ErrorKind, Result};
+use crate::file::FileConfig;
+use crate::fork::PerProcess;
+use crate::format::Formatter;
+use crate::queue::{MAX_QUEUE_CAPACITY, Msg, Queue, Refused, queue};
+use crate::record::{Level, Record};
+use crate::stats::{Stats, add};
+use crate::sync::block_on_until;
+use crate::writer::thread::Finished;
+use crate::writer::{BatchWriter, Core};
+
+/// Everything a queued handler is built from, kept to build it again in a
+/// forked child.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) file: FileConfig,
+    pub(crate) formatter: Arc<dyn Formatter>,
+    pub(crate) queue_capacity: usize,
+    pub(crate) fallback_mode: FallbackMode,
+    pub(crate) sync_level: Option<Level>,
+    pub(crate) nowait_limit: usize,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("file", &self.file)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("fallback_mode", &self.fallback_mode)
+            .field("sync_level", &self.sync_level)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// The checks both builders make before anything is opened.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.queue_capacity == 0 || self.queue_capacity > MAX_QUEUE_CAPACITY {
+            return Err(Error::invalid_config(format!(
+                "queue_capacity must be between 1 and {MAX_QUEUE_CAPACITY}, not {}",
+                self.queue_capacity
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A cheap handle to one queued handler: what its clones share.
+#[derive(Clone)]
+pub(crate) struct QueuedHandle {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    settings: Arc<Settings>,
+    /// The queue and writer of this process (see [`crate::fork`]).
+    state: PerProcess<Queued>,
+}
+
+/// The queue, the writer thread and the counters of one process.
+pub(crate) struct Queued {
+    queue: Queue,
+    core: Arc<Core>,
+    /// Tells every `shutdown` caller how the writer ended.
+    finished: Finished,
+    /// `Nowait` writes on a runtime's blocking pool, when that mode is on.
+    nowait: Option<Arc<Nowait>>,
+    settings: Arc<Settings>,
+}
+
+impl Queued {
+    fn start(settings: Arc<Settings>, runtime: Option<Handle>) -> Result<Queued> {
+        let core = Core::open(&settings.file, Arc::clone(&settings.formatter))?;
+        let (queue, inbox) = queue(settings.queue_capacity);
+        let finished = crate::writer::thread::spawn(inbox, BatchWriter::new(Arc::clone(&core)))?;
+        let nowait = match (settings.fallback_mode, runtime) {
+            (FallbackMode::Nowait, Some(runtime)) => {
+                Some(Arc::new(Nowait::new(runtime, settings.nowait_limit)))
+            }
+            _ => None,
+        };
+        Ok(Queued {
+            queue,
+            core,
+            finished,
+            nowait,
+            settings,
+        })
+    }
+
+    fn emit(&self, record: Record) {
+        // Skip formatting what would be dropped anyway.
+        if self.queue.is_closed() {
+            self.core.count_closed_drop();
+            return;
+        }
+        let Some(line) = intake::format(&self.core, &record) else {
+            return;
+        };
+        self.emit_line(record.level(), line);
+    }
+
+    fn emit_line(&self, level: Level, line: Vec<u8>) {
+        let closed = self.queue.is_closed();
+        let line = match admit(&self.core, level, line, closed, self.settings.sync_level) {
+            Admission::Queue(line) => line,
+            Admission::Sync(line) => {
+                // Its error was counted and reported by the writer.
+                let _ = blocking(|| self.write_and_wait(line));
+                return;
+            }
+            Admission::Empty | Admission::Closed => return,
+        };
+        let counters = &self.core.counters;
+        match self.queue.try_push(Msg::Line(line)) {
+            Ok(()) => add(&counters.queued, 1),
+            Err(Refused::Full(Msg::Line(line))) => self.queue_full(line),
+            Err(_) => add(&counters.dropped, 1),
+        }
+    }
+
+    fn queue_full(&self, line: Vec<u8>) {
+        let counters = &self.core.counters;
+        match self.settings.fallback_mode {
+            FallbackMode::Block => {
+                add(&counters.waited, 1);
+                let pushed = blocking(|| self.queue.push_waiting(Msg::Line(line), false, None));
+                self.count_push(pushed.is_ok());
+            }
+            FallbackMode::Nowait => match &self.nowait {
+                Some(nowait) => nowait.write(&self.core, line),
+                None => add(&counters.dropped, 1),
+            },
+            FallbackMode::Drop => add(&counters.dropped, 1),
+        }
+    }
+
+    /// A record's push: queued, or dropped because the queue closed.
+    fn count_push(&self, pushed: bool) {
+        add(
+            if pushed {
+                &self.core.counters.queued
+            } else {
+                &self.core.counters.dropped
+            },
+            1,
+        );
+    }
+
+    /// Queues `line` behind the caller's earlier records and blocks until
+    /// its batch was written.
+    fn write_and_wait(&self, line: Vec<u8>) -> Result<()> {
+        let (waiter, outcome) = oneshot::channel();
+        let msg = Msg::Confirmed(line, waiter);
+        let pushed = self.queue.push_waiting(msg, false, None).is_ok();
+        self.count_push(pushed);
+        if !pushed {
+            return Err(Error::closed());
+        }
+        self.queue.nudge();
+        answer(block_on_until(outcome, None))
+    }
+
+    fn try_emit(&self, record: Record) -> std::result::Result<(), TryEmitError> {
+        if self.queue.is_closed() {
+            return Err(TryEmitError::Closed(record));
+        }
+        let Some(line) = intake::format(&self.core, &record) else {
+            return Ok(()); // counted as failed, and reported
+        };
+        match self.queue.try_push(Msg::Line(line)) {
+            Ok(()) => {
+                add(&self.core.counters.queued, 1);
+                Ok(())
+            }
+            Err(Refused::Full(_)) => Err(TryEmitError::Full(record)),
+            Err(Refused::Closed) => Err(TryEmitError::Closed(record)),
+        }
+    }
+
+    /// The line of a record whose caller waits for it, ready to queue.
+    fn confirmed_line(&self, record: &Record) -> Result<Vec<u8>> {
+        if self.queue.is_closed() {
+            self.core.count_closed_drop();
+            return Err(Error::closed());
+        }
+        let mut line = intake::format(&self.core, record)
+            .ok_or_else(|| Error::plain(ErrorKind::FormatterPanicked))?;
+        crate::format::end_line(&mut line);
+        Ok(line)
+    }
+
+    async fn emit_wait(&self, record: Record) -> Result<()> {
+        let line = self.confirmed_line(&record)?;
+        let (waiter, outcome) = oneshot::channel();
+        let pushed = self.queue.push(Msg::Confirmed(line, waiter), false).await;
+        self.count_push(pushed.is_ok());
+        pushed.map_err(|_| Error::closed())?;
+        self.queue.nudge();
+        answer(Some(outcome.await))
+    }
+
+    fn emit_wait_blocking(&self, record: Record) -> Result<()> {
+        let line = self.confirmed_line(&record)?;
+        blocking(|| self.write_and_wait(line))
+    }
+
+    async fn flush(&self) -> Result<()> {
+        let (waiter, outcome) = oneshot::channel();
+        self.queue
+            .push(Msg::Flush(waiter), false)
+            .await
+            .map_err(|_| Error::closed())?;
+        self.queue.nudge();
+        let result = answer(Some(outcome.await));
+        if let Some(nowait) = &self.nowait {
+            nowait.wait_for_earlier().await;
+        }
+        result
+    }
+
+    fn flush_blocking(&self) -> Result<()> {
+        blocking(|| block_on_until(self.flush(), None).unwrap_or(Err(Error::closed())))
+    }
+
+    /// Closes the queue and has the writer write everything accepted and let
+    /// the compressions finish: ends the writer for good with `exit`
+    /// (shutdown), keeps it for a later [`reopen`](Self::reopen) without
+    /// (stop). Every call, concurrent or later, returns once that is done.
+    async fn close(&self, exit: bool) -> Result<()> {
+        self.queue.close();
+        let (waiter, outcome) = oneshot::channel();
+        let msg = if exit {
+            Msg::Shutdown(waiter)
+        } else {
+            Msg::Stop(waiter)
+        };
+        let result = match self.queue.push(msg, true).await {
+            Ok(()) => {
+                self.queue.nudge();
+                match outcome.await {
+                    Ok(result) => result,
+                    // Another shutdown ended the writer first.
+                    Err(_) => self.finished().await,
+                }
+            }
+            // The writer already ended.
+            Err(_) => self.finished().await,
+        };
+        if let Some(nowait) = &self.nowait {
+            nowait.wait_for_earlier().await;
+        }
+        result
+    }
+
+    /// [`close`](Self::close) with a deadline: `Timeout` when it passed
+    /// first (the writer goes on in the background).
+    async fn close_within(&self, exit: bool, timeout: Duration) -> Result<()> {
+        let started = Instant::now();
+        match crate::sync::until(self.close(exit), started + timeout).await {
+            Some(result) => result,
+            None => Err(Error::timeout(started.elapsed())),
+        }
+    }
+
+    fn close_blocking(&self, exit: bool, timeout: Option<Duration>) -> Result<()> {
+        let started = Instant::now();
+        let deadline = timeout.map(|timeout| started + timeout);
+        blocking(|| block_on_until(self.close(exit), deadline))
+            .unwrap_or_else(|| Err(Error::timeout(started.elapsed())))
+    }
+
+    fn reopen(&self) {
+        self.queue.reopen();
+    }
+
+    async fn finished(&self) -> Result<()> {
+        let mut finished = self.finished.clone();
+        match finished.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone().unwrap_or(Err(Error::closed())),
+            // The writer thread is gone without a word: it cannot have
+            // panicked (it catches panics), so this is not expected.
+            Err(_) => Err(Error::closed()),
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        self.core
+            .counters
+            .snapshot(self.queue.depth(), self.queue.capacity())
+    }
+}
+
+/// A writer's answer; a waiter dropped unanswered (the writer recovered
+/// from a panic in that batch) reads as `Closed`.
+fn answer(
+    outcome: Option<std::result::Result<Result<()>, oneshot::error::RecvError>>,
+) -> Result<()> {
+    match outcome {
+        Some(Ok(result)) => result,
+        Some(Err(_)) | None => Err(Error::closed()),
+    }
+}
+
+/// Runs `f`, which blocks, without stalling a multi-thread runtime's other
+/// tasks (`block_in_place` moves them to another thread first). On a
+/// `current_thread` runtime, or outside a runtime, it simply blocks: the
+/// writer runs on its own thread, so this cannot deadlock.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+impl QueuedHandle {
+    /// Opens the log and starts the writer; `runtime` is where `Nowait`
+    /// writes go.
+    pub(crate) fn start(settings: Settings, runtime: Option<Handle>) -> Result<QueuedHandle> {
+        settings.check()?;
+        let settings = Arc::new(settings);
+        let queued = Queued::start(Arc::clone(&settings), runtime)?;
+        Ok(QueuedHandle {
+            shared: Arc::new(Shared {
+                settings,
+                state: PerProcess::new(queued),
+            }),
+        })
+    }
+
+    /// This process's queue and writer: those built, or in a forked child
+    /// those it built for itself at its first use (`Nowait` falls back to
+    /// `Drop` there unless the child runs a tokio runtime).
+    fn current(&self) -> Option<&Queued> {
+        let settings = &self.shared.settings;
+        self.shared.state.get(
+            || Queued::start(Arc::clone(settings), Handle::try_current().ok()),
+            crate::report::report_to_stderr,
+        )
+    }
+
+    fn current_or_closed(&self) -> Result<&Queued> {
+        self.current().ok_or_else(Error::closed)
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    pub(crate) fn emit(&self, record: Record) {
+        if let Some(queued) = self.current() {
+            queued.emit(record);
+        }
+    }
+
+    pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) {
+        if let Some(queued) = self.current() {
+            queued.emit_line(level, line);
+        }
+    }
+
+    pub(crate) fn try_emit(&self, record: Record) -> std::result::Result<(), TryEmitError> {
+        match self.current() {
+            Some(queued) => queued.try_emit(record),
+            None => Err(TryEmitError::Closed(record)),
+        }
+    }
+
+    pub(crate) async fn emit_wait(&self, record: Record) -> Result<()> {
+        self.current_or_closed()?.emit_wait(record).await
+    }
+
+    pub(crate) fn emit_wait_blocking(&self, record: Record) -> Result<()> {
+        self.current_or_closed()?.emit_wait_blocking(record)
+    }
+
+    pub(crate) async fn flush(&self) -> Result<()> {
+        self.current_or_closed()?.flush().await
+    }
+
+    pub(crate) fn flush_blocking(&self) -> Result<()> {
+        self.current_or_closed()?.flush_blocking()
+    }
+
+    pub(crate) async fn shutdown(&self) -> Result<()> {
+        self.current_or_closed()?.close(true).await
+    }
+
+    pub(crate) async fn shutdown_within(&self, timeout: Duration) -> Result<()> {
+        self.current_or_closed()?.close_within(true, timeout).await
+    }
+
+    pub(crate) fn shutdown_blocking(&self, timeout: Option<Duration>) -> Result<()> {
+        self.current_or_closed()?.close_blocking(true, timeout)
+    }
+
+    pub(crate) fn stop_blocking(&self, timeout: Option<Duration>) -> Result<()> {
+        self.current_or_closed()?.close_blocking(false, timeout)
+    }
+
+    pub(crate) fn start_again(&self) -> Result<()> {
+        self.current_or_closed()?.reopen();
+        Ok(())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.current().is_none_or(|queued| queued.queue.is_closed())
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.current().unwrap_or(self.shared.state.first()).stats()
+    }
+
+    pub(crate) fn path(&self) -> std::path::PathBuf {
+        self.shared.state.first().core.path.clone()
+    }
+
+    pub(crate) fn lock_path(&self) -> std::path::PathBuf {
+        self.shared.state.first().core.lock_path.clone()
+    }
+
+    /// Reports `error` through this handler's rate-limited reporter.
+    pub(crate) fn report(&self, error: &Error) {
+        match self.current() {
+            Some(queued) => queued.core.errors.report(error),
+            None => crate::report::report_to_stderr(error),
+        }
+    }
+}
+
+/// The options both queued builders share, as setters writing into their
+/// `queue_capacity`, `fallback_mode` and `sync_level` fields.
+macro_rules! queued_options {
+    () => {
+        /// How many records the queue holds (1 to
+        /// [`MAX_QUEUE_CAPACITY`](crate::MAX_QUEUE_CAPACITY)). Memory is
+        /// bounded by this times the size of a formatted line.
+        pub fn queue_capacity(mut self, capacity: usize) -> Self {
+            self.queue_capacity = capacity;
+            self
+        }
+
+        /// What `emit` does when the queue is full; see
+        /// [`FallbackMode`](crate::FallbackMode).
+        pub fn fallback_mode(mut self, mode: crate::FallbackMode) -> Self {
+            self.fallback_mode = mode;
+            self
+        }
+
+        /// Records at or above this level are queued behind the caller's
+        /// earlier records and written before `emit` returns; `None` queues
+        /// every level without waiting.
+        pub fn sync_level(mut self, level: impl Into<Option<crate::Level>>) -> Self {
+            self.sync_level = level.into();
+            self
+        }
+    };
+}
+pub(crate) use queued_options;
