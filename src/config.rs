@@ -19,10 +19,10 @@
 //!     log.display()
 //! );
 //! let config = HandlerConfig::from_toml_str(&toml)?;
-//! assert_eq!(config.max_bytes, 10 << 20);
+//! assert_eq!(config.filename(), log);
 //!
 //! let (handler, guard) = config.build_nonblocking()?;
-//! handler.emit(Record::new(Level::Error, "written before emit returns"))?;
+//! handler.emit(Record::new(Level::Error, "written before emit returns"));
 //! drop(guard);
 //! let line: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&log)?)?;
 //! assert_eq!(line["level"], "ERROR");

@@ -218,7 +218,7 @@ impl ConcurrentRotatingFileHandlerBuilder {
     /// stopped it, each with its path.
     ///
     /// ```
-    /// use concurrent_log_handler::{ConcurrentRotatingFileHandler, Error};
+    /// use concurrent_log_handler::{ConcurrentRotatingFileHandler, ErrorKind};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let err = ConcurrentRotatingFileHandler::builder(dir.path().join("app.log"))
@@ -226,7 +226,7 @@ impl ConcurrentRotatingFileHandlerBuilder {
     ///     .backup_count(0)
     ///     .build()
     ///     .unwrap_err();
-    /// assert!(matches!(err, Error::InvalidConfig { .. }));
+    /// assert_eq!(err.kind(), ErrorKind::InvalidConfig);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {

@@ -187,7 +187,7 @@ pub(crate) struct TlsSettings {
 ///
 /// ```
 /// use concurrent_log_handler::format::Facility;
-/// use concurrent_log_handler::{Error, SyslogConfig};
+/// use concurrent_log_handler::{Error, ErrorKind, SyslogConfig};
 ///
 /// let config = SyslogConfig::new("relp://collector.internal:2514")?
 ///     .facility(Facility::Local0)
@@ -196,7 +196,7 @@ pub(crate) struct TlsSettings {
 /// assert_eq!(config.url(), "relp://collector.internal:2514");
 ///
 /// let err = SyslogConfig::new("http://collector:80").unwrap_err();
-/// assert!(matches!(err, Error::InvalidConfig { .. }));
+/// assert_eq!(err.kind(), ErrorKind::InvalidConfig);
 /// assert!(err.to_string().contains("http://collector:80"), "{err}");
 /// # Ok::<(), Error>(())
 /// ```
