@@ -107,7 +107,7 @@ pub use net::{
     DEFAULT_RELP_WINDOW, SinkStats, SyslogConfig,
 };
 pub use queue::MAX_QUEUE_CAPACITY;
-pub use record::{Level, ParseLevelError, Record};
+pub use record::{Fields, Level, ParseLevelError, Record, Value};
 pub use report::{DROP_REPORT_EVERY, DROP_REPORT_INTERVAL};
 pub use stats::Stats;
 pub use writer::RETRY_CAPACITY;

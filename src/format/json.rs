@@ -1,6 +1,5 @@
 //! The JSON-lines format: one JSON object per line.
 
-use std::borrow::Cow;
 use std::io;
 
 use serde::ser::SerializeMap;
@@ -8,12 +7,12 @@ use serde::{Serialize, Serializer};
 
 use super::Formatter;
 use super::timestamp::write_timestamp;
-use crate::record::Record;
+use crate::record::{Record, Value};
 
 /// One JSON object per line, for log shippers and `jq`.
 ///
 /// ```text
-/// {"timestamp":"2026-11-23T08:07:37.042Z","level":"INFO","pid":4242,"target":"app::auth","message":"user logged in","fields":{"user":"42"},"span":{"request_id":"7"}}
+/// {"timestamp":"2026-11-23T08:07:37.042Z","level":"INFO","pid":4242,"target":"app::auth","message":"user logged in","fields":{"user":42},"span":{"request_id":"r-7"}}
 /// ```
 ///
 /// - `timestamp`: RFC 3339 with milliseconds, local time with its offset, or
@@ -21,8 +20,10 @@ use crate::record::Record;
 /// - `level`: Python's names (`WARNING`, `CRITICAL`, …); `pid`: a number.
 /// - `target` and `message`: strings (`target` is `""` when none was set).
 /// - `fields`: the record's fields, `span`: the fields of its `tracing` spans,
-///   each an object of strings (always present, maybe `{}`). When a key occurs
-///   twice the last value wins (an inner span's field hides an outer one's).
+///   each an object (always present, maybe `{}`) whose values keep their
+///   type: numbers and booleans as JSON numbers and booleans, text as
+///   strings. When a key occurs twice the last value wins (an inner span's
+///   field hides an outer one's).
 ///
 /// Strings are escaped by `serde_json`, so every line parses as JSON whatever
 /// the input; in addition, the characters some line splitters treat as line
@@ -46,8 +47,8 @@ use crate::record::Record;
 /// assert_eq!(line["level"], "WARNING");
 /// assert_eq!(line["message"], "disk \"full\"\nreally");
 /// assert_eq!(line["pid"], std::process::id());
-/// assert_eq!(line["fields"]["free"], "0");
-/// assert_eq!(line["span"]["request_id"], "7");
+/// assert_eq!(line["fields"]["free"], 0); // a number stays a number
+/// assert_eq!(line["span"]["request_id"], 7);
 /// assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -114,19 +115,37 @@ impl Serialize for JsonLine<'_> {
 
 /// Key-value pairs as an object; of repeated keys only the last is written, so
 /// that every reader sees the same value.
-struct Fields<'a>(&'a [(Cow<'static, str>, String)]);
+struct Fields<'a>(crate::record::Fields<'a>);
 
 impl Serialize for Fields<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields: Vec<(&str, &Value)> = self.0.clone().collect();
         let mut map = serializer.serialize_map(None)?;
-        for (i, (key, value)) in self.0.iter().enumerate() {
+        for (i, (key, value)) in fields.iter().enumerate() {
             // Quadratic, but records carry a handful of fields.
-            if self.0[i + 1..].iter().any(|(later, _)| later == key) {
+            if fields[i + 1..].iter().any(|(later, _)| later == key) {
                 continue;
             }
-            map.serialize_entry(key.as_ref(), value)?;
+            map.serialize_entry(key, &Typed(value))?;
         }
         map.end()
+    }
+}
+
+/// A field's value as itself: a JSON number, boolean or string. A float
+/// JSON cannot hold (NaN, infinities) is written as its text.
+struct Typed<'a>(&'a Value);
+
+impl Serialize for Typed<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::I64(n) => serializer.serialize_i64(*n),
+            Value::U64(n) => serializer.serialize_u64(*n),
+            Value::F64(x) if x.is_finite() => serializer.serialize_f64(*x),
+            Value::Bool(b) => serializer.serialize_bool(*b),
+            Value::Str(text) => serializer.serialize_str(text),
+            other => serializer.collect_str(other),
+        }
     }
 }
 
@@ -171,12 +190,30 @@ mod tests {
     }
 
     #[test]
+    fn field_values_keep_their_type() {
+        let l = line(
+            &Record::new(Level::Info, "m")
+                .with_field("i", -3)
+                .with_field("u", u64::MAX)
+                .with_field("x", 1.5)
+                .with_field("nan", f64::NAN)
+                .with_field("ok", true)
+                .with_field("s", "42"),
+        );
+        let want = format!(
+            r#""fields":{{"i":-3,"u":{},"x":1.5,"nan":"NaN","ok":true,"s":"42"}}"#,
+            u64::MAX
+        );
+        assert!(l.contains(&want), "{l}");
+    }
+
+    #[test]
     fn repeated_keys_keep_the_last_value() {
         let l = line(
             &Record::new(Level::Info, "m")
                 .with_span_field("id", 1)
                 .with_span_field("id", 2),
         );
-        assert!(l.contains(r#""span":{"id":"2"}"#), "{l}");
+        assert!(l.contains(r#""span":{"id":2}"#), "{l}");
     }
 }

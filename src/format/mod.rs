@@ -39,7 +39,7 @@ pub use syslog::{
 };
 pub use text::TextFormatter;
 
-use crate::record::Record;
+use crate::record::{Record, Value};
 
 /// Renders a [`Record`] as one line of bytes.
 ///
@@ -73,6 +73,22 @@ pub trait Formatter: Send + Sync + 'static {
     fn format(&self, record: &Record, out: &mut Vec<u8>);
 }
 
+/// Appends a field value that is not text (a number or a boolean), as the
+/// text formats write it; returns `false`, writing nothing, for text.
+pub(crate) fn write_plain_value(value: &Value, out: &mut Vec<u8>) -> bool {
+    match *value {
+        Value::I64(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        Value::U64(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        Value::F64(x) => {
+            use std::io::Write as _;
+            let _ = write!(out, "{x}");
+        }
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        _ => return false,
+    }
+    true
+}
+
 /// Adds the final `\n` a line may lack.
 pub(crate) fn end_line(line: &mut Vec<u8>) {
     if line.last() != Some(&b'\n') {
@@ -88,8 +104,8 @@ pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Vec<u8>
             + record.target().len()
             + record
                 .fields()
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 4)
+                .chain(record.span_fields())
+                .map(|(k, v)| k.len() + v.as_str().map_or(20, str::len) + 4)
                 .sum::<usize>(),
     );
     formatter.format(record, &mut line);

@@ -12,8 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use jiff::Timestamp;
 
-use super::Formatter;
 use super::escape::escape;
+use super::{Formatter, write_plain_value};
 use crate::record::{Level, Record};
 
 /// The private enterprise number in the default SD-ID, `fields@32473`:
@@ -407,11 +407,7 @@ impl Formatter for SyslogFormatter {
             None => push_header_field(record.target(), MAX_MSGID, out),
         }
         out.push(b' ');
-        let mut params = record
-            .fields()
-            .iter()
-            .chain(record.span_fields())
-            .peekable();
+        let mut params = record.fields().chain(record.span_fields()).peekable();
         if params.peek().is_none() {
             out.extend_from_slice(NIL);
         } else {
@@ -423,7 +419,13 @@ impl Formatter for SyslogFormatter {
                 out.push(b' ');
                 sd_name(key, out);
                 out.extend_from_slice(b"=\"");
-                param_value(value, out);
+                match value.as_str() {
+                    Some(text) => param_value(text, out),
+                    // Digits, a dot, a sign, `true`/`false`: nothing to escape.
+                    None => {
+                        write_plain_value(value, out);
+                    }
+                }
                 out.push(b'"');
             }
             out.push(b']');
@@ -491,18 +493,7 @@ fn param_value(value: &str, out: &mut Vec<u8>) {
 }
 
 fn push_decimal(n: u32, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// The date and time of one second, `2026-11-23T08:07:37`, rendered once

@@ -1,8 +1,8 @@
 //! The default text line.
 
-use super::Formatter;
 use super::escape::escape;
 use super::timestamp::write_timestamp;
+use super::{Formatter, write_plain_value};
 use crate::record::Record;
 
 /// The default format: one human-readable line per record.
@@ -62,8 +62,7 @@ impl Formatter for TextFormatter {
         out.push(b' ');
         out.extend_from_slice(record.level().as_str().as_bytes());
         out.push(b' ');
-        let pid = itoa_u32(record.pid());
-        out.extend_from_slice(pid.as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(record.pid()).as_bytes());
         out.push(b' ');
         if !record.target().is_empty() {
             escape(record.target(), out);
@@ -71,10 +70,14 @@ impl Formatter for TextFormatter {
         }
         escape(record.message(), out);
         // The event's own fields, then those of its spans (outermost first).
-        for (key, value) in record.fields().iter().chain(record.span_fields()) {
+        for (key, value) in record.fields().chain(record.span_fields()) {
             out.push(b' ');
             escape(key, out);
             out.push(b'=');
+            let Some(value) = value.as_str() else {
+                write_plain_value(value, out);
+                continue;
+            };
             // A byte scan: these are ASCII, so they never sit inside a UTF-8
             // sequence (and `contains` with a char set decodes every char).
             if value.is_empty() || value.bytes().any(|b| matches!(b, b' ' | b'"' | b'=')) {
@@ -104,35 +107,6 @@ fn quote_inner(out: &mut Vec<u8>, start: usize) {
             out.push(b'\\');
         }
         out.push(b);
-    }
-}
-
-/// Decimal digits of `n` without going through `fmt`.
-fn itoa_u32(n: u32) -> DigitBuf {
-    let mut buf = DigitBuf {
-        bytes: [0; 10],
-        start: 10,
-    };
-    let mut n = n;
-    loop {
-        buf.start -= 1;
-        buf.bytes[buf.start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    buf
-}
-
-struct DigitBuf {
-    bytes: [u8; 10],
-    start: usize,
-}
-
-impl DigitBuf {
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[self.start..]
     }
 }
 
@@ -204,9 +178,16 @@ mod tests {
     }
 
     #[test]
-    fn pid_digits() {
-        for n in [0, 7, 10, 4242, u32::MAX] {
-            assert_eq!(itoa_u32(n).as_bytes(), n.to_string().as_bytes());
-        }
+    fn numbers_and_booleans_are_written_bare() {
+        let record = Record::new(Level::Info, "m")
+            .with_field("n", -7)
+            .with_field("u", u64::MAX)
+            .with_field("x", 0.25)
+            .with_field("ok", true)
+            .with_field("s", "7");
+        assert_eq!(
+            body(&record),
+            format!("m n=-7 u={} x=0.25 ok=true s=7\n", u64::MAX)
+        );
     }
 }

@@ -26,7 +26,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::QueuedHandler;
-use crate::record::{Level, Record};
+use crate::record::{Level, Record, Value};
 
 /// A [`log::Log`] that logs through a handler, at most at `max_level`.
 ///
@@ -78,11 +78,27 @@ impl<'kvs> log::kv::VisitSource<'kvs> for Fields<'_> {
         key: log::kv::Key<'kvs>,
         value: log::kv::Value<'kvs>,
     ) -> Result<(), log::kv::Error> {
-        // Values' Display is their natural text (strings unquoted).
-        self.0
-            .push_field(key.as_str().to_owned(), value.to_string());
+        self.0.push_field(key.as_str().to_owned(), value_of(&value));
         Ok(())
     }
+}
+
+/// A `log` key-value as our typed value: numbers and booleans stay what
+/// they are; anything else becomes its text (strings unquoted).
+fn value_of(value: &log::kv::Value<'_>) -> Value {
+    if let Some(n) = value.to_i64() {
+        return Value::I64(n);
+    }
+    if let Some(n) = value.to_u64() {
+        return Value::U64(n);
+    }
+    if let Some(b) = value.to_bool() {
+        return Value::Bool(b);
+    }
+    if let Some(x) = value.to_f64() {
+        return Value::F64(x);
+    }
+    Value::display(value)
 }
 
 impl<H: QueuedHandler> log::Log for ConcurrentLogger<H> {

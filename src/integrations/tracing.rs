@@ -60,7 +60,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::QueuedHandler;
 use crate::format::escape;
-use crate::record::{Level, Record};
+use crate::record::{Level, Record, Value};
 use crate::report::SELF_TARGET;
 use crate::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};
 
@@ -98,10 +98,10 @@ impl<H: QueuedHandler> ConcurrentLogLayer<H> {
 
 /// The fields of one span, kept in its extensions.
 #[derive(Debug, Default)]
-struct SpanFields(Vec<(&'static str, String)>);
+struct SpanFields(Vec<(&'static str, Value)>);
 
 impl SpanFields {
-    fn set(&mut self, key: &'static str, value: String) {
+    fn set(&mut self, key: &'static str, value: Value) {
         // `span.record(..)` replaces a value rather than adding a second one.
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some((_, old)) => *old = value,
@@ -110,49 +110,73 @@ impl SpanFields {
     }
 }
 
-impl Visit for SpanFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.set(field.name(), value.to_owned());
-    }
+/// Whatever collects a `tracing` field's typed value.
+trait Collect {
+    fn collect(&mut self, field: &Field, value: Value);
+}
 
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.set(field.name(), value.to_string());
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.set(field.name(), format!("{value:?}"));
+impl Collect for SpanFields {
+    fn collect(&mut self, field: &Field, value: Value) {
+        self.set(field.name(), value);
     }
 }
+
+/// `tracing`'s typed visits, kept typed.
+macro_rules! typed_visits {
+    ($ty:ty) => {
+        impl Visit for $ty {
+            fn record_i64(&mut self, field: &Field, value: i64) {
+                self.collect(field, Value::I64(value));
+            }
+
+            fn record_u64(&mut self, field: &Field, value: u64) {
+                self.collect(field, Value::U64(value));
+            }
+
+            fn record_f64(&mut self, field: &Field, value: f64) {
+                self.collect(field, Value::F64(value));
+            }
+
+            fn record_bool(&mut self, field: &Field, value: bool) {
+                self.collect(field, Value::Bool(value));
+            }
+
+            fn record_str(&mut self, field: &Field, value: &str) {
+                self.collect(field, Value::from(value.to_owned()));
+            }
+
+            fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+                self.collect(field, Value::display(value));
+            }
+
+            fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+                // The message arrives as `fmt::Arguments`, whose Debug is its
+                // Display.
+                self.collect(field, Value::debug(value));
+            }
+        }
+    };
+}
+typed_visits!(SpanFields);
+typed_visits!(EventFields);
 
 /// An event's message and fields, in the order they were given.
 #[derive(Default)]
 struct EventFields {
     message: Option<String>,
-    fields: Vec<(&'static str, String)>,
+    fields: Vec<(&'static str, Value)>,
 }
 
-impl EventFields {
-    fn add(&mut self, field: &Field, value: String) {
+impl Collect for EventFields {
+    fn collect(&mut self, field: &Field, value: Value) {
         if field.name() == "message" && self.message.is_none() {
-            self.message = Some(value);
+            self.message = Some(match value {
+                Value::Str(text) => text.into_owned(),
+                other => other.to_string(),
+            });
         } else {
             self.fields.push((field.name(), value));
         }
-    }
-}
-
-impl Visit for EventFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.add(field, value.to_owned());
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.add(field, value.to_string());
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // The message arrives as `fmt::Arguments`, whose Debug is its Display.
-        self.add(field, format!("{value:?}"));
     }
 }
 

@@ -82,10 +82,7 @@ mod tracing_layer {
         let line: serde_json::Value = serde_json::from_str(&lines[0]).expect("JSON");
         assert_eq!(line["message"], "hello");
         assert_eq!(line["fields"], serde_json::json!({"k": "v"}));
-        assert_eq!(
-            line["span"],
-            serde_json::json!({"id": "2", "tenant": "acme"})
-        );
+        assert_eq!(line["span"], serde_json::json!({"id": 2, "tenant": "acme"}));
     }
 
     #[test]

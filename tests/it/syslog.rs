@@ -41,7 +41,7 @@ fn syslog_formatter_output_parses_in_rsyslogd_with_hostile_text_intact() {
         let record = Record::new(level, *text)
             .with_target(if i == 0 { "" } else { "it::syslog" })
             .with_field("i", i)
-            .with_field("text", text)
+            .with_field("text", *text)
             .with_field("k=\"]", "v");
         let mut message = Vec::new();
         formatter.format(&record, &mut message);
