@@ -59,6 +59,7 @@ struct Inner {
 
 /// The context of a failure, by kind of failure.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "syslog"), allow(dead_code))] // the network's
 enum What {
     Nothing,
     Path(PathBuf),
@@ -199,6 +200,7 @@ impl Error {
     }
 
     /// A failed network operation of `kind` with the collector at `address`.
+    #[cfg_attr(not(feature = "syslog"), allow(dead_code))]
     pub(crate) fn net(kind: ErrorKind, address: impl Into<String>, source: io::Error) -> Error {
         Error::new(kind, What::Address(address.into()), Some(source))
     }
@@ -238,6 +240,7 @@ impl Error {
     }
 
     /// The RELP collector at `address` answered `code text`.
+    #[cfg_attr(not(feature = "syslog"), allow(dead_code))]
     pub(crate) fn rejected(
         address: impl Into<String>,
         code: u16,
@@ -252,6 +255,7 @@ impl Error {
     }
 
     /// A message of `len` bytes where `address` carries at most `max`.
+    #[cfg_attr(not(feature = "syslog"), allow(dead_code))]
     pub(crate) fn message_too_large(address: impl Into<String>, len: usize, max: usize) -> Error {
         let what = What::TooLarge {
             address: address.into(),
@@ -262,6 +266,7 @@ impl Error {
     }
 
     /// `pending` records not delivered to `address` before a deadline.
+    #[cfg_attr(not(feature = "syslog"), allow(dead_code))]
     pub(crate) fn delivery_timeout(address: impl Into<String>, pending: u64) -> Error {
         let what = What::Undelivered {
             address: address.into(),

@@ -54,11 +54,24 @@
 //! # }
 //! ```
 
-#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+
+// The lock is flock(2) and a rotated file is recognised by (dev, ino): both
+// are Unix. Say so plainly rather than fail deep inside a dependency.
+#[cfg(not(unix))]
+compile_error!(
+    "concurrent-log-handler runs on Unix only: it locks with flock(2) and identifies \
+     files by (dev, ino), as Python's concurrent-log-handler does on Linux"
+);
 
 mod buffers;
 mod clock;
@@ -108,6 +121,4 @@ pub use net::{
 };
 pub use queue::MAX_QUEUE_CAPACITY;
 pub use record::{Fields, Level, ParseLevelError, Record, Value};
-pub use report::{DROP_REPORT_EVERY, DROP_REPORT_INTERVAL};
 pub use stats::Stats;
-pub use writer::RETRY_CAPACITY;

@@ -2,8 +2,8 @@
 //! dropped records into the log itself.
 //!
 //! No error goes unreported, and none floods: write errors go out at most once
-//! per second (through `tracing` when a subscriber is installed, else one line
-//! on stderr), with a count of those held back. Drops become a warning line in
+//! per second (through `tracing` when a subscriber is installed and the
+//! `tracing` feature is on, else one line on stderr), with a count of those held back. Drops become a warning line in
 //! the log, at most once per [`DROP_REPORT_EVERY`] drops or once per
 //! [`DROP_REPORT_INTERVAL`], and whenever the handler is flushed or shut down.
 
@@ -17,9 +17,9 @@ use crate::record::{Level, Record};
 use crate::sync::lock_unpoisoned;
 
 /// A drop report is due once this many records were dropped since the last one…
-pub const DROP_REPORT_EVERY: u64 = 1_000;
+pub(crate) const DROP_REPORT_EVERY: u64 = 1_000;
 /// …or once this long has passed since the last one.
-pub const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// Write errors are reported at most once per this interval.
 pub(crate) const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -48,26 +48,38 @@ impl ErrorReporter {
         }
         let held_back = self.held_back.swap(0, Ordering::Relaxed);
         let message = error_chain(error);
-        // Through `tracing` when this thread has a subscriber (the writer
-        // thread sees the global one); this crate's own layer and fmt writer
-        // cannot log an error of the handler into it, and print it on stderr
-        // instead (see `integrations::tracing`).
-        let subscribed = tracing::dispatcher::get_default(|dispatch| {
-            !dispatch.is::<tracing::subscriber::NoSubscriber>()
-        });
-        if subscribed {
-            tracing::error!(
-                target: SELF_TARGET,
-                error = %message,
-                held_back,
-                "log handler error"
-            );
-        } else {
+        if !report_through_tracing(&message, held_back) {
             to_stderr(&format!(
                 "{SELF_TARGET}: {message} ({held_back} more errors held back)"
             ));
         }
     }
+}
+
+/// Reports through `tracing` when this thread has a subscriber (the writer
+/// thread sees the global one); returns whether it did. This crate's own
+/// layer and fmt writer cannot log an error of the handler into it, and
+/// print it on stderr instead (see `integrations::tracing`).
+#[cfg(feature = "tracing")]
+fn report_through_tracing(message: &str, held_back: u64) -> bool {
+    let subscribed = tracing::dispatcher::get_default(|dispatch| {
+        !dispatch.is::<tracing::subscriber::NoSubscriber>()
+    });
+    if subscribed {
+        tracing::error!(
+            target: SELF_TARGET,
+            error = %message,
+            held_back,
+            "log handler error"
+        );
+    }
+    subscribed
+}
+
+/// Without the `tracing` feature every report goes to stderr.
+#[cfg(not(feature = "tracing"))]
+fn report_through_tracing(_message: &str, _held_back: u64) -> bool {
+    false
 }
 
 /// Writes one of this crate's reports about itself on stderr, where a

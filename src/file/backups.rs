@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use jiff::civil::DateTime;
 
-use super::compress::ALL_EXTENSIONS;
+use super::codec::ALL_EXTENSIONS;
 use super::rotation::{TimedPolicy, backup_path, with_suffix};
 use crate::error::{Error, ErrorKind, Result};
 

@@ -34,18 +34,15 @@
 //! driven by a small executor on this thread.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader};
+use std::io;
 use std::os::unix::fs::{DirEntryExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use async_compression::Level;
-use async_compression::futures::write::{GzipEncoder, ZstdEncoder};
-use futures::io::{AllowStdIo, AsyncWriteExt};
-
 use super::backups::{self, Retention};
+use super::codec::{Compression, compress_file};
 use super::lock::LockFile;
 use super::rotation::{TimedPolicy, with_suffix};
 use crate::clock::Clock;
@@ -53,36 +50,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::report::ErrorReporter;
 use crate::stats::{Counters, add};
 use crate::sync::lock_unpoisoned;
-
-/// How rotated backups are compressed; see
-/// [`compression`](crate::ConcurrentRotatingFileHandlerBuilder::compression).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Compression {
-    /// gzip, `.gz` (what Python CLH's `use_gzip` writes).
-    Gzip,
-    /// Zstandard, `.zst`.
-    Zstd,
-}
-
-impl Compression {
-    /// The extension appended to compressed backups.
-    ///
-    /// ```
-    /// use concurrent_log_handler::Compression;
-    /// assert_eq!(Compression::Gzip.extension(), ".gz");
-    /// assert_eq!(Compression::Zstd.extension(), ".zst");
-    /// ```
-    pub const fn extension(self) -> &'static str {
-        match self {
-            Compression::Gzip => ".gz",
-            Compression::Zstd => ".zst",
-        }
-    }
-}
-
-/// Every compression extension: a backup in any of these forms belongs to the log.
-pub(crate) const ALL_EXTENSIONS: [&str; 2] = [".gz", ".zst"];
 
 /// How rotated files are named, so that the compressor knows which plain
 /// files are backups of this log.
@@ -558,60 +525,6 @@ pub(crate) fn is_claimed(path: &Path) -> bool {
     match File::open(path) {
         Ok(file) => fs4::FileExt::try_lock(&file).is_err(),
         Err(_) => false,
-    }
-}
-
-/// Compresses `input` into `output`, fsyncs it, and gives it the input's
-/// modification time, so age retention sees when the lines were written, not
-/// when they were compressed.
-fn compress_file(input: File, output: &File, compression: Compression) -> io::Result<()> {
-    let modified = input.metadata()?.modified()?;
-    let reader = AllowStdIo::new(BufReader::with_capacity(256 * 1024, input));
-    let output = futures::executor::block_on(async move {
-        match compression {
-            // The fastest gzip level: on a small machine the compressor competes
-            // with the loggers for CPU. Measured with 4 tasks, rotation every
-            // 4 MB, 2 cores: gzip's default level cost 30 % of the lines/s,
-            // the fastest level and zstd's default far less.
-            Compression::Gzip => {
-                let out = AllowStdIo::new(output);
-                encode(reader, GzipEncoder::with_quality(out, Level::Fastest)).await
-            }
-            Compression::Zstd => encode(reader, ZstdEncoder::new(AllowStdIo::new(output))).await,
-        }
-    })?;
-    output.sync_all()?;
-    output.set_modified(modified)?;
-    Ok(())
-}
-
-/// Streams `reader` through `encoder` and returns the file underneath.
-async fn encode<'f, E>(
-    mut reader: AllowStdIo<BufReader<File>>,
-    mut encoder: E,
-) -> io::Result<&'f File>
-where
-    E: futures::io::AsyncWrite + Unpin + IntoInnerFile<'f>,
-{
-    futures::io::copy(&mut reader, &mut encoder).await?;
-    encoder.close().await?;
-    Ok(encoder.into_file())
-}
-
-/// The encoders' inner file, whichever encoder it is.
-trait IntoInnerFile<'f> {
-    fn into_file(self) -> &'f File;
-}
-
-impl<'f> IntoInnerFile<'f> for GzipEncoder<AllowStdIo<&'f File>> {
-    fn into_file(self) -> &'f File {
-        self.into_inner().into_inner()
-    }
-}
-
-impl<'f> IntoInnerFile<'f> for ZstdEncoder<AllowStdIo<&'f File>> {
-    fn into_file(self) -> &'f File {
-        self.into_inner().into_inner()
     }
 }
 

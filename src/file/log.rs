@@ -112,6 +112,14 @@ impl LockedFile {
                  set backup_count >= 1, or max_bytes = 0 to never rotate",
             ));
         }
+        if let Some(compression) = config.compression
+            && !compression.is_available()
+        {
+            return Err(Error::invalid_config(format!(
+                "compression {compression:?} needs the `{}` feature of concurrent-log-handler",
+                compression.feature()
+            )));
+        }
         if config.path.file_name().is_none() {
             return Err(Error::invalid_config(format!(
                 "log path {} does not name a file",

@@ -14,13 +14,14 @@
 //! formats, queues or tokio.
 
 mod backups;
+mod codec;
 mod compress;
 mod lock;
 mod log;
 mod options;
 mod rotation;
 
-pub use compress::Compression;
+pub use codec::Compression;
 pub(crate) use log::{
     BatchOutcome, COMPRESSION_DROP_WAIT, LockedFile, MAX_KEPT_SCRATCH, WriteReport,
 };

@@ -30,6 +30,7 @@ mod text;
 mod timestamp;
 
 pub use escape::escape;
+#[cfg(feature = "tracing")]
 pub(crate) use escape::is_plain;
 #[cfg(feature = "json")]
 pub use json::JsonFormatter;

@@ -35,7 +35,7 @@ use crate::queue::{Msg, Waiter};
 pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
 /// Most fire-and-forget lines kept for another attempt after a failed write;
 /// beyond this they are counted as failed.
-pub const RETRY_CAPACITY: usize = 10_000;
+pub(crate) const RETRY_CAPACITY: usize = 10_000;
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
