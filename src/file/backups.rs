@@ -1,7 +1,7 @@
 //! The backups of one log: shifting the numbered chain, naming timed backups,
 //! and retention by count and age.
 //!
-//! Everything here runs under the log's lock (clh-protocol.md §8: nothing
+//! Everything here runs under the log's lock (PROTOCOL.md §8: nothing
 //! creates, renames or deletes `app.log.N[.gz]` outside it) and touches only
 //! files that belong to this log: `app.log.<N>` and `app.log.<period>[.<k>]`,
 //! plain or with a compression extension.
@@ -52,7 +52,7 @@ pub(crate) fn rename(from: &Path, to: &Path) -> Result<()> {
     fs::rename(from, to).map_err(|e| Error::rotate(from, to, e))
 }
 
-/// One step of the chain (clh-protocol.md §5, step 6): remove `to` and
+/// One step of the chain (PROTOCOL.md §5, step 6): remove `to` and
 /// `to+ext`, then move `from+ext` (or, failing that, plain `from`) there.
 fn move_backup(from: &Path, to: &Path, ext: &str) -> Result<()> {
     remove(to)?;
@@ -69,7 +69,7 @@ fn move_backup(from: &Path, to: &Path, ext: &str) -> Result<()> {
 
 /// Makes room at `.1`: shifts `.1 … .k` to `.2 … .k+1`, highest first, where the
 /// chain stops at the first gap or at `backup_count` (whose file is
-/// overwritten), as clh-protocol.md §5 steps 5–6 do it.
+/// overwritten), as PROTOCOL.md §5 steps 5–6 do it.
 pub(crate) fn shift_chain(log: &Path, backup_count: usize, ext: &str) -> Result<()> {
     let present = |n: usize| {
         let path = backup_path(log, n);
@@ -187,7 +187,7 @@ fn chain_numbers(log: &Path) -> Vec<usize> {
 }
 
 /// `app.log.<label>`, or with `.1`, `.2`, … appended when that name (plain or
-/// compressed) is taken (clh-protocol.md §6).
+/// compressed) is taken (PROTOCOL.md §6).
 pub(crate) fn unused_timed_name(log: &Path, label: &str) -> PathBuf {
     let base = with_suffix(log, &format!(".{label}"));
     let taken = |p: &Path| {

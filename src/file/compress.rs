@@ -2,7 +2,7 @@
 //!
 //! A rotation stays a cheap rename under the lock, and the rotated file takes
 //! its place in the backups at once, uncompressed: `app.log.1` of the numbered
-//! chain (clh-protocol.md §5) or `app.log.<period>` (§6). The chain is therefore
+//! chain (PROTOCOL.md §5) or `app.log.<period>` (§6), as §7 describes. The chain is therefore
 //! in rotation order whichever process compresses what, and whenever it
 //! finishes: the order is fixed under the lock, at rotation time. A background
 //! thread then compresses each backup it rotated, found by its inode, since

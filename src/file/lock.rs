@@ -1,7 +1,7 @@
 //! The lock file beside the log, and an RAII guard for its exclusive lock.
 //!
 //! Python CLH serialises writers with `flock(LOCK_EX)` on `.__<stem>.lock`
-//! (clh-protocol.md §1–§2); so do we, through `fs4`, whose `FileExt::lock` is
+//! (PROTOCOL.md §1–§2); so do we, through `fs4`, whose `FileExt::lock` is
 //! flock(2). The lock file is opened without truncation and is never removed or
 //! renamed: a second inode would split the writers into groups that do not
 //! exclude each other (§8).
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 
-/// The lock file for `log` (clh-protocol.md §1): `<dir>/.__<stem>.lock`, where
+/// The lock file for `log` (PROTOCOL.md §1): `<dir>/.__<stem>.lock`, where
 /// `<stem>` is the file name minus a trailing `.log` (exact, case-sensitive).
 /// With `lock_dir`, the lock file lives there instead of beside the log.
 pub(crate) fn lock_file_path(log: &Path, lock_dir: Option<&Path>) -> PathBuf {
@@ -126,7 +126,7 @@ impl LockFile {
 
 impl LockGuard<'_> {
     /// The next rollover time that timed writers keep in the lock file
-    /// (clh-protocol.md §6): decimal epoch seconds. `None` when empty or
+    /// (PROTOCOL.md §6): decimal epoch seconds. `None` when empty or
     /// invalid, or before 2000-01-01 (946684800), as Python CLH treats it.
     pub(crate) fn read_rollover(&self) -> Option<i64> {
         let mut buf = [0u8; 32];

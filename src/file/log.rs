@@ -105,7 +105,7 @@ impl LockedFile {
         }
         if config.max_bytes > 0 && config.backup_count == 0 && config.rotation.is_none() {
             // DIFFERENCE: Python CLH truncates the log in place at every rollover
-            // when backupCount is 0 (clh-protocol.md §5, step 2). We refuse to
+            // when backupCount is 0 (PROTOCOL.md §5, step 2). We refuse to
             // lose data silently.
             return Err(Error::invalid_config(
                 "max_bytes > 0 with backup_count = 0 would truncate the log at every rotation; \
@@ -380,7 +380,7 @@ impl LogFile {
 
     /// Rotation, under the lock. The next write creates a new log.
     ///
-    /// Size only (clh-protocol.md §5): move the log to a private
+    /// Size only (PROTOCOL.md §5): move the log to a private
     /// `app.log.rotate.<N>`, shift `.1…` up by one and move it to `.1`. With
     /// time rotation (§6), the log moves to `app.log.<period>` named after
     /// `rollover_at`, size rollovers included. Either way the rotated file is
@@ -493,7 +493,7 @@ fn open_log(path: &Path, mode: u32) -> Result<File> {
 
 /// The size of the file now at `path`, reopening it first if the descriptor in
 /// `file` no longer is that file (another process rotated it, or it was removed
-/// or replaced): the stale check of clh-protocol.md §3, one `fstat` and one
+/// or replaced): the stale check of PROTOCOL.md §3, one `fstat` and one
 /// `stat` per batch.
 fn open_current(file: &mut Option<File>, path: &Path, mode: u32) -> Result<u64> {
     let stat_error = |e: io::Error| Error::io(ErrorKind::Stat, path.to_path_buf(), e);

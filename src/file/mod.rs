@@ -2,7 +2,7 @@
 //!
 //! [`log`] is the locked log itself, the blocking core every handler writes
 //! through: for each batch it takes the exclusive lock on the lock file
-//! ([`lock`], clh-protocol.md §2), checks whether another process rotated the
+//! ([`lock`], PROTOCOL.md §2), checks whether another process rotated the
 //! log under us by comparing the open descriptor's `(dev, ino)` with the
 //! path's (§3), measures the size, rotates when due ([`rotation`], §4–§6,
 //! keeping the backups and their retention in [`backups`]), and appends the

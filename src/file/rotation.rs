@@ -1,6 +1,6 @@
 //! When to roll the log, and what the lock file and backups are called.
 //!
-//! Names follow Python CLH (clh-protocol.md §1, §5) so both can share one log:
+//! Names follow Python CLH (PROTOCOL.md §1, §5) so both can share one log:
 //! the lock file is `.__<stem>.lock` beside the log, backups are `app.log.1`
 //! (newest) to `app.log.N` (oldest), and a rotation first moves the log to a
 //! private `app.log.rotate.<random>` name.
@@ -26,7 +26,7 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// `app.log.rotate.<N>`: N is 64 random bits in decimal, at least 8 digits, as
-/// Python CLH names it (clh-protocol.md §5, step 3).
+/// Python CLH names it (PROTOCOL.md §5, step 3).
 pub(crate) fn temp_rotation_path(log: &Path) -> PathBuf {
     with_suffix(log, &format!(".rotate.{:08}", fastrand::u64(..)))
 }
@@ -39,7 +39,7 @@ pub(crate) struct SizeLimit {
 }
 
 impl SizeLimit {
-    /// Python CLH's rule (clh-protocol.md §4): the file is full once it reached
+    /// Python CLH's rule (PROTOCOL.md §4): the file is full once it reached
     /// `max_bytes`, whatever comes next.
     pub(crate) fn is_full(self, size: u64) -> bool {
         self.max_bytes > 0 && size >= self.max_bytes
@@ -116,7 +116,7 @@ impl Weekday {
     }
 }
 
-/// Python's `suffix` formats (clh-protocol.md §6).
+/// Python's `suffix` formats (PROTOCOL.md §6).
 const SECONDS: &str = "%Y-%m-%d_%H-%M-%S";
 const MINUTES: &str = "%Y-%m-%d_%H-%M";
 const HOURS: &str = "%Y-%m-%d_%H";
@@ -162,7 +162,7 @@ impl TimedPolicy {
     }
 
     /// Python's `computeRollover(now)`, in whole epoch seconds as the lock file
-    /// stores it (clh-protocol.md §6).
+    /// stores it (PROTOCOL.md §6).
     pub(crate) fn next_rollover(&self, now: SystemTime) -> i64 {
         let now_secs = epoch_seconds(now);
         let fallback = now_secs.saturating_add(self.interval_secs());

@@ -317,7 +317,8 @@ fn set_file_size_limit(bytes: libc::rlim_t) {
 /// (writer 1) write through the same handler into a log rotating every ~20
 /// lines. flock belongs to the open file description, so without reopening
 /// the lock file in the child both would "hold" the lock at once and their
-/// rotations would race (Python CLH issue #8).
+/// rotations would race (as they did in Python CLH before it reopened the
+/// lock file after fork: its GitHub issue #8).
 fn fork_writer(log: PathBuf, count: usize) {
     let handler = ConcurrentRotatingFileHandler::builder(log)
         .max_bytes(2_000)

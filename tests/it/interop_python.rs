@@ -1,6 +1,6 @@
 //! Python CLH and this crate writing one log at the same time.
 //!
-//! The Python side is `concurrent-log-handler` 0.9.31 (clh-protocol.md §9) in
+//! The Python side is `concurrent-log-handler` 0.9.31 (PROTOCOL.md §9) in
 //! a venv under `target/` that `.ci/run` creates; the test creates it itself
 //! when missing. It is skipped, with a message, only when Python 3 is absent,
 //! and never in CI (`CI` set).
@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use crate::compression::read_lines;
 use crate::util::{TempLog, spawn_child, wait_ok};
 
-/// The CLH version of clh-protocol.md.
+/// The Python CLH version the interop tests run against.
 const CLH_VERSION: &str = "0.9.31";
 const FILLER: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
 
