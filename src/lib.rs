@@ -1,38 +1,11 @@
-//! Many processes, threads and tokio tasks logging into the same rotating files,
-//! without blocking the code that logs and without losing or tearing a line.
+//! Many processes, threads and tokio tasks logging into the same rotating
+//! files, without blocking the code that logs, without losing or tearing a
+//! line, and with proof of delivery when the caller asks for it.
 //!
-//! A record travels one way, and each module owns one step:
-//!
-//! ```text
-//! caller ─► Record ─► format ─► queue front-end ─► writer ─► locked file ─► disk
-//!          (record)  (format,    (asynchronous,     (writer)   (file: lock,
-//!                     caller's    nonblocking)         │        stale check,
-//!                     thread)                          │        rotation)
-//!                       ▲   written lines' buffers     │
-//!                       └──── recycled (buffers) ◄─────┘
-//! ```
-//!
-//! - [`AsyncConcurrentHandler`]: for tokio services. `emit` never awaits; a
-//!   bounded queue feeds one writer on the blocking pool, which writes each
-//!   batch under one lock. `emit_wait` resolves once the record is on disk.
-//! - [`NonBlockingConcurrentHandler`]: the same writer behind one std thread,
-//!   for code without a tokio runtime; a [`WriterGuard`] drains it on drop.
-//! - [`ConcurrentRotatingFileHandler`]: the locked rotating file itself,
-//!   blocking. Its lock file (`.__app.lock`), rollover rule and backup names
-//!   (`app.log.1` …, or `app.log.2026-11-23` with [`Rotation`]) are those of
-//!   Python's `concurrent-log-handler`, so Python and Rust processes can write
-//!   one log at once. Rotated backups can be compressed in the background
-//!   ([`Compression`]) and retained by count and age.
-//!
-//! Every handler's builder takes the same file options (`max_bytes`,
-//! `backup_count`, `rotate_every`, `compression`, `max_age`, `durable`, …);
-//! the README's "Guarantees" section says what is never lost, what may be lost
-//! in which mode, and what a crash can leave.
-//! - [`integrations`]: a `tracing` layer and `fmt` writer (feature `tracing`)
-//!   and a `log` backend (feature `log`) on top of the queued handlers;
-//!   `format::JsonFormatter` (feature `json`); `config::HandlerConfig`,
-//!   settings from TOML or JSON with Python CLH's option names (feature
-//!   `config`). All four features are on by default.
+//! Writers share a log through an advisory lock (`flock`) taken once per
+//! batch; the lock file, the rollover rule and the backup names are those of
+//! Python's `concurrent-log-handler`, so Python and Rust processes can write
+//! one log at once (see `PROTOCOL.md` in the repository).
 //!
 //! ```
 //! use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record};
@@ -41,11 +14,11 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
 //! let handler = AsyncConcurrentHandler::builder(dir.path().join("app.log"))
-//!     .max_bytes(10 << 20)
-//!     .backup_count(5)
+//!     .max_bytes(10 << 20) // rotate at 10 MiB
+//!     .backup_count(5) // app.log.1 … app.log.5
 //!     .build()?;
 //! handler.emit(Record::new(Level::Info, "started").with_field("port", 8080));
-//! handler.emit_wait(Record::new(Level::Warn, "config reloaded")).await?;
+//! handler.emit_wait(Record::new(Level::Warn, "config reloaded")).await?; // on disk now
 //! handler.shutdown().await?;
 //! let log = std::fs::read_to_string(dir.path().join("app.log"))?;
 //! assert!(log.contains(" INFO ") && log.contains("started port=8080"));
@@ -53,6 +26,129 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Which handler
+//!
+//! | handler | for | `emit` costs the caller |
+//! |---|---|---|
+//! | [`AsyncConcurrentHandler`] | tokio services (axum, actix, …) | format + push into a bounded queue; never awaits |
+//! | [`NonBlockingConcurrentHandler`] | code without a tokio runtime: CLIs, sync services, libraries; a [`WriterGuard`] drains it on drop | the same queue and writer thread |
+//! | [`ConcurrentRotatingFileHandler`] | scripts, tools, your own front-end | lock + write in the caller |
+//!
+//! The queued handlers share one grammar: [`emit`](AsyncConcurrentHandler::emit)
+//! logs and applies the [`FallbackMode`] when the queue is full,
+//! `try_emit` never waits and hands the record back, `emit_wait` returns
+//! once the record is on disk (awaited, or blocking on the thread handler),
+//! `flush` waits for what was accepted, `stats` counts ([`Stats`]). Records
+//! at or above `sync_level` are written before `emit` returns, after the
+//! caller's earlier records. Every handler's builder takes the same file
+//! options: `max_bytes`, `backup_count`, `rotate_every` ([`Rotation`]),
+//! `compression` ([`Compression`], in the background), `max_age`,
+//! `durable`, `lock_file_directory`, `file_mode`, `formatter`.
+//!
+//! # Modules and features
+//!
+//! - [`format`](mod@format): how a [`Record`] becomes a line: [`TextFormatter`](format::TextFormatter),
+//!   [`JsonFormatter`](format::JsonFormatter) (feature `json`), your own
+//!   [`Formatter`](format::Formatter).
+//! - [`integrations`]: a `tracing` layer and `fmt` writer (feature
+//!   `tracing`), a `log` backend (feature `log`).
+//! - [`config`]: settings from TOML or JSON with Python CLH's option names
+//!   (feature `config`).
+//! - [`SyslogConfig`] (feature `syslog`, TLS with `tls`): RFC 5424 messages
+//!   for a central collector.
+//! - Features `gzip` and `zstd` bring the codecs of compressed backups.
+//!
+//! All features are on by default; `default-features = false` builds the
+//! handlers, the text format and nothing else.
+//!
+//! # Guarantees
+//!
+//! What a reader of the files can rely on, and the test that holds the
+//! crate to each claim (under `tests/it/` in the repository).
+//!
+//! **Never lost**
+//!
+//! | guarantee | test |
+//! |---|---|
+//! | `emit_wait` succeeds only once its record is in the file; with `durable(true)` also synced, and a failed sync fails it | `emit_wait::emit_wait_resolves_only_once_the_line_is_in_the_file`, `regression::a_failed_sync_fails_emit_wait_and_flush_and_counts_a_write_error` |
+//! | records at or above `sync_level` are in the file when `emit` returns, after the caller's earlier records | `fallback::records_at_or_above_sync_level_are_written_before_emit_returns`, `nonblocking::records_at_or_above_sync_level_are_written_before_emit_returns` |
+//! | `Block` (the thread handler's default) loses nothing under overload, and each producer's records are in the order it emitted them | `fallback::block_mode_loses_nothing_under_overload`, `regression::block_mode_keeps_each_tasks_records_in_order_when_the_queue_overflows`, `regression::fallback_on_full_keeps_each_threads_records_in_order` |
+//! | `shutdown`, `stop` and dropping the [`WriterGuard`] write everything accepted before them and let compressions finish; every `shutdown`, concurrent or later, returns only then | `lifecycle::shutdown_writes_everything_accepted_and_closes_every_clone`, `nonblocking::dropping_the_guard_writes_everything_accepted`, `regression::concurrent_shutdowns_each_return_after_the_drain_and_the_compressions` |
+//! | a record emitted while another thread stops the handler is written, or refused and counted; a flush racing a stop returns; `start` after any stop gives a working handler | `regression::emits_and_flushes_racing_stop_are_written_or_refused_never_stranded`, `regression::start_after_a_timed_out_stop_gives_a_working_handler` |
+//! | many processes (Rust and Python CLH alike) on one rotating log: every record exactly once, no torn or interleaved line | `multiprocess::*`, `interop_python::*` |
+//! | compressed backups: every record exactly once, the numbered chain in rotation order, and after a normal exit no plain backup or temporary file left | `compression::processes_compressing_at_once_keep_every_record_once_and_the_chain_in_order`, `compression::a_process_that_simply_ends_leaves_its_backups_compressed` |
+//! | a record is never split across files; a file exceeds `max_bytes` only by a single oversized record | `rotation::a_batch_straddling_rotations_is_split_only_between_lines`, `rotation::a_record_larger_than_max_bytes_goes_alone_into_a_fresh_file` |
+//! | a failed write (disk full, size limit) leaves no partial line; the lines it kept are written again by themselves once the fault clears | `faults::a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed`, `regression::lines_kept_after_a_failed_write_are_retried_without_new_records` |
+//! | records queued when their tokio runtime shuts down are still written | `regression::records_queued_when_the_runtime_shuts_down_are_still_written` |
+//! | a handler inherited through `fork()` works in the child | `regression::both_queued_handlers_work_in_a_forked_child_with_compression`, `crash::a_forked_child_reopens_the_lock_and_never_writes_beside_its_parent` |
+//! | one record is one line, whatever it contains | `hostile::*`, `json::*` |
+//!
+//! **May be lost, and always counted**
+//!
+//! | when | what | where it shows |
+//! |---|---|---|
+//! | `Drop` mode, queue full | the record | [`Stats::dropped`], and a `WARNING` line in the log with the count |
+//! | `Nowait` mode, queue full and `nowait_limit` writes in flight | the record (records that do go to the blocking pool may land out of order) | `Stats::dropped` |
+//! | after `shutdown` or `stop` | the record (`try_emit` and `emit_wait` say `Closed`) | `Stats::dropped` |
+//! | a write fails | an `emit_wait` record (its caller gets the error and decides); fire-and-forget records are kept (up to 10,000) and written again | [`Stats::failed`], [`Stats::write_errors`] |
+//! | the formatter panics | that record | `Stats::failed`, and a report |
+//! | the process ends without `shutdown`, `stop` or the guard (`std::process::exit`, an abort, SIGKILL) | records still queued (at most `queue_capacity`) | — |
+//!
+//! After a flush, `emitted == written + dropped + failed`.
+//!
+//! **What a crash can leave**
+//!
+//! - A writer killed mid-write: every record of a batch whose call returned
+//!   is on disk exactly once; its last line may be torn, and the next writer
+//!   ends a torn line with `\n` before appending, so no other line is damaged
+//!   (`crash::a_writer_killed_mid_batch_loses_at_most_its_unfinished_batch`,
+//!   `faults::a_torn_last_line_left_by_a_killed_writer_is_ended_before_ours`).
+//! - Killed inside a rotation: the rotated data may remain as
+//!   `app.log.rotate.<N>`, never deleted
+//!   (`crash::a_writer_killed_mid_rotation_leaves_every_finished_record_on_disk`).
+//! - Killed while compressing: the backup stays, plain and whole, at its place
+//!   in the chain, and the next start (or rotation) compresses it; there is
+//!   never a partial archive under a final name
+//!   (`compression::a_compression_killed_midway_is_finished_by_the_next_start`).
+//!
+//! **Shared files**
+//!
+//! - A lock file deleted or replaced while running is followed: the lock is
+//!   only ever held on the file the path names
+//!   (`faults::a_deleted_lock_file_is_recreated_and_every_writer_follows_it`,
+//!   `faults::a_replaced_lock_file_is_followed`).
+//! - External rotation (`mv app.log app.log.old`, copytruncate) is noticed on
+//!   the next batch (`rotation::a_log_moved_away_by_logrotate_is_reopened_at_the_path`,
+//!   `faults::copytruncate_is_noticed_and_writing_goes_on_at_the_start`).
+//! - Retention only touches regular files with the log's exact backup names
+//!   (`timed::age_retention_ignores_foreign_names_and_files_it_cannot_examine`).
+//! - Threat model: anyone who can write into the log directory can delete or
+//!   rewrite logs; directory permissions are the boundary. What the crate
+//!   prevents is being tricked into writing elsewhere through names it
+//!   creates: the lock file is opened with `O_NOFOLLOW`, backups are made by
+//!   `rename`, temporary files are created exclusively
+//!   (`faults::a_symlink_planted_at_the_lock_path_is_not_followed`). The log
+//!   path itself is followed if it is a symlink, on purpose.
+//!
+//! **Never a panic, never a hidden error**
+//!
+//! - Bad settings are a typed [`Error`] at build, before any file is opened
+//!   (`regression::a_queue_capacity_beyond_the_limit_is_refused_before_any_file_is_opened`,
+//!   `rotation::bad_configuration_and_paths_give_typed_errors_naming_the_path`).
+//! - A panicking formatter, logging from a thread-local's destructor, a
+//!   runtime that is gone: logging goes on
+//!   (`regression::a_panicking_formatter_loses_only_its_record_and_never_the_writer`,
+//!   `regression::logging_from_a_thread_local_destructor_neither_aborts_nor_loses_records`).
+//! - Write errors are reported at most once a second, through `tracing` or
+//!   on stderr, also when the crate's own tracing integration is the only
+//!   subscriber
+//!   (`regression::write_errors_reach_stderr_when_our_tracing_integration_is_the_only_subscriber`).
+//!
+//! # Platforms
+//!
+//! Unix; Linux is tested. The lock is `flock(2)` and files are identified by
+//! `(dev, ino)`.
 
 #![warn(
     missing_docs,
@@ -72,6 +168,11 @@ compile_error!(
     "concurrent-log-handler runs on Unix only: it locks with flock(2) and identifies \
      files by (dev, ino), as Python's concurrent-log-handler does on Linux"
 );
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 mod buffers;
 mod clock;
