@@ -178,6 +178,7 @@ mod buffers;
 mod clock;
 #[cfg(feature = "config")]
 pub mod config;
+mod confirm;
 mod error;
 mod file;
 mod fork;
@@ -217,9 +218,9 @@ pub use handler::{
 pub use net::bench_api as __syslog_bench;
 #[cfg(feature = "syslog")]
 pub use net::{
-    DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BACKOFF,
-    DEFAULT_RELP_WINDOW, SinkStats, SyslogConfig,
+    Confirmation, DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_BACKOFF, DEFAULT_RELP_WINDOW, SyslogConfig,
 };
 pub use queue::MAX_QUEUE_CAPACITY;
 pub use record::{Fields, Level, ParseLevelError, Record, Value};
-pub use stats::Stats;
+pub use stats::{SinkStats, Stats};

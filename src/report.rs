@@ -111,14 +111,39 @@ pub(crate) fn error_chain(error: &Error) -> String {
 }
 
 /// Decides when dropped records are reported into the log.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct DropReporter {
     /// The drop total already reported.
     reported: u64,
     last: Option<Instant>,
+    /// What the report says happened.
+    message: &'static str,
 }
 
 impl DropReporter {
+    /// Reports of records the queue dropped.
+    pub(crate) fn queue() -> DropReporter {
+        DropReporter::saying(
+            "log records were dropped: the queue was full, or the handler was stopped",
+        )
+    }
+
+    /// Reports of records not forwarded to the syslog collector because its
+    /// buffer was full (the local file has them).
+    pub(crate) fn forwarding() -> DropReporter {
+        DropReporter::saying(
+            "log records were not forwarded to the syslog collector: its buffer was full",
+        )
+    }
+
+    fn saying(message: &'static str) -> DropReporter {
+        DropReporter {
+            reported: 0,
+            last: None,
+            message,
+        }
+    }
+
     /// A warning record about the drops since the last report, if one is due
     /// (or `force`d), together with the number of drops it covers.
     pub(crate) fn due(&mut self, dropped_total: u64, force: bool) -> Option<(Record, u64)> {
@@ -135,13 +160,10 @@ impl DropReporter {
         }
         self.reported = dropped_total;
         self.last = Some(now);
-        let record = Record::new(
-            Level::Warn,
-            "log records were dropped: the queue was full, or the handler was stopped",
-        )
-        .with_target(SELF_TARGET)
-        .with_field("dropped", pending)
-        .with_field("dropped_total", dropped_total);
+        let record = Record::new(Level::Warn, self.message)
+            .with_target(SELF_TARGET)
+            .with_field("dropped", pending)
+            .with_field("dropped_total", dropped_total);
         Some((record, pending))
     }
 
@@ -157,7 +179,7 @@ mod tests {
 
     #[test]
     fn drop_reports_are_rate_limited() {
-        let mut drops = DropReporter::default();
+        let mut drops = DropReporter::queue();
         assert!(drops.due(0, true).is_none(), "nothing to report");
         let (record, n) = drops.due(3, false).expect("first drop is reported at once");
         assert_eq!(n, 3);

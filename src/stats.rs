@@ -55,6 +55,55 @@ pub struct Stats {
     pub compressions: u64,
     /// Compressions or leftover repairs that failed (the plain backup is kept).
     pub compression_errors: u64,
+    /// The syslog sink's own counters, when the handler forwards to a
+    /// collector.
+    pub syslog: Option<SinkStats>,
+}
+
+/// A snapshot of a syslog sink's counters, each counting records since the
+/// sink started.
+///
+/// Once everything submitted has settled, each record has been counted as
+/// sent at least once, or in `dropped` or `failed`; `sent - resent` is the
+/// number of distinct records transmitted.
+///
+/// ```
+/// use concurrent_log_handler::SinkStats;
+///
+/// let stats = SinkStats::default();
+/// assert_eq!((stats.sent, stats.resent, stats.buffered), (0, 0, 0));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SinkStats {
+    /// Transmissions completed: frames written and flushed to the socket
+    /// (TCP, TLS, RELP) or datagrams sent. A record sent again after a
+    /// reconnect counts again (see `resent`).
+    pub sent: u64,
+    /// RELP records the collector answered with `rsp 200` (0 for the other
+    /// transports, which have no acknowledgement).
+    pub acknowledged: u64,
+    /// Records not delivered and given up: refused because the sink's buffer
+    /// was full and the handler's fallback mode is not `Block`, or still
+    /// undelivered when the shutdown deadline passed.
+    pub dropped: u64,
+    /// Records the collector or transport refused for good: a RELP status
+    /// other than 200, a message too large for RELP or a datagram, or a
+    /// record given up after eight broken connections.
+    pub failed: u64,
+    /// Connections established after the first one (recoveries).
+    pub reconnects: u64,
+    /// Connection attempts that failed (connect, TLS handshake, RELP `open`).
+    pub connect_errors: u64,
+    /// Transmissions that repeated an earlier one after a connection broke:
+    /// RELP frames never acknowledged, TCP/TLS records whose bytes the
+    /// collector's kernel never acknowledged. Each may be a duplicate.
+    pub resent: u64,
+    /// Records waiting in the buffer now (not yet handed to a connection).
+    pub buffered: u64,
+    /// Records taken from the buffer whose outcome is not known yet
+    /// (awaiting a RELP `rsp`, a write, or a resend after a reconnect).
+    pub in_flight: u64,
 }
 
 /// The live counters behind [`Stats`].
@@ -132,6 +181,7 @@ impl Counters {
             drop_reports: get(&self.drop_reports),
             compressions: get(&self.compressions),
             compression_errors: get(&self.compression_errors),
+            syslog: None,
         }
     }
 }

@@ -33,6 +33,9 @@ pub(crate) struct FileConfig {
     pub(crate) compression: Option<Compression>,
     pub(crate) max_age: Option<Duration>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Also forward every record to this collector.
+    #[cfg(feature = "syslog")]
+    pub(crate) syslog: Option<crate::SyslogConfig>,
 }
 
 impl FileConfig {
@@ -50,6 +53,8 @@ impl FileConfig {
             compression: None,
             max_age: None,
             clock: Arc::new(SystemClock),
+            #[cfg(feature = "syslog")]
+            syslog: None,
         }
     }
 
@@ -147,6 +152,17 @@ macro_rules! file_options {
         /// `max_age`, at every rotation and at start-up.
         pub fn max_age(mut self, max_age: std::time::Duration) -> Self {
             self.file.max_age = Some(max_age);
+            self
+        }
+
+        /// Also forward every record to a syslog collector (RFC 5424 over
+        /// TCP, TLS, RELP, UDP or a Unix socket), beside the local file,
+        /// which stays the full record while the network is down. See
+        /// [`SyslogConfig`](crate::SyslogConfig) for the transports, what
+        /// each guarantees, and which sinks `emit_wait` waits for.
+        #[cfg(feature = "syslog")]
+        pub fn syslog(mut self, config: crate::SyslogConfig) -> Self {
+            self.file.syslog = Some(config);
             self
         }
 

@@ -123,7 +123,7 @@ impl AsyncConcurrentHandler {
     /// is added; an empty line is not logged.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) {
-        self.queued.emit_line(level, line);
+        self.queued.emit_text(level, line);
     }
 
     /// Queues `record` if there is room right now, and never waits or falls back.

@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, file_options};
 use crate::fork::PerProcess;
 use crate::format::{Formatter, TextFormatter};
+use crate::queue::Line;
 use crate::record::Record;
 use crate::stats::{Stats, add};
 use crate::writer::Core;
@@ -99,7 +100,7 @@ impl ConcurrentRotatingFileHandler {
         self.shared
             .state
             .get(
-                || Core::open(&settings.file, Arc::clone(&settings.formatter)),
+                || Core::open(&settings.file, Arc::clone(&settings.formatter), false),
                 crate::report::report_to_stderr,
             )
             .ok_or(Error::closed())
@@ -141,7 +142,8 @@ impl ConcurrentRotatingFileHandler {
         crate::format::end_line(&mut owned);
         let count = owned.split_inclusive(|&b| b == b'\n').count();
         add(&core.counters.emitted, count as u64);
-        core.write_now(owned)
+        // Raw lines: written to the file only, never forwarded.
+        core.write_now(Line::file(owned))
     }
 
     /// Counters of what this handler did: records written (`emitted`,
@@ -150,7 +152,7 @@ impl ConcurrentRotatingFileHandler {
     #[must_use]
     pub fn stats(&self) -> Stats {
         match self.core() {
-            Ok(core) => core.counters.snapshot(0, 0),
+            Ok(core) => core.stats(0, 0),
             Err(_) => Stats::default(),
         }
     }
@@ -230,7 +232,7 @@ impl ConcurrentRotatingFileHandlerBuilder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {
-        let core = Core::open(&self.file, Arc::clone(&self.formatter))?;
+        let core = Core::open(&self.file, Arc::clone(&self.formatter), false)?;
         Ok(ConcurrentRotatingFileHandler {
             shared: Arc::new(Shared {
                 settings: Settings {

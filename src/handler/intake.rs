@@ -3,6 +3,7 @@
 //! its line, and decide by level whether the caller waits for it.
 
 use crate::format::end_line;
+use crate::queue::Line;
 use crate::record::{Level, Record};
 use crate::writer::Core;
 
@@ -14,20 +15,32 @@ pub(crate) enum Admission {
     /// The handler is closed; counted as emitted and dropped.
     Closed,
     /// At or above `sync_level`: queue it and wait until it is written.
-    Sync(Vec<u8>),
+    Sync(Line),
     /// Queue it (counted once the queue takes it).
-    Queue(Vec<u8>),
+    Queue(Line),
 }
 
-/// The record as one line of bytes, formatted in the calling thread.
+/// The record as bytes, formatted in the calling thread: its line for the
+/// file and, when the handler forwards to a collector, its syslog message.
 /// `None` when the formatter panicked: that is reported, the record is
 /// counted as emitted and failed, and logging goes on.
-pub(crate) fn format(core: &Core, record: &Record) -> Option<Vec<u8>> {
-    let line = core.format(record);
-    if line.is_none() {
+pub(crate) fn format(core: &Core, record: &Record) -> Option<Line> {
+    let Some(file) = core.format(record) else {
         core.count_unformatted();
-    }
-    line
+        return None;
+    };
+    let syslog = core.forward.as_ref().map(|forward| forward.format(record));
+    Some(Line { file, syslog })
+}
+
+/// A line formatted elsewhere (the `tracing` fmt writer), with its syslog
+/// message when the handler forwards.
+pub(crate) fn formatted(core: &Core, level: Level, file: Vec<u8>) -> Line {
+    let syslog = core
+        .forward
+        .as_ref()
+        .map(|forward| forward.format_text(level, &file));
+    Line { file, syslog }
 }
 
 /// The first steps every queued handler takes with a line: an empty line is
@@ -37,14 +50,14 @@ pub(crate) fn format(core: &Core, record: &Record) -> Option<Vec<u8>> {
 pub(crate) fn admit(
     core: &Core,
     level: Level,
-    mut line: Vec<u8>,
+    mut line: Line,
     closed: bool,
     sync_level: Option<Level>,
 ) -> Admission {
-    if line.is_empty() {
+    if line.file.is_empty() {
         return Admission::Empty;
     }
-    end_line(&mut line);
+    end_line(&mut line.file);
     if closed {
         core.count_closed_drop();
         return Admission::Closed;

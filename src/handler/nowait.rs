@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
 
+use crate::queue::Line;
 use crate::stats::add;
 use crate::sync::lock_unpoisoned;
 use crate::writer::Core;
@@ -43,7 +44,7 @@ impl Nowait {
 
     /// Hands `line` to the blocking pool, or drops and counts it when `limit`
     /// writes are in flight already.
-    pub(crate) fn write(self: &Arc<Self>, core: &Arc<Core>, line: Vec<u8>) {
+    pub(crate) fn write(self: &Arc<Self>, core: &Arc<Core>, line: Line) {
         let ticket = {
             let mut tickets = lock_unpoisoned(&self.tickets);
             if tickets.running.len() >= self.limit {
@@ -59,7 +60,7 @@ impl Nowait {
         let job = NowaitWrite {
             core: Arc::clone(core),
             nowait: Arc::clone(self),
-            line,
+            line: Some(line),
             ticket,
             done: false,
         };
@@ -96,7 +97,7 @@ impl Nowait {
 struct NowaitWrite {
     core: Arc<Core>,
     nowait: Arc<Nowait>,
-    line: Vec<u8>,
+    line: Option<Line>,
     ticket: u64,
     done: bool,
 }
@@ -106,7 +107,9 @@ impl NowaitWrite {
         self.done = true;
         add(&self.core.counters.outside, 1);
         // A failure is counted and reported by `write_now`.
-        let _ = self.core.write_now(std::mem::take(&mut self.line));
+        if let Some(line) = self.line.take() {
+            let _ = self.core.write_now(line);
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::file::FileConfig;
 use crate::fork::PerProcess;
 use crate::format::Formatter;
-use crate::queue::{MAX_QUEUE_CAPACITY, Msg, Queue, Refused, queue};
+use crate::queue::{Line, MAX_QUEUE_CAPACITY, Msg, Queue, Refused, queue};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
 use crate::sync::block_on_until;
@@ -85,7 +85,8 @@ pub(crate) struct Queued {
 
 impl Queued {
     fn start(settings: Arc<Settings>, runtime: Option<Handle>) -> Result<Queued> {
-        let core = Core::open(&settings.file, Arc::clone(&settings.formatter))?;
+        let block = settings.fallback_mode == FallbackMode::Block;
+        let core = Core::open(&settings.file, Arc::clone(&settings.formatter), block)?;
         let (queue, inbox) = queue(settings.queue_capacity);
         let finished = crate::writer::thread::spawn(inbox, BatchWriter::new(Arc::clone(&core)))?;
         let nowait = match (settings.fallback_mode, runtime) {
@@ -115,7 +116,12 @@ impl Queued {
         self.emit_line(record.level(), line);
     }
 
-    fn emit_line(&self, level: Level, line: Vec<u8>) {
+    fn emit_text(&self, level: Level, text: Vec<u8>) {
+        let line = intake::formatted(&self.core, level, text);
+        self.emit_line(level, line);
+    }
+
+    fn emit_line(&self, level: Level, line: Line) {
         let closed = self.queue.is_closed();
         let line = match admit(&self.core, level, line, closed, self.settings.sync_level) {
             Admission::Queue(line) => line,
@@ -134,7 +140,7 @@ impl Queued {
         }
     }
 
-    fn queue_full(&self, line: Vec<u8>) {
+    fn queue_full(&self, line: Line) {
         let counters = &self.core.counters;
         match self.settings.fallback_mode {
             FallbackMode::Block => {
@@ -164,7 +170,7 @@ impl Queued {
 
     /// Queues `line` behind the caller's earlier records and blocks until
     /// its batch was written.
-    fn write_and_wait(&self, line: Vec<u8>) -> Result<()> {
+    fn write_and_wait(&self, line: Line) -> Result<()> {
         let (waiter, outcome) = oneshot::channel();
         let msg = Msg::Confirmed(line, waiter);
         let pushed = self.queue.push_waiting(msg, false, None).is_ok();
@@ -194,14 +200,14 @@ impl Queued {
     }
 
     /// The line of a record whose caller waits for it, ready to queue.
-    fn confirmed_line(&self, record: &Record) -> Result<Vec<u8>> {
+    fn confirmed_line(&self, record: &Record) -> Result<Line> {
         if self.queue.is_closed() {
             self.core.count_closed_drop();
             return Err(Error::closed());
         }
         let mut line = intake::format(&self.core, record)
             .ok_or_else(|| Error::plain(ErrorKind::FormatterPanicked))?;
-        crate::format::end_line(&mut line);
+        crate::format::end_line(&mut line.file);
         Ok(line)
     }
 
@@ -300,9 +306,7 @@ impl Queued {
     }
 
     fn stats(&self) -> Stats {
-        self.core
-            .counters
-            .snapshot(self.queue.depth(), self.queue.capacity())
+        self.core.stats(self.queue.depth(), self.queue.capacity())
     }
 }
 
@@ -370,9 +374,9 @@ impl QueuedHandle {
         }
     }
 
-    pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) {
+    pub(crate) fn emit_text(&self, level: Level, text: Vec<u8>) {
         if let Some(queued) = self.current() {
-            queued.emit_line(level, line);
+            queued.emit_text(level, text);
         }
     }
 

@@ -13,36 +13,15 @@
 //!   `sink::stream` (TCP/TLS, datagrams) and `sink::relp` (the RELP window
 //!   and acknowledgements).
 //!
-//! # What each transport guarantees
-//!
-//! | URL | delivery | a confirmation means | can be lost | can be duplicated |
-//! |---|---|---|---|---|
-//! | `relp://`, `relp+tls://` | at least once | the collector answered `rsp 200` | nothing it acknowledged (see below) | records acknowledged by the collector whose `rsp` did not reach us before the connection broke: they are sent again (`resent`) |
-//! | `tcp://`, `tls://` | at most once past the collector's kernel | the bytes were written and flushed to the socket: *sent*, not acknowledged | what the collector's kernel acknowledged but its process never read (its socket buffer, a killed process's input buffer) | records resent after a break because the collector's kernel had not acknowledged their bytes (plain TCP: whole records; TLS: whole batches) |
-//! | `udp://` | best effort | the datagram was handed to the kernel | anything: no acknowledgement, no error for a datagram nobody receives | no |
-//! | `unix://` (`/dev/log`) | as the local daemon reads | the datagram was queued on the socket | what the daemon drops itself | no |
-//!
-//! "Acknowledged" by RELP means rsyslog took the record into its queue: it
-//! survives a crash of rsyslogd only if that queue is direct or disk-backed.
-//!
-//! Plain TCP loss is counted as far as the sending side can see it: after a
-//! break, the records whose bytes the peer's kernel never acknowledged
-//! (from `TCP_INFO`'s `tcpi_bytes_acked`, read on the broken socket) are
-//! sent again on the next connection and counted in
-//! [`SinkStats::resent`]. `SIOCOUTQ` cannot tell this: Linux empties the
-//! send queue when a reset arrives, which is how a dead collector's kernel
-//! answers, so it reads 0 exactly when it matters; the byte counter
-//! survives the reset. Data the collector's kernel acknowledged and then
-//! threw away with the process leaves no trace on our side: only RELP can
-//! promise that nothing confirmed is lost.
+//! What each transport guarantees, and how to deploy it, is in
+//! [`SyslogConfig`]'s docs, where users read it.
 
-// Until the handlers hand batches to the sink, only the tests reach it.
-#[cfg_attr(not(test), allow(dead_code))]
 mod framing;
 #[cfg_attr(not(test), allow(dead_code))]
 mod sink;
 #[cfg(test)]
 #[path = "../../tests/it/rsyslog.rs"]
+#[allow(unreachable_pub)] // shared with the integration tests, where it is pub
 mod test_rsyslog;
 #[cfg(test)]
 mod tests;
@@ -58,7 +37,6 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::format::{Facility, SyslogFormatter};
 
-pub use sink::SinkStats;
 #[allow(unused_imports)] // for the handlers, which do not use them yet
 pub(crate) use sink::{Outgoing, Submitted, SyslogSink};
 
@@ -154,7 +132,74 @@ pub(crate) struct TlsSettings {
     pub(crate) accept_invalid_certs: bool,
 }
 
-/// Where and how to forward log records to a syslog collector.
+/// Where and how to forward log records to a syslog collector, beside the
+/// local file: give it to any handler's builder with `.syslog(config)`.
+///
+/// # Deployment
+///
+/// The pattern this is made for: every service writes its local rotating
+/// file (the full record, whatever the network does) and forwards each
+/// record over RELP to a central rsyslog, which relays onward
+/// (Elasticsearch, Kafka, files) with its own queues:
+///
+/// ```text
+/// service ─► app.log (local, rotated, complete)
+///    └─────► relp://logs.internal:2514 ─► rsyslog (imrelp, disk-assisted queue) ─► …
+/// ```
+///
+/// ```no_run
+/// use concurrent_log_handler::format::Facility;
+/// use concurrent_log_handler::{AsyncConcurrentHandler, Confirmation, SyslogConfig};
+///
+/// # async fn setup() -> Result<(), concurrent_log_handler::Error> {
+/// let handler = AsyncConcurrentHandler::builder("/var/log/api/app.log")
+///     .max_bytes(100 << 20)
+///     .backup_count(10)
+///     .syslog(
+///         SyslogConfig::new("relp://logs.internal:2514")?
+///             .facility(Facility::Local0)
+///             .app_name("api")
+///             // emit_wait: on local disk *and* acknowledged by the collector
+///             .confirmation(Confirmation::Both),
+///     )
+///     .build()?;
+/// # handler.shutdown().await
+/// # }
+/// ```
+///
+/// The sink connects lazily and reconnects with exponential backoff and
+/// jitter (capped by [`max_backoff`](Self::max_backoff)); `emit` never waits
+/// for the network in `Drop` or `Nowait` mode. While the collector is
+/// unreachable, records wait in a buffer of
+/// [`buffer_capacity`](Self::buffer_capacity); beyond it the handler's
+/// fallback mode applies: `Block` waits (the writer slows down with the
+/// network), `Drop` and `Nowait` stop forwarding the overflow, count it in
+/// the sink's stats (`Stats::syslog`) and report it in the local log. A
+/// `flush`, `stop` or `shutdown` waits at most
+/// [`flush_timeout`](Self::flush_timeout) for the collector.
+///
+/// # What each transport guarantees
+///
+/// | URL | delivery | a confirmation means | can be lost | can be duplicated |
+/// |---|---|---|---|---|
+/// | `relp://`, `relp+tls://` | at least once | the collector answered `rsp 200` | nothing it acknowledged (see below) | records acknowledged by the collector whose `rsp` did not reach us before the connection broke: they are sent again (`resent`) |
+/// | `tcp://`, `tls://` | at most once past the collector's kernel | the bytes were written and flushed to the socket: *sent*, not acknowledged | what the collector's kernel acknowledged but its process never read (its socket buffer, a killed process's input buffer) | records resent after a break because the collector's kernel had not acknowledged their bytes (plain TCP: whole records; TLS: whole batches) |
+/// | `udp://` | best effort | the datagram was handed to the kernel | anything: no acknowledgement, no error for a datagram nobody receives | no |
+/// | `unix://` (`/dev/log`) | as the local daemon reads | the datagram was queued on the socket | what the daemon drops itself | no |
+///
+/// "Acknowledged" by RELP means rsyslog took the record into its queue: it
+/// survives a crash of rsyslogd only if that queue is direct or disk-backed.
+///
+/// Plain TCP loss is counted as far as the sending side can see it: after a
+/// break, the records whose bytes the peer's kernel never acknowledged
+/// (from `TCP_INFO`'s `tcpi_bytes_acked`, read on the broken socket) are
+/// sent again on the next connection and counted in
+/// [`SinkStats::resent`](crate::SinkStats::resent). `SIOCOUTQ` cannot tell this: Linux empties the
+/// send queue when a reset arrives, which is how a dead collector's kernel
+/// answers, so it reads 0 exactly when it matters; the byte counter
+/// survives the reset. Data the collector's kernel acknowledged and then
+/// threw away with the process leaves no trace on our side: only RELP can
+/// promise that nothing confirmed is lost.
 ///
 /// [`SyslogConfig::new`] parses the collector's URL; the other methods
 /// take and return the config (each `#[must_use]`).
@@ -184,6 +229,8 @@ pub(crate) struct TlsSettings {
 /// | [`connect_timeout`](Self::connect_timeout) | [`DEFAULT_CONNECT_TIMEOUT`] |
 /// | [`max_backoff`](Self::max_backoff) | [`DEFAULT_MAX_BACKOFF`] |
 /// | [`ack_timeout`](Self::ack_timeout) | [`DEFAULT_ACK_TIMEOUT`] |
+/// | [`confirmation`](Self::confirmation) | [`Confirmation::LocalFile`] |
+/// | [`flush_timeout`](Self::flush_timeout) | [`DEFAULT_FLUSH_TIMEOUT`] |
 ///
 /// ```
 /// use concurrent_log_handler::format::Facility;
@@ -212,7 +259,29 @@ pub struct SyslogConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_backoff: Duration,
     pub(crate) ack_timeout: Duration,
+    pub(crate) confirmation: Confirmation,
+    pub(crate) flush_timeout: Duration,
 }
+
+/// Which sinks must have a record before `emit_wait` (and `flush`) say it
+/// arrived, when a handler forwards to a collector; see
+/// [`SyslogConfig::confirmation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Confirmation {
+    /// The local file only: the collector gets the record as soon as it can,
+    /// and its failures are counted in the sink's stats.
+    LocalFile,
+    /// The collector only: over RELP, its acknowledgement; over TCP and TLS,
+    /// the record written to the connection; for datagrams, sent.
+    Collector,
+    /// Both: `Ok` once the file has it and the collector confirmed, the
+    /// first error of either otherwise.
+    Both,
+}
+
+/// Default [`flush_timeout`](SyslogConfig::flush_timeout).
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SyslogConfig {
     /// Parses the collector's URL (see the table above).
@@ -237,6 +306,8 @@ impl SyslogConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_backoff: DEFAULT_MAX_BACKOFF,
             ack_timeout: DEFAULT_ACK_TIMEOUT,
+            confirmation: Confirmation::LocalFile,
+            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
         })
     }
 
@@ -357,6 +428,24 @@ impl SyslogConfig {
         self
     }
 
+    /// Which sinks must have a record before `emit_wait` says it arrived
+    /// (default [`Confirmation::LocalFile`]). With
+    /// [`Confirmation::Collector`] or [`Both`](Confirmation::Both) over
+    /// `relp://`, a confirmed record is in the collector's hands.
+    pub fn confirmation(mut self, confirmation: Confirmation) -> Self {
+        self.confirmation = confirmation;
+        self
+    }
+
+    /// How long a handler's `flush`, `stop` or `shutdown` waits for the
+    /// collector to have what was forwarded (default
+    /// [`DEFAULT_FLUSH_TIMEOUT`]); what is still undelivered then is given
+    /// up at shutdown and counted.
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
     /// The formatter that writes the messages of this config: its facility,
     /// app name, hostname, msgid and enterprise number.
     ///
@@ -377,7 +466,6 @@ impl SyslogConfig {
     }
 
     /// Refuses settings no sink can run with.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn validate(&self) -> Result<()> {
         if self.buffer_capacity == 0 {
             return Err(Error::invalid_config(
@@ -392,6 +480,7 @@ impl SyslogConfig {
         for (name, value) in [
             ("connect_timeout", self.connect_timeout),
             ("ack_timeout", self.ack_timeout),
+            ("flush_timeout", self.flush_timeout),
         ] {
             if value.is_zero() {
                 return Err(Error::invalid_config(format!(
@@ -410,8 +499,9 @@ impl SyslogConfig {
 pub mod bench_api {
     use std::time::{Duration, Instant};
 
-    use super::{Outgoing, SinkStats, SyslogConfig, SyslogSink};
+    use super::{Outgoing, SyslogConfig, SyslogSink};
     use crate::error::Result;
+    use crate::stats::SinkStats;
 
     /// The crate-private syslog sink, driven with plain messages.
     #[derive(Debug)]

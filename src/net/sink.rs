@@ -49,12 +49,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 
 use super::SyslogConfig;
 use super::transport::{self, Conn, Target};
+use crate::confirm::Confirm;
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::ErrorReporter;
+use crate::stats::SinkStats;
 use crate::sync::lock_unpoisoned;
 
 mod relp;
@@ -68,7 +70,7 @@ pub(crate) struct Outgoing {
     pub(crate) message: Vec<u8>,
     /// Told how delivery went: after the `rsp` (RELP), after the write and
     /// flush (TCP, TLS), after the send (datagrams).
-    pub(crate) confirm: Option<oneshot::Sender<Result<()>>>,
+    pub(crate) confirm: Option<Confirm>,
 }
 
 /// What [`SyslogSink::submit`] did with a batch.
@@ -81,59 +83,13 @@ pub(crate) struct Submitted {
     pub(crate) rejected: Vec<Outgoing>,
 }
 
-/// A snapshot of a syslog sink's counters, each counting records since the
-/// sink started.
-///
-/// Once everything submitted has settled, each record has been counted as
-/// sent at least once, or in `dropped` or `failed`; `sent - resent` is the
-/// number of distinct records transmitted.
-///
-/// ```
-/// use concurrent_log_handler::SinkStats;
-///
-/// let stats = SinkStats::default();
-/// assert_eq!((stats.sent, stats.resent, stats.buffered), (0, 0, 0));
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SinkStats {
-    /// Transmissions completed: frames written and flushed to the socket
-    /// (TCP, TLS, RELP) or datagrams sent. A record sent again after a
-    /// reconnect counts again (see `resent`).
-    pub sent: u64,
-    /// RELP records the collector answered with `rsp 200` (0 for the other
-    /// transports, which have no acknowledgement).
-    pub acknowledged: u64,
-    /// Accepted records given up without being delivered: the shutdown
-    /// deadline passed (or the sink's thread ended) while they were
-    /// buffered, in flight, or waiting to be resent.
-    pub dropped: u64,
-    /// Records the collector or transport refused for good: a RELP status
-    /// other than 200, a message too large for RELP or a datagram, or a
-    /// record given up after eight broken connections.
-    pub failed: u64,
-    /// Connections established after the first one (recoveries).
-    pub reconnects: u64,
-    /// Connection attempts that failed (connect, TLS handshake, RELP `open`).
-    pub connect_errors: u64,
-    /// Transmissions that repeated an earlier one after a connection broke:
-    /// RELP frames never acknowledged, TCP/TLS records whose bytes the
-    /// collector's kernel never acknowledged. Each may be a duplicate.
-    pub resent: u64,
-    /// Records waiting in the buffer now (not yet handed to a connection).
-    pub buffered: u64,
-    /// Records taken from the buffer whose outcome is not known yet
-    /// (awaiting a RELP `rsp`, a write, or a resend after a reconnect).
-    pub in_flight: u64,
-}
-
 /// A record on its way.
 #[derive(Debug)]
 struct Pending {
     /// 1, 2, … in submission order; records settle in this order.
     seq: u64,
     message: Vec<u8>,
-    confirm: Option<oneshot::Sender<Result<()>>>,
+    confirm: Option<Confirm>,
     /// Its outcome was told (a TCP record kept for a resend is settled).
     settled: bool,
     /// Connections it was sent on that broke before it was acknowledged.
@@ -740,7 +696,7 @@ impl Task {
         }
         drop(state);
         for (confirm, outcome) in confirms {
-            let _ = confirm.send(outcome);
+            confirm.send(outcome);
         }
     }
 

@@ -23,7 +23,7 @@ const HOSTILE_MESSAGE: &str =
     "multi\nline \"quoted\" [bracket] back\\slash ]\r\n\u{2028} ünïcödé 日本 \x1b[31m";
 const HOSTILE_VALUE: &str = "a\"b]c\\d\ne [x] ü";
 
-type Confirm = oneshot::Receiver<Result<()>>;
+type Answer = oneshot::Receiver<Result<()>>;
 
 fn config(url: String) -> SyslogConfig {
     SyslogConfig::new(url)
@@ -52,14 +52,14 @@ fn outgoing(
     config: &SyslogConfig,
     range: std::ops::Range<usize>,
     confirm: bool,
-) -> (Vec<Outgoing>, Vec<Confirm>) {
+) -> (Vec<Outgoing>, Vec<Answer>) {
     let mut batch = Vec::new();
     let mut confirms = Vec::new();
     for n in range {
         let (tx, rx) = oneshot::channel();
         batch.push(Outgoing {
             message: message(config, n),
-            confirm: confirm.then_some(tx),
+            confirm: confirm.then(|| crate::confirm::Confirm::new(tx)),
         });
         if confirm {
             confirms.push(rx);
@@ -106,7 +106,7 @@ fn check_fields(r: &Received) {
 }
 
 /// Polls a confirm until `timeout`: `None` if it has not resolved by then.
-fn wait_confirm(rx: &mut Confirm, timeout: Duration) -> Option<Result<()>> {
+fn wait_confirm(rx: &mut Answer, timeout: Duration) -> Option<Result<()>> {
     let deadline = Instant::now() + timeout;
     loop {
         match rx.try_recv() {

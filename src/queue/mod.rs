@@ -44,13 +44,28 @@ use gate::{Gate, Pass};
 /// Tells one waiting caller how its record, flush or stop went.
 pub(crate) type Waiter = oneshot::Sender<Result<()>>;
 
+/// One record's bytes: its line for the file and, when the handler forwards
+/// to a syslog collector, its RFC 5424 message.
+#[derive(Debug)]
+pub(crate) struct Line {
+    pub(crate) file: Vec<u8>,
+    pub(crate) syslog: Option<Vec<u8>>,
+}
+
+impl Line {
+    /// A line for the file only.
+    pub(crate) fn file(file: Vec<u8>) -> Line {
+        Line { file, syslog: None }
+    }
+}
+
 /// One queue slot. Control messages never share a slot with log bytes.
 #[derive(Debug)]
 pub(crate) enum Msg {
-    /// A formatted line, fire-and-forget.
-    Line(Vec<u8>),
-    /// A formatted line whose caller waits for the outcome of its batch.
-    Confirmed(Vec<u8>, Waiter),
+    /// A formatted record, fire-and-forget.
+    Line(Line),
+    /// A formatted record whose caller waits for the outcome of its batch.
+    Confirmed(Line, Waiter),
     /// Resolve once everything queued before it is written.
     Flush(Waiter),
     /// Write everything accepted, let compressions finish, resolve; the
@@ -341,7 +356,7 @@ mod tests {
     use super::*;
 
     fn line() -> Msg {
-        Msg::Line(b"x\n".to_vec())
+        Msg::Line(Line::file(b"x\n".to_vec()))
     }
 
     #[test]

@@ -5,12 +5,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::forward::Forward;
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, LockedFile, WriteReport};
 use crate::format::{Formatter, format_line};
 use crate::record::Record;
 use crate::report::ErrorReporter;
-use crate::stats::{Counters, add};
+use crate::stats::{Counters, Stats, add};
 use crate::sync::lock_unpoisoned;
 
 /// What the writer and the callers' write paths share.
@@ -27,6 +28,8 @@ pub(crate) struct Core {
     pub(crate) counters: Arc<Counters>,
     pub(crate) formatter: Arc<dyn Formatter>,
     pub(crate) errors: Arc<ErrorReporter>,
+    /// Forwarding to a syslog collector, if configured.
+    pub(crate) forward: Option<Forward>,
 }
 
 impl std::fmt::Debug for Core {
@@ -39,10 +42,30 @@ impl std::fmt::Debug for Core {
 }
 
 impl Core {
-    pub(crate) fn open(file: &FileConfig, formatter: Arc<dyn Formatter>) -> Result<Arc<Core>> {
+    /// Opens the log (and starts forwarding, if configured; `block`: wait
+    /// for room in the forwarding buffer rather than drop).
+    pub(crate) fn open(
+        config: &FileConfig,
+        formatter: Arc<dyn Formatter>,
+        block: bool,
+    ) -> Result<Arc<Core>> {
         let counters = Arc::new(Counters::default());
         let errors = Arc::new(ErrorReporter::default());
-        let file = LockedFile::open(file, Arc::clone(&counters), Arc::clone(&errors))?;
+        #[cfg(feature = "syslog")]
+        if let Some(syslog) = &config.syslog {
+            syslog.validate()?;
+        }
+        let file = LockedFile::open(config, Arc::clone(&counters), Arc::clone(&errors))?;
+        #[cfg(feature = "syslog")]
+        let forward = match &config.syslog {
+            Some(syslog) => Some(Forward::start(syslog, block)?),
+            None => None,
+        };
+        #[cfg(not(feature = "syslog"))]
+        let forward = {
+            let _ = block;
+            None
+        };
         Ok(Arc::new(Core {
             path: file.path().to_path_buf(),
             lock_path: file.lock_path().to_path_buf(),
@@ -51,6 +74,7 @@ impl Core {
             counters,
             formatter,
             errors,
+            forward,
         }))
     }
 
@@ -60,6 +84,14 @@ impl Core {
     pub(crate) fn wait_for_compression(&self, timeout: Duration) -> bool {
         let idle = lock_unpoisoned(&self.file).compression_idle();
         idle.is_none_or(|idle| idle.wait(timeout))
+    }
+
+    /// The counters, with the queue's depth and capacity filled in by the
+    /// front-end, and the forwarding's.
+    pub(crate) fn stats(&self, queue_depth: u64, queue_capacity: u64) -> Stats {
+        let mut stats = self.counters.snapshot(queue_depth, queue_capacity);
+        stats.syslog = self.forward.as_ref().map(Forward::stats);
+        stats
     }
 
     /// A record handed over after the handler closed: emitted and dropped.

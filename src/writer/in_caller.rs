@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use super::Core;
 use crate::error::{Error, Result};
+use crate::queue::Line;
 use crate::stats::add;
 use crate::sync::lock_unpoisoned;
 
 impl Core {
-    /// Writes `lines` (whole lines, each ending in `\n`) now, in the calling
-    /// thread, under the lock: the path of the `Nowait` fallback and of the
-    /// blocking handler. `Ok` once every line is in the file (a rotation that
+    /// Writes `line` (whole lines, each ending in `\n`, and the record's
+    /// syslog message if the handler forwards) now, in the calling thread,
+    /// under the lock: the path of the `Nowait` fallback and of the blocking
+    /// handler. The message goes to the collector without waiting. `Ok` once every line is in the file (a rotation that
     /// failed on the way is counted and reported, not returned: the lines
     /// are written all the same).
     ///
@@ -22,7 +24,14 @@ impl Core {
     /// one batch and tells each caller how its lines went. Lines keep the
     /// order they were left in. Every caller still returns only once its own
     /// lines were written (or failed).
-    pub(crate) fn write_now(&self, lines: Vec<u8>) -> Result<()> {
+    pub(crate) fn write_now(&self, line: Line) -> Result<()> {
+        let Line {
+            file: lines,
+            syslog,
+        } = line;
+        if let (Some(forward), Some(message)) = (&self.forward, syslog) {
+            forward.submit(vec![(message, None)]);
+        }
         let outcome: Arc<Outcome> = Arc::default();
         lock_unpoisoned(&self.in_caller).push(InCaller {
             lines,

@@ -16,6 +16,7 @@
 //! behind a mutex, the counters, the formatter, the error reporter.
 
 mod core;
+mod forward;
 mod in_caller;
 pub(crate) mod thread;
 
@@ -29,7 +30,8 @@ use crate::stats::add;
 use crate::sync::lock_unpoisoned;
 
 pub(crate) use self::core::Core;
-use crate::queue::{Msg, Waiter};
+use crate::confirm::Confirm;
+use crate::queue::{Line, Msg, Waiter};
 
 /// Most records the writer takes into one batch (one lock, one write).
 pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
@@ -48,10 +50,12 @@ struct Entry {
 
 #[derive(Debug)]
 enum EntryKind {
-    Line,
-    Confirmed(Waiter),
+    /// A record, with the file's part of its caller's waiter, if any.
+    Record(Option<Confirm>),
     /// The handler's own report of this many dropped records.
     DropReport(u64),
+    /// The handler's own report of this many records not forwarded.
+    ForwardReport(u64),
 }
 
 impl AsRef<[u8]> for Entry {
@@ -70,11 +74,15 @@ pub(crate) struct BatchWriter {
     retry: Vec<Vec<u8>>,
     /// Buffers of written lines, on their way back to the callers.
     spent: Vec<Vec<u8>>,
+    /// Messages for the collector of the batch being written.
+    forwarded: Vec<(Vec<u8>, Option<Confirm>)>,
     /// Callers of `stop`/`shutdown` waiting for [`finish`](Self::finish).
     stops: Vec<Waiter>,
     /// A `Shutdown` was taken: the writer ends after finishing.
     exiting: bool,
     drops: DropReporter,
+    /// Reports of records the forwarding refused (its buffer was full).
+    refusals: DropReporter,
     backoff: Duration,
     /// When the lines kept for retry are due for another attempt.
     next_attempt: Option<Instant>,
@@ -92,9 +100,11 @@ impl BatchWriter {
             scratch: Vec::new(),
             retry: Vec::new(),
             spent: Vec::with_capacity(MAX_BATCH_RECORDS),
+            forwarded: Vec::new(),
             stops: Vec::new(),
             exiting: false,
-            drops: DropReporter::default(),
+            drops: DropReporter::queue(),
+            refusals: DropReporter::forwarding(),
             backoff: FIRST_BACKOFF,
             next_attempt: None,
             last_error: None,
@@ -131,14 +141,8 @@ impl BatchWriter {
         self.start_batch_with_retries();
         for msg in msgs.drain(..) {
             match msg {
-                Msg::Line(line) => self.batch.push(Entry {
-                    line,
-                    kind: EntryKind::Line,
-                }),
-                Msg::Confirmed(line, waiter) => self.batch.push(Entry {
-                    line,
-                    kind: EntryKind::Confirmed(waiter),
-                }),
+                Msg::Line(line) => self.push_record(line, None),
+                Msg::Confirmed(line, waiter) => self.push_record(line, Some(waiter)),
                 Msg::Flush(waiter) => {
                     flushes.push(waiter);
                     force_report = true;
@@ -165,6 +169,24 @@ impl BatchWriter {
         }
     }
 
+    /// Adds a record to the batch: its line for the file, its message for the
+    /// collector, and its caller's waiter split between the sinks that
+    /// confirm.
+    fn push_record(&mut self, line: Line, waiter: Option<Waiter>) {
+        let Line { file, syslog } = line;
+        let (for_file, for_collector) = match (&self.core.forward, &syslog, waiter) {
+            (Some(forward), Some(_), Some(waiter)) => forward.split(waiter),
+            (_, _, waiter) => (waiter.map(Confirm::new), None),
+        };
+        if let Some(message) = syslog {
+            self.forwarded.push((message, for_collector));
+        }
+        self.batch.push(Entry {
+            line: file,
+            kind: EntryKind::Record(for_file),
+        });
+    }
+
     /// One last attempt at what is left, then the `stop`/`shutdown` callers
     /// learn how it ended, once (with `wait_for_compression`) the
     /// compressions of rotated backups are done too (at most
@@ -180,7 +202,15 @@ impl BatchWriter {
             add(&self.core.counters.failed, self.retry.len() as u64);
             self.retry.clear();
         }
-        let outcome = self.outcome(ok);
+        let mut outcome = self.outcome(ok);
+        if let Some(forward) = &self.core.forward {
+            // The collector gets what was forwarded (or the deadline
+            // passes); a shutdown then closes the connection.
+            let forwarded = forward.finish(self.exiting);
+            if outcome.is_ok() {
+                outcome = forwarded;
+            }
+        }
         if wait_for_compression {
             self.core
                 .wait_for_compression(crate::file::COMPRESSION_DROP_WAIT);
@@ -209,7 +239,7 @@ impl BatchWriter {
         self.batch.clear();
         self.batch.extend(self.retry.drain(..).map(|line| Entry {
             line,
-            kind: EntryKind::Line,
+            kind: EntryKind::Record(None),
         }));
     }
 
@@ -231,11 +261,27 @@ impl BatchWriter {
                 self.drops.unreport(count);
             }
         }
+        let refused = self.core.forward.as_ref().map_or(0, |f| f.refused());
+        if let Some((record, count)) = self.refusals.due(refused, force) {
+            if let Some(line) = self.core.format(&record) {
+                self.batch.push(Entry {
+                    line,
+                    kind: EntryKind::ForwardReport(count),
+                });
+            } else {
+                self.refusals.unreport(count);
+            }
+        }
     }
 
     /// Writes `self.batch` under one lock; returns whether all of it was
     /// written (and, with `durable`, synced).
     fn write_batch(&mut self) -> bool {
+        // The collector first: its sink sends on its own thread while the
+        // file is written.
+        if let Some(forward) = &self.core.forward {
+            forward.submit(std::mem::take(&mut self.forwarded));
+        }
         if self.batch.is_empty() {
             return true;
         }
@@ -257,15 +303,15 @@ impl BatchWriter {
         // stats once its record is confirmed sees it counted.
         let reports = self.batch[..written]
             .iter()
-            .filter(|e| matches!(e.kind, EntryKind::DropReport(_)))
+            .filter(|e| !matches!(e.kind, EntryKind::Record(_)))
             .count();
         add(&counters.written, (written - reports) as u64);
         add(&counters.drop_reports, reports as u64);
         let mut entries = self.batch.drain(..);
         for entry in entries.by_ref().take(written) {
             self.spent.push(entry.line);
-            if let EntryKind::Confirmed(waiter) = entry.kind {
-                let _ = waiter.send(match &unsynced {
+            if let EntryKind::Record(Some(confirm)) = entry.kind {
+                confirm.send(match &unsynced {
                     Some(e) => Err(e.clone()),
                     None => Ok(()),
                 });
@@ -283,15 +329,18 @@ impl BatchWriter {
         };
         for entry in entries {
             match entry.kind {
-                EntryKind::Line if self.retry.len() < RETRY_CAPACITY => self.retry.push(entry.line),
-                EntryKind::Line => add(&counters.failed, 1),
-                EntryKind::Confirmed(waiter) => {
+                EntryKind::Record(None) if self.retry.len() < RETRY_CAPACITY => {
+                    self.retry.push(entry.line);
+                }
+                EntryKind::Record(None) => add(&counters.failed, 1),
+                EntryKind::Record(Some(confirm)) => {
                     // The caller learns of the failure and owns the decision to
                     // retry; writing it later too would duplicate the line.
                     add(&counters.failed, 1);
-                    let _ = waiter.send(Err(error.clone()));
+                    confirm.send(Err(error.clone()));
                 }
                 EntryKind::DropReport(count) => self.drops.unreport(count),
+                EntryKind::ForwardReport(count) => self.refusals.unreport(count),
             }
         }
         self.next_attempt = Some(Instant::now() + self.backoff);
