@@ -222,5 +222,5 @@ pub use net::{
     DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_BACKOFF, DEFAULT_RELP_WINDOW, SyslogConfig,
 };
 pub use queue::MAX_QUEUE_CAPACITY;
-pub use record::{Fields, Level, ParseLevelError, Record, Value};
+pub use record::{Fields, Level, ParseLevelError, Record, Span, Spans, Value};
 pub use stats::{SinkStats, Stats};

@@ -2,11 +2,11 @@
 
 use std::io;
 
-use serde::ser::SerializeMap;
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use super::Formatter;
-use super::timestamp::write_timestamp;
+use super::timestamp::TimestampFormat;
 use crate::record::{Record, Value};
 
 /// One JSON object per line, for log shippers and `jq`.
@@ -24,6 +24,11 @@ use crate::record::{Record, Value};
 ///   type: numbers and booleans as JSON numbers and booleans, text as
 ///   strings. When a key occurs twice the last value wins (an inner span's
 ///   field hides an outer one's).
+/// - `spans`: the spans themselves, outermost first, each
+///   `{"name": …, "fields": {…}}` (always present, maybe `[]`).
+/// - [`pid(false)`](Self::pid), [`target(false)`](Self::target) and
+///   [`TimestampFormat::None`](super::TimestampFormat::None) leave their keys
+///   out; [`timestamp`](Self::timestamp) takes a strftime pattern too.
 ///
 /// Strings are escaped by `serde_json`, so every line parses as JSON whatever
 /// the input; in addition, the characters some line splitters treat as line
@@ -38,7 +43,7 @@ use crate::record::{Record, Value};
 /// let record = Record::new(Level::Warn, "disk \"full\"\nreally")
 ///     .with_target("app::disk")
 ///     .with_field("free", 0)
-///     .with_span_field("request_id", 7);
+///     .with_span("request", [("request_id", 7)]);
 /// let mut out = Vec::new();
 /// JsonFormatter::new().utc(true).format(&record, &mut out);
 /// assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
@@ -49,24 +54,63 @@ use crate::record::{Record, Value};
 /// assert_eq!(line["pid"], std::process::id());
 /// assert_eq!(line["fields"]["free"], 0); // a number stays a number
 /// assert_eq!(line["span"]["request_id"], 7);
+/// assert_eq!(line["spans"][0]["name"], "request");
 /// assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
 pub struct JsonFormatter {
     utc: bool,
+    pid: bool,
+    target: bool,
+    timestamp: TimestampFormat,
+}
+
+impl Default for JsonFormatter {
+    fn default() -> Self {
+        JsonFormatter::new()
+    }
 }
 
 impl JsonFormatter {
-    /// Local time with UTC offset.
+    /// Local time with UTC offset, RFC 3339 with milliseconds, with pid and
+    /// target.
     pub const fn new() -> Self {
-        JsonFormatter { utc: false }
+        JsonFormatter {
+            utc: false,
+            pid: true,
+            target: true,
+            timestamp: TimestampFormat::Rfc3339,
+        }
     }
 
     /// Write timestamps in UTC (`...Z`) instead of local time.
     #[must_use]
-    pub const fn utc(mut self, utc: bool) -> Self {
+    pub fn utc(mut self, utc: bool) -> Self {
         self.utc = utc;
+        self
+    }
+
+    /// Write `"pid"` (the default), or not.
+    #[must_use]
+    pub fn pid(mut self, pid: bool) -> Self {
+        self.pid = pid;
+        self
+    }
+
+    /// Write `"target"` (the default), or not.
+    #[must_use]
+    pub fn target(mut self, target: bool) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// How `"timestamp"` is written: RFC 3339 with milliseconds (the
+    /// default), a strftime pattern, or [`TimestampFormat::None`], which
+    /// leaves the key out.
+    #[must_use]
+    pub fn timestamp(mut self, format: TimestampFormat) -> Self {
+        self.timestamp = format;
         self
     }
 }
@@ -74,11 +118,14 @@ impl JsonFormatter {
 impl Formatter for JsonFormatter {
     fn format(&self, record: &Record, out: &mut Vec<u8>) {
         let mut timestamp = Vec::with_capacity(32);
-        write_timestamp(record.timestamp(), self.utc, &mut timestamp);
+        let stamped = self
+            .timestamp
+            .write(record.timestamp(), self.utc, &mut timestamp);
         let line = JsonLine {
             record,
-            // Always ASCII; an empty timestamp is better than no line.
-            timestamp: std::str::from_utf8(&timestamp).unwrap_or_default(),
+            options: self,
+            // jiff writes text; lossy only to be safe.
+            timestamp: stamped.then(|| String::from_utf8_lossy(&timestamp).into_owned()),
         };
         let start = out.len();
         let mut serializer = serde_json::Serializer::with_formatter(&mut *out, LineSafe);
@@ -95,31 +142,63 @@ impl Formatter for JsonFormatter {
 /// The object written for one record.
 struct JsonLine<'a> {
     record: &'a Record,
-    timestamp: &'a str,
+    options: &'a JsonFormatter,
+    timestamp: Option<String>,
 }
 
 impl Serialize for JsonLine<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let record = self.record;
-        let mut map = serializer.serialize_map(Some(7))?;
-        map.serialize_entry("timestamp", self.timestamp)?;
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(timestamp) = &self.timestamp {
+            map.serialize_entry("timestamp", timestamp)?;
+        }
         map.serialize_entry("level", record.level().as_str())?;
-        map.serialize_entry("pid", &record.pid())?;
-        map.serialize_entry("target", record.target())?;
+        if self.options.pid {
+            map.serialize_entry("pid", &record.pid())?;
+        }
+        if self.options.target {
+            map.serialize_entry("target", record.target())?;
+        }
         map.serialize_entry("message", record.message())?;
-        map.serialize_entry("fields", &Fields(record.fields()))?;
-        map.serialize_entry("span", &Fields(record.span_fields()))?;
+        map.serialize_entry("fields", &Fields(record.fields().collect()))?;
+        map.serialize_entry("span", &Fields(record.span_fields().collect()))?;
+        map.serialize_entry("spans", &SpanList(record))?;
+        map.end()
+    }
+}
+
+/// The record's spans, outermost first: `[{"name":"request","fields":{…}}]`.
+struct SpanList<'a>(&'a Record);
+
+impl Serialize for SpanList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut list = serializer.serialize_seq(Some(self.0.spans().len()))?;
+        for span in self.0.spans() {
+            list.serialize_element(&SpanObject(span))?;
+        }
+        list.end()
+    }
+}
+
+struct SpanObject<'a>(crate::record::Span<'a>);
+
+impl Serialize for SpanObject<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("name", self.0.name())?;
+        map.serialize_entry("fields", &Fields(self.0.fields().collect()))?;
         map.end()
     }
 }
 
 /// Key-value pairs as an object; of repeated keys only the last is written, so
 /// that every reader sees the same value.
-struct Fields<'a>(crate::record::Fields<'a>);
+struct Fields<'a>(Vec<(&'a str, &'a Value)>);
 
 impl Serialize for Fields<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let fields: Vec<(&str, &Value)> = self.0.clone().collect();
+        let fields = &self.0;
         let mut map = serializer.serialize_map(None)?;
         for (i, (key, value)) in fields.iter().enumerate() {
             // Quadratic, but records carry a handful of fields.
@@ -211,8 +290,8 @@ mod tests {
     fn repeated_keys_keep_the_last_value() {
         let l = line(
             &Record::new(Level::Info, "m")
-                .with_span_field("id", 1)
-                .with_span_field("id", 2),
+                .with_span("outer", [("id", 1)])
+                .with_span("inner", [("id", 2)]),
         );
         assert!(l.contains(r#""span":{"id":2}"#), "{l}");
     }

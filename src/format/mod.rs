@@ -39,6 +39,7 @@ pub use syslog::{
     DEFAULT_ENTERPRISE_ID, DEFAULT_SD_NAME, Facility, ParseFacilityError, SyslogFormatter, severity,
 };
 pub use text::TextFormatter;
+pub use timestamp::{TimestampFormat, write_timestamp};
 
 use crate::record::{Record, Value};
 

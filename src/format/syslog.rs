@@ -746,7 +746,7 @@ mod tests {
     fn fields_then_span_fields_in_one_element() {
         let record = Record::new(Level::Info, "m")
             .with_field("a", 1)
-            .with_span_field("req", 7)
+            .with_span("request", [("req", 7)])
             .with_field("b", 2);
         let f = fixed().enterprise_id(99).sd_name("my@ctx");
         assert!(

@@ -1,23 +1,27 @@
 //! The default text line.
 
 use super::escape::escape;
-use super::timestamp::write_timestamp;
+use super::timestamp::TimestampFormat;
 use super::{Formatter, write_plain_value};
-use crate::record::Record;
+use crate::record::{Record, Value};
 
 /// The default format: one human-readable line per record.
 ///
 /// ```text
-/// 2026-11-23T10:34:21.123+01:00 INFO 4242 app::auth: user logged in user=42 ip="10.0.0.1 (vpn)"
+/// 2026-11-23T10:34:21.123+01:00 INFO 4242 request{id=7}: app::auth: user logged in user=42 ip="10.0.0.1 (vpn)"
 /// ```
 ///
-/// Timestamp (local time with its UTC offset, millisecond precision; or UTC with
-/// [`utc(true)`](Self::utc)), level (Python's names), process id, target (left
-/// out when empty), message, then `key=value` fields (the record's own, then
-/// its [span fields](Record::span_fields)). A value that is empty or
-/// contains a space, `"` or `=` is quoted, with `"` written as `\"`. Message,
-/// target, keys and values are [escaped](super::escape), so the line never
-/// breaks.
+/// Timestamp (local time with its UTC offset, millisecond precision; UTC
+/// with [`utc(true)`](Self::utc); another [`timestamp`](Self::timestamp)
+/// format or none), level (Python's names), process id
+/// ([`pid(false)`](Self::pid) leaves it out), the [spans](Record::spans) the
+/// event happened in as `tracing_subscriber::fmt()` writes them
+/// (`outer{a=1}:inner{b=2}: `), target ([`target(false)`](Self::target)
+/// leaves it out; so does an empty one), message, then the record's
+/// `key=value` fields. A text value that is empty or contains a space, `"`,
+/// `=`, `{` or `}` is quoted, with `"` written as `\"`; numbers and
+/// booleans are written bare. Message, target, names, keys and values are
+/// [escaped](super::escape), so the line never breaks.
 ///
 /// ```
 /// use concurrent_log_handler::format::{Formatter, TextFormatter};
@@ -26,6 +30,7 @@ use crate::record::Record;
 ///
 /// let record = Record::new(Level::Info, "user logged in")
 ///     .with_target("app::auth")
+///     .with_span("request", [("id", 7)])
 ///     .with_field("user", 42)
 ///     .with_field("ip", "10.0.0.1 (vpn)")
 ///     .with_timestamp(UNIX_EPOCH + Duration::from_millis(1_795_421_257_042));
@@ -34,63 +39,138 @@ use crate::record::Record;
 /// let pid = std::process::id();
 /// assert_eq!(
 ///     String::from_utf8(out).unwrap(),
-///     format!("2026-11-23T08:07:37.042Z INFO {pid} app::auth: user logged in user=42 ip=\"10.0.0.1 (vpn)\"\n"),
+///     format!("2026-11-23T08:07:37.042Z INFO {pid} request{{id=7}}: app::auth: user logged in user=42 ip=\"10.0.0.1 (vpn)\"\n"),
 /// );
+///
+/// let mut out = Vec::new();
+/// TextFormatter::new().pid(false).target(false).timestamp(Default::default()).utc(true)
+///     .format(&Record::new(Level::Warn, "lean"), &mut out);
+/// assert!(String::from_utf8(out).unwrap().ends_with("Z WARNING lean\n"));
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone)]
 pub struct TextFormatter {
     utc: bool,
+    pid: bool,
+    target: bool,
+    timestamp: TimestampFormat,
+}
+
+impl Default for TextFormatter {
+    fn default() -> Self {
+        TextFormatter::new()
+    }
 }
 
 impl TextFormatter {
-    /// Local time with UTC offset.
+    /// Local time with UTC offset, RFC 3339 with milliseconds, with pid and
+    /// target.
     pub const fn new() -> Self {
-        TextFormatter { utc: false }
+        TextFormatter {
+            utc: false,
+            pid: true,
+            target: true,
+            timestamp: TimestampFormat::Rfc3339,
+        }
     }
 
     /// Write timestamps in UTC (`...Z`) instead of local time.
     #[must_use]
-    pub const fn utc(mut self, utc: bool) -> Self {
+    pub fn utc(mut self, utc: bool) -> Self {
         self.utc = utc;
+        self
+    }
+
+    /// Write the process id after the level (the default), or not.
+    #[must_use]
+    pub fn pid(mut self, pid: bool) -> Self {
+        self.pid = pid;
+        self
+    }
+
+    /// Write the target before the message (the default), or not.
+    #[must_use]
+    pub fn target(mut self, target: bool) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// How the time is written: RFC 3339 with milliseconds (the default), a
+    /// strftime pattern ([`TimestampFormat::strftime`]), or not at all.
+    #[must_use]
+    pub fn timestamp(mut self, format: TimestampFormat) -> Self {
+        self.timestamp = format;
         self
     }
 }
 
 impl Formatter for TextFormatter {
     fn format(&self, record: &Record, out: &mut Vec<u8>) {
-        write_timestamp(record.timestamp(), self.utc, out);
-        out.push(b' ');
+        if self.timestamp.write(record.timestamp(), self.utc, out) {
+            out.push(b' ');
+        }
         out.extend_from_slice(record.level().as_str().as_bytes());
         out.push(b' ');
-        out.extend_from_slice(itoa::Buffer::new().format(record.pid()).as_bytes());
-        out.push(b' ');
-        if !record.target().is_empty() {
+        if self.pid {
+            out.extend_from_slice(itoa::Buffer::new().format(record.pid()).as_bytes());
+            out.push(b' ');
+        }
+        // The spans, as fmt() writes them: `outer{a=1}:inner: `.
+        let mut spans = record.spans().peekable();
+        if spans.peek().is_some() {
+            for (i, span) in spans.enumerate() {
+                if i > 0 {
+                    out.push(b':');
+                }
+                escape(span.name(), out);
+                let mut fields = span.fields().peekable();
+                if fields.peek().is_some() {
+                    out.push(b'{');
+                    for (j, (key, value)) in fields.enumerate() {
+                        if j > 0 {
+                            out.push(b' ');
+                        }
+                        write_field(key, value, out);
+                    }
+                    out.push(b'}');
+                }
+            }
+            out.extend_from_slice(b": ");
+        }
+        if self.target && !record.target().is_empty() {
             escape(record.target(), out);
             out.extend_from_slice(b": ");
         }
         escape(record.message(), out);
-        // The event's own fields, then those of its spans (outermost first).
-        for (key, value) in record.fields().chain(record.span_fields()) {
+        for (key, value) in record.fields() {
             out.push(b' ');
-            escape(key, out);
-            out.push(b'=');
-            let Some(value) = value.as_str() else {
-                write_plain_value(value, out);
-                continue;
-            };
-            // A byte scan: these are ASCII, so they never sit inside a UTF-8
-            // sequence (and `contains` with a char set decodes every char).
-            if value.is_empty() || value.bytes().any(|b| matches!(b, b' ' | b'"' | b'=')) {
-                out.push(b'"');
-                let start = out.len();
-                escape(value, out);
-                quote_inner(out, start);
-                out.push(b'"');
-            } else {
-                escape(value, out);
-            }
+            write_field(key, value, out);
         }
         out.push(b'\n');
+    }
+}
+
+/// `key=value`, the value quoted when it needs to be.
+fn write_field(key: &str, value: &Value, out: &mut Vec<u8>) {
+    escape(key, out);
+    out.push(b'=');
+    let Some(value) = value.as_str() else {
+        write_plain_value(value, out);
+        return;
+    };
+    // A byte scan: these are ASCII, so they never sit inside a UTF-8
+    // sequence (and `contains` with a char set decodes every char).
+    if value.is_empty()
+        || value
+            .bytes()
+            .any(|b| matches!(b, b' ' | b'"' | b'=' | b'{' | b'}'))
+    {
+        out.push(b'"');
+        let start = out.len();
+        escape(value, out);
+        quote_inner(out, start);
+        out.push(b'"');
+    } else {
+        escape(value, out);
     }
 }
 
@@ -153,9 +233,11 @@ mod tests {
             ),
             (
                 Record::new(Level::Info, "m")
-                    .with_span_field("req", 7)
+                    .with_span("req", [("id", 7)])
+                    .with_span("db", [("table", "a b")])
+                    .with_span("bare", Vec::<(&str, i64)>::new())
                     .with_field("k", "v"),
-                "m k=v req=7\n",
+                "req{id=7}:db{table=\"a b\"}:bare: m k=v\n",
             ),
             (
                 Record::new(Level::Info, "m").with_target("evil\ntarget"),

@@ -1,9 +1,11 @@
-//! RFC 3339 timestamps with millisecond precision, formatted once per second.
+//! Timestamps: RFC 3339 with millisecond precision by default, formatted
+//! once per second; any strftime pattern; or none.
 //!
 //! Calendar and time-zone work is jiff's (it reads the local offset safely in a
 //! process with threads, which `time` refuses to do). The date, time and offset
 //! of the current second are cached per thread, so a record pays only for a
-//! clock read, a comparison and three digits of milliseconds.
+//! clock read, a comparison and three digits of milliseconds. A strftime
+//! pattern without sub-second fields is cached per second too.
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -48,9 +50,20 @@ thread_local! {
     static CACHE: RefCell<Option<CachedSecond>> = const { RefCell::new(None) };
 }
 
-/// Appends `time` as `2026-11-23T10:34:21.123+01:00` (local) or
-/// `2026-11-23T10:34:21.123Z` (`utc`).
-pub(crate) fn write_timestamp(time: SystemTime, utc: bool, out: &mut Vec<u8>) {
+/// Appends `time` as `2026-11-23T10:34:21.123+01:00` (local time with its
+/// offset) or `2026-11-23T10:34:21.123Z` (`utc`): the crate's own timestamp,
+/// for formatters of your own. Each thread renders a second once and only
+/// patches the milliseconds after that.
+///
+/// ```
+/// use concurrent_log_handler::format::write_timestamp;
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// let mut out = Vec::new();
+/// write_timestamp(UNIX_EPOCH + Duration::from_millis(1_795_421_257_042), true, &mut out);
+/// assert_eq!(out, b"2026-11-23T08:07:37.042Z");
+/// ```
+pub fn write_timestamp(time: SystemTime, utc: bool, out: &mut Vec<u8>) {
     let Ok(since_epoch) = time.duration_since(UNIX_EPOCH) else {
         // Before 1970: rare enough to skip the cache.
         out.extend_from_slice(&stamp_of_second(Timestamp::try_from(time).ok(), utc));
@@ -75,6 +88,152 @@ pub(crate) fn write_timestamp(time: SystemTime, utc: bool, out: &mut Vec<u8>) {
         // cache itself was destroyed (`with` would abort the process there):
         // render this one without the cache.
         CachedSecond::new(unix_second, utc).write(millis, out);
+    }
+}
+
+/// How a formatter writes a record's time.
+///
+/// ```
+/// use concurrent_log_handler::format::{Formatter, TextFormatter, TimestampFormat};
+/// use concurrent_log_handler::{Level, Record};
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// let record = Record::new(Level::Info, "hi")
+///     .with_timestamp(UNIX_EPOCH + Duration::from_secs(1_795_421_257));
+/// let formatter = TextFormatter::new()
+///     .utc(true)
+///     .timestamp(TimestampFormat::strftime("%Y-%m-%d %H:%M:%S")?)
+///     .pid(false);
+/// let mut out = Vec::new();
+/// formatter.format(&record, &mut out);
+/// assert_eq!(out, b"2026-11-23 08:07:37 INFO hi\n");
+/// assert!(TimestampFormat::strftime("%E").is_err()); // no such directive
+/// # Ok::<(), concurrent_log_handler::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TimestampFormat {
+    /// RFC 3339 with milliseconds: `2026-11-23T10:34:21.123+01:00`, or
+    /// `…Z` in UTC (the default).
+    #[default]
+    Rfc3339,
+    /// A strftime pattern in jiff's syntax (`%Y-%m-%d %H:%M:%S%.3f %Z`);
+    /// build it with [`TimestampFormat::strftime`], which checks it.
+    Strftime(String),
+    /// No timestamp (a journal or a supervisor adds its own).
+    None,
+}
+
+impl TimestampFormat {
+    /// A strftime pattern, checked now by formatting a sample time.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) with
+    /// jiff's explanation when the pattern cannot be formatted.
+    pub fn strftime(pattern: impl Into<String>) -> crate::Result<TimestampFormat> {
+        let pattern = pattern.into();
+        let sample = Timestamp::UNIX_EPOCH.to_zoned(TimeZone::UTC);
+        let mut probe = String::new();
+        jiff::fmt::strtime::format(pattern.as_bytes(), &sample)
+            .map(|text| probe = text)
+            .map_err(|e| {
+                crate::error::Error::invalid_config(format!("timestamp pattern {pattern:?}: {e}"))
+            })?;
+        let _ = probe;
+        Ok(TimestampFormat::Strftime(pattern))
+    }
+
+    /// Appends `time` in this format (nothing for `None`); returns whether
+    /// anything was written.
+    pub fn write(&self, time: SystemTime, utc: bool, out: &mut Vec<u8>) -> bool {
+        match self {
+            TimestampFormat::Rfc3339 => write_timestamp(time, utc, out),
+            TimestampFormat::Strftime(pattern) => write_strftime(pattern, time, utc, out),
+            TimestampFormat::None => return false,
+        }
+        true
+    }
+}
+
+/// A pattern's rendering of one second, cached per thread when the pattern
+/// has no sub-second field.
+struct CachedPattern {
+    unix_second: i64,
+    utc: bool,
+    pattern: String,
+    text: Vec<u8>,
+}
+
+thread_local! {
+    static PATTERN_CACHE: RefCell<Option<CachedPattern>> = const { RefCell::new(None) };
+}
+
+/// Whether `pattern` writes anything finer than seconds (`%f`, `%.f`,
+/// `%3f`, `%N`), so that a second's text cannot be reused.
+fn has_subsecond(pattern: &str) -> bool {
+    let bytes = pattern.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && bytes[i + 1..]
+                .iter()
+                .find(|c| !matches!(c, b'.' | b'0'..=b'9' | b'-' | b'_' | b'^' | b'#' | b':'))
+                .is_some_and(|&c| c == b'f' || c == b'N')
+    })
+}
+
+fn render(pattern: &str, time: SystemTime, utc: bool) -> Vec<u8> {
+    let ts = Timestamp::try_from(time).unwrap_or(Timestamp::UNIX_EPOCH);
+    let tz = if utc {
+        TimeZone::UTC
+    } else {
+        TimeZone::system()
+    };
+    // Checked when the format was made; a failure now (a time zone without
+    // a name for `%Z`, say) falls back to RFC 3339 rather than lose the time.
+    match jiff::fmt::strtime::format(pattern.as_bytes(), &ts.to_zoned(tz)) {
+        Ok(text) => text.into_bytes(),
+        Err(_) => {
+            let mut out = Vec::new();
+            write_timestamp(time, utc, &mut out);
+            out
+        }
+    }
+}
+
+fn write_strftime(pattern: &str, time: SystemTime, utc: bool, out: &mut Vec<u8>) {
+    let Ok(since_epoch) = time.duration_since(UNIX_EPOCH) else {
+        out.extend_from_slice(&render(pattern, time, utc));
+        return;
+    };
+    if has_subsecond(pattern) {
+        out.extend_from_slice(&render(pattern, time, utc));
+        return;
+    }
+    let unix_second = i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX);
+    let cached = PATTERN_CACHE.try_with(|cache| match cache.try_borrow_mut() {
+        Ok(mut slot) => {
+            let fresh = match &*slot {
+                Some(c) => c.unix_second != unix_second || c.utc != utc || c.pattern != pattern,
+                None => true,
+            };
+            if fresh {
+                *slot = Some(CachedPattern {
+                    unix_second,
+                    utc,
+                    pattern: pattern.to_owned(),
+                    text: render(pattern, time, utc),
+                });
+            }
+            if let Some(c) = &*slot {
+                out.extend_from_slice(&c.text);
+            }
+            true
+        }
+        Err(_) => false,
+    });
+    if cached != Ok(true) {
+        out.extend_from_slice(&render(pattern, time, utc));
     }
 }
 
@@ -126,6 +285,29 @@ mod tests {
         // Switching between UTC and local on one thread does not reuse the wrong cache.
         assert!(render(t, true).ends_with('Z'));
         assert_eq!(render(t, false), want);
+    }
+
+    #[test]
+    fn strftime_patterns_render_and_cache_by_second() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_421_257_042);
+        let format = TimestampFormat::strftime("%Y-%m-%d %H:%M:%S").expect("pattern");
+        for _ in 0..2 {
+            let mut out = Vec::new();
+            format.write(t, true, &mut out);
+            assert_eq!(out, b"2026-11-23 08:07:37");
+        }
+        let millis = TimestampFormat::strftime("%H:%M:%S%.3f").expect("pattern");
+        let mut out = Vec::new();
+        millis.write(t, true, &mut out);
+        assert_eq!(out, b"08:07:37.042");
+        let t2 = UNIX_EPOCH + Duration::from_millis(1_795_421_257_999);
+        out.clear();
+        millis.write(t2, true, &mut out);
+        assert_eq!(out, b"08:07:37.999", "sub-second patterns are not cached");
+        assert!(has_subsecond("%6f") && has_subsecond("%N") && !has_subsecond("%Y %% %H"));
+        let mut none = Vec::new();
+        assert!(!TimestampFormat::None.write(t, true, &mut none));
+        assert!(none.is_empty());
     }
 
     #[test]

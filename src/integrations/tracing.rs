@@ -2,7 +2,8 @@
 //! [`MakeWriter`] for the handlers, so `tracing_subscriber::fmt()` can write
 //! through them.
 //!
-//! The layer, with the fields of the spans an event happened in:
+//! The layer, with the spans an event happened in written as
+//! `tracing_subscriber::fmt()` writes them (`request{id=7}: …`):
 //!
 //! ```
 //! use concurrent_log_handler::integrations::tracing::ConcurrentLogLayer;
@@ -22,7 +23,8 @@
 //!
 //! let text = std::fs::read_to_string(&log)?;
 //! assert!(text.contains(" INFO "), "{text}");
-//! assert!(text.contains(": logged in user=ann id=7\n"), "{text}");
+//! assert!(text.contains(" request{id=7}: "), "{text}");
+//! assert!(text.ends_with(": logged in user=ann\n"), "{text}");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -47,6 +49,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
@@ -160,6 +163,66 @@ macro_rules! typed_visits {
 typed_visits!(SpanFields);
 typed_visits!(EventFields);
 
+/// The fields this layer recorded for a span (none if another layer made it).
+fn span_fields(
+    extensions: &tracing_subscriber::registry::Extensions<'_>,
+) -> Vec<(Cow<'static, str>, Value)> {
+    extensions
+        .get::<SpanFields>()
+        .map(|fields| {
+            fields
+                .0
+                .iter()
+                .map(|(key, value)| (Cow::Borrowed(*key), value.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `record` with the spans the current `tracing` span sits in (outermost
+/// first, with the fields a [`ConcurrentLogLayer`] recorded for them), so
+/// that a record sent with `emit_wait` from a request's span keeps its
+/// context, as an event through the layer would.
+///
+/// Without a registry-based subscriber, or outside any span, the record is
+/// returned as it was.
+///
+/// ```
+/// use concurrent_log_handler::integrations::tracing::{ConcurrentLogLayer, with_current_span};
+/// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let dir = tempfile::tempdir()?;
+/// let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+/// let subscriber = tracing_subscriber::registry().with(ConcurrentLogLayer::new(handler.clone()));
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _request = tracing::info_span!("request", req_id = 7).entered();
+///     let audit = with_current_span(Record::new(Level::Critical, "audit: order paid"));
+///     handler.emit_wait(audit).expect("on disk");
+/// });
+/// drop(guard);
+/// let text = std::fs::read_to_string(dir.path().join("app.log"))?;
+/// assert!(text.contains("request{req_id=7}: audit: order paid"), "{text}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn with_current_span(mut record: Record) -> Record {
+    let Some(id) = ::tracing::Span::current().id() else {
+        return record;
+    };
+    ::tracing::dispatcher::get_default(|dispatch| {
+        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
+            return;
+        };
+        let Some(span) = registry.span(&id) else {
+            return;
+        };
+        for span in span.scope().from_root() {
+            record.push_span(span.name(), span_fields(&span.extensions()));
+        }
+    });
+    record
+}
+
 /// An event's message and fields, in the order they were given.
 #[derive(Default)]
 struct EventFields {
@@ -241,11 +304,7 @@ where
         }
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
-                if let Some(fields) = span.extensions().get::<SpanFields>() {
-                    for (key, value) in &fields.0 {
-                        record.push_span_field(*key, value.clone());
-                    }
-                }
+                record.push_span(span.name(), span_fields(&span.extensions()));
             }
         }
         self.handler.emit_record(record);

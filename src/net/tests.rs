@@ -41,7 +41,7 @@ fn message(config: &SyslogConfig, n: usize) -> Vec<u8> {
         .with_target("app::net")
         .with_field("n", n)
         .with_field("quote", HOSTILE_VALUE)
-        .with_span_field("req", "r-1");
+        .with_span("request", [("req", "r-1")]);
     let mut out = Vec::new();
     config.formatter().format(&record, &mut out);
     out.push(b'\n'); // as the handlers hand lines over

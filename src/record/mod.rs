@@ -38,7 +38,7 @@ pub struct Record {
     target: Cow<'static, str>,
     message: Cow<'static, str>,
     fields: Vec<(Cow<'static, str>, Value)>,
-    span_fields: Vec<(Cow<'static, str>, Value)>,
+    spans: Vec<SpanContext>,
     timestamp: SystemTime,
     pid: u32,
 }
@@ -52,7 +52,7 @@ impl Record {
             target: Cow::Borrowed(""),
             message: message.into(),
             fields: Vec::new(),
-            span_fields: Vec::new(),
+            spans: Vec::new(),
             timestamp: SystemTime::now(),
             pid: current_pid(),
         }
@@ -92,17 +92,38 @@ impl Record {
         self
     }
 
-    /// Appends a field of the context the event happened in (a `tracing` span),
-    /// outermost first. Formatters keep these apart from the event's own
-    /// [`fields`](Self::fields): the text format writes them after those, the
-    /// JSON format under `"span"`.
+    /// Appends a span the event happened in (a `tracing` span, a request,
+    /// a job), with its fields; spans are added outermost first. Formatters
+    /// keep them apart from the event's own [`fields`](Self::fields): the
+    /// text format writes `request{id=7}:db{table=orders}: message` as
+    /// `tracing_subscriber::fmt()` does, the JSON format a `"spans"` array.
+    ///
+    /// ```
+    /// use concurrent_log_handler::{Level, Record, Value};
+    ///
+    /// let record = Record::new(Level::Info, "paid")
+    ///     .with_span("request", [("id", Value::from(7))]);
+    /// let span = record.spans().next().unwrap();
+    /// assert_eq!(span.name(), "request");
+    /// assert_eq!(span.fields().next(), Some(("id", &Value::I64(7))));
+    /// ```
     #[must_use]
-    pub fn with_span_field(
+    pub fn with_span<K, V>(
         mut self,
-        key: impl Into<Cow<'static, str>>,
-        value: impl Into<Value>,
-    ) -> Self {
-        self.span_fields.push((key.into(), value.into()));
+        name: impl Into<Cow<'static, str>>,
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> Self
+    where
+        K: Into<Cow<'static, str>>,
+        V: Into<Value>,
+    {
+        self.spans.push(SpanContext {
+            name: name.into(),
+            fields: fields
+                .into_iter()
+                .map(|(key, value)| (key.into(), value.into()))
+                .collect(),
+        });
         self
     }
 
@@ -113,10 +134,17 @@ impl Record {
         self.fields.push((key.into(), value));
     }
 
-    /// [`with_span_field`](Self::with_span_field) in place.
+    /// [`with_span`](Self::with_span) in place.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn push_span_field(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
-        self.span_fields.push((key.into(), value));
+    pub(crate) fn push_span(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        fields: Vec<(Cow<'static, str>, Value)>,
+    ) {
+        self.spans.push(SpanContext {
+            name: name.into(),
+            fields,
+        });
     }
 
     /// Overrides the timestamp (for replaying events or for tests).
@@ -146,9 +174,17 @@ impl Record {
         Fields(self.fields.iter())
     }
 
-    /// The fields of the spans the event happened in, outermost first.
-    pub fn span_fields(&self) -> Fields<'_> {
-        Fields(self.span_fields.iter())
+    /// The spans the event happened in, outermost first.
+    pub fn spans(&self) -> Spans<'_> {
+        Spans(self.spans.iter())
+    }
+
+    /// The fields of every span, outermost first, as one list (formats that
+    /// have no place for span names use it).
+    pub fn span_fields(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.spans
+            .iter()
+            .flat_map(|span| Fields(span.fields.iter()))
     }
 
     /// When the record was created.
@@ -184,6 +220,47 @@ impl ExactSizeIterator for Fields<'_> {}
 impl DoubleEndedIterator for Fields<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         self.0.next_back().map(|(key, value)| (&**key, value))
+    }
+}
+
+/// One span of a [`Record`]: its name and fields.
+#[derive(Debug, Clone)]
+struct SpanContext {
+    name: Cow<'static, str>,
+    fields: Vec<(Cow<'static, str>, Value)>,
+}
+
+/// The spans of a [`Record`], outermost first; see [`Record::spans`].
+#[derive(Debug, Clone)]
+pub struct Spans<'a>(std::slice::Iter<'a, SpanContext>);
+
+impl<'a> Iterator for Spans<'a> {
+    type Item = Span<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(Span)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Spans<'_> {}
+
+/// One span of a [`Record`]: see [`Record::spans`].
+#[derive(Debug, Clone, Copy)]
+pub struct Span<'a>(&'a SpanContext);
+
+impl<'a> Span<'a> {
+    /// The span's name.
+    pub fn name(&self) -> &'a str {
+        &self.0.name
+    }
+
+    /// The span's fields, in the order they were recorded.
+    pub fn fields(&self) -> Fields<'a> {
+        Fields(self.0.fields.iter())
     }
 }
 

@@ -58,7 +58,7 @@ mod tracing_layer {
         assert_eq!(parse_line(&lines[2]).rest, "app::t: i");
         assert_eq!(
             parse_line(&lines[5]).rest,
-            "app::db: slow query q1 rows=3 ok=false error=\"disk on fire\" id=7 user=ann table=orders"
+            "request{id=7 user=ann}:db{table=orders}: app::db: slow query q1 rows=3 ok=false error=\"disk on fire\""
         );
     }
 

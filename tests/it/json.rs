@@ -49,7 +49,7 @@ fn every_hostile_string_round_trips_through_one_json_line() {
         let record = Record::new(Level::Warn, text.clone())
             .with_target(text.clone())
             .with_field(format!("key{i}{text}"), text)
-            .with_span_field("span", text);
+            .with_span("job", [("span", text.clone())]);
         let mut out = Vec::new();
         formatter.format(&record, &mut out);
         let line = String::from_utf8(out).expect("UTF-8");
