@@ -106,6 +106,75 @@ pub struct SinkStats {
     pub in_flight: u64,
 }
 
+impl Stats {
+    /// Records accepted but not written: [`dropped`](Self::dropped) plus
+    /// [`failed`](Self::failed).
+    ///
+    /// ```
+    /// use concurrent_log_handler::Stats;
+    /// assert_eq!(Stats::default().lost(), 0);
+    /// ```
+    pub fn lost(&self) -> u64 {
+        self.dropped + self.failed
+    }
+}
+
+/// One line for a person or a health endpoint:
+/// `written 998 of 1000 (lost 2: dropped 2, failed 0), queue 3/10000, 41 batches, 2 rotations, 0 write errors`,
+/// then the syslog sink's counters when the handler forwards.
+///
+/// ```
+/// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
+///
+/// let dir = tempfile::tempdir()?;
+/// let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+/// handler.emit(Record::new(Level::Info, "one"));
+/// drop(guard);
+/// let line = handler.stats().to_string();
+/// assert!(line.starts_with("written 1 of 1 (lost 0: dropped 0, failed 0), queue 0/10000"), "{line}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "written {} of {} (lost {}: dropped {}, failed {}), queue {}/{}, {} batches, \
+             {} rotations, {} write errors",
+            self.written,
+            self.emitted,
+            self.lost(),
+            self.dropped,
+            self.failed,
+            self.queue_depth,
+            self.queue_capacity,
+            self.batches,
+            self.rotations,
+            self.write_errors,
+        )?;
+        if self.rotation_errors > 0 || self.compression_errors > 0 {
+            write!(
+                f,
+                ", {} rotation errors, {} compression errors",
+                self.rotation_errors, self.compression_errors
+            )?;
+        }
+        if let Some(syslog) = &self.syslog {
+            write!(
+                f,
+                "; syslog: sent {}, acknowledged {}, dropped {}, failed {}, {} reconnects, {} resent, {} buffered",
+                syslog.sent,
+                syslog.acknowledged,
+                syslog.dropped,
+                syslog.failed,
+                syslog.reconnects,
+                syslog.resent,
+                syslog.buffered,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// The live counters behind [`Stats`].
 ///
 /// Each counter has a cache line of its own: the callers bump `queued` once

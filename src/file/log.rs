@@ -148,7 +148,8 @@ impl LockedFile {
             max_age: config.max_age,
         };
         let compressor = match config.compression {
-            Some(compression) if config.rotates() => Some(Compressor::start(CompressorConfig {
+            // Also without a size or time rule: rotate_now() may rotate.
+            Some(compression) => Some(Compressor::start(CompressorConfig {
                 log: path.clone(),
                 lock_path: lock_path.clone(),
                 file_mode: config.file_mode,
@@ -156,10 +157,10 @@ impl LockedFile {
                 naming: timed.clone().map_or(Naming::Chain, Naming::Timed),
                 retention,
                 clock: Arc::clone(&config.clock),
-                counters,
+                counters: Arc::clone(&counters),
                 errors,
             })?),
-            _ => None,
+            None => None,
         };
         let log = LogFile {
             path,
@@ -181,7 +182,45 @@ impl LockedFile {
             let (_guard, _) = lock.lock()?;
             log.apply_retention(true)?;
         }
-        Ok(LockedFile { lock, log })
+        let mut locked = LockedFile { lock, log };
+        if config.rotate_on_open {
+            // Like a rotation by size: every process starting at once rotates
+            // at most one non-empty log (the next finds it empty).
+            let (report, rotated) = locked.rotate_now();
+            report.count_into(&counters);
+            rotated?;
+        }
+        Ok(locked)
+    }
+
+    /// Rotates now, under the lock, if the log holds anything: the same
+    /// rotation (names, compression, retention) as when the size or the time
+    /// says so. Returns what it did, and whether it failed.
+    pub(crate) fn rotate_now(&mut self) -> (WriteReport, Result<()>) {
+        let mut report = WriteReport::default();
+        let result = self.rotate_under_lock(&mut report);
+        (report, result)
+    }
+
+    fn rotate_under_lock(&mut self, report: &mut WriteReport) -> Result<()> {
+        let (guard, forked) = self.lock.lock()?;
+        let log = &mut self.log;
+        if forked {
+            log.file = None;
+        }
+        let size = open_current(&mut log.file, &log.path, log.file_mode)?;
+        let size = log.end_torn_line(size)?;
+        if size == 0 {
+            return Ok(());
+        }
+        // A timed log's backup is named after the current period.
+        let rollover_at = log.timed.as_ref().and_then(|_| guard.read_rollover());
+        log.rotate(rollover_at)?;
+        report.rotations += 1;
+        if let Some(policy) = &log.timed {
+            guard.write_rollover(policy.next_rollover(log.clock.now()))?;
+        }
+        Ok(())
     }
 
     /// A handle to wait for background compressions, if there are any.

@@ -32,6 +32,7 @@ pub(crate) struct FileConfig {
     pub(crate) rotate_in_utc: bool,
     pub(crate) compression: Option<Compression>,
     pub(crate) max_age: Option<Duration>,
+    pub(crate) rotate_on_open: bool,
     pub(crate) clock: Arc<dyn Clock>,
     /// Also forward every record to this collector.
     #[cfg(feature = "syslog")]
@@ -52,6 +53,7 @@ impl FileConfig {
             rotate_in_utc: false,
             compression: None,
             max_age: None,
+            rotate_on_open: false,
             clock: Arc::new(SystemClock),
             #[cfg(feature = "syslog")]
             syslog: None,
@@ -60,7 +62,7 @@ impl FileConfig {
 
     /// Whether anything ever rotates, and so whether backups are managed.
     pub(crate) fn rotates(&self) -> bool {
-        self.max_bytes > 0 || self.rotation.is_some()
+        self.max_bytes > 0 || self.rotation.is_some() || self.rotate_on_open
     }
 }
 
@@ -163,6 +165,15 @@ macro_rules! file_options {
         #[cfg(feature = "syslog")]
         pub fn syslog(mut self, config: crate::SyslogConfig) -> Self {
             self.file.syslog = Some(config);
+            self
+        }
+
+        /// Rotate the log when the handler is built, if it is not empty, so
+        /// that each run of a program starts a fresh file (log4rs' and
+        /// flexi_logger's rotate-on-open). Safe with other processes: it runs
+        /// under the lock, and a log another process just rotated is empty.
+        pub fn rotate_on_open(mut self, rotate: bool) -> Self {
+            self.file.rotate_on_open = rotate;
             self
         }
 

@@ -193,6 +193,41 @@ impl AsyncConcurrentHandler {
         self.queued.flush().await
     }
 
+    /// Rotates the log now, once everything accepted before is written
+    /// (flexi_logger's `trigger_rotation`; for example on SIGHUP, after an
+    /// operator moved things around). The backup gets the name a rotation by
+    /// size or time would give it; a log that is empty is not rotated. Safe
+    /// with other processes: it happens under the lock.
+    ///
+    /// ```
+    /// use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let handler = AsyncConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+    /// handler.emit(Record::new(Level::Info, "before"));
+    /// handler.rotate_now().await?;
+    /// handler.emit(Record::new(Level::Info, "after"));
+    /// handler.shutdown().await?;
+    /// assert!(std::fs::read_to_string(dir.path().join("app.log.1"))?.contains("before"));
+    /// assert!(std::fs::read_to_string(dir.path().join("app.log"))?.contains("after"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The rotation's error (the log is then left as it was), or
+    /// [`ErrorKind::Closed`] after shutdown.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future does not cancel the rotation once queued.
+    pub async fn rotate_now(&self) -> Result<()> {
+        self.queued.rotate_now().await
+    }
+
     /// Stops accepting records, writes everything already accepted, stops the
     /// writer, and waits for background compressions of rotated backups to
     /// finish (at most a minute). Every clone of the handle is closed. Every

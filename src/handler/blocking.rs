@@ -146,6 +146,17 @@ impl ConcurrentRotatingFileHandler {
         core.write_now(Line::file(owned))
     }
 
+    /// Rotates the log now, if it is not empty: the same rotation (names,
+    /// compression, retention) as when the size or the time says so, under
+    /// the lock.
+    ///
+    /// # Errors
+    ///
+    /// The rotation's error; the log is then left as it was.
+    pub fn rotate_now(&self) -> Result<()> {
+        self.core()?.rotate_now()
+    }
+
     /// Counters of what this handler did: records written (`emitted`,
     /// `written`, `failed`), `batches`, `bytes_written`, `rotations`,
     /// `compressions`; queue fields are 0 (there is no queue).

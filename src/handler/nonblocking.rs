@@ -145,6 +145,17 @@ impl NonBlockingConcurrentHandler {
         self.queued.flush_blocking()
     }
 
+    /// Rotates the log now, once everything accepted before is written; see
+    /// [`AsyncConcurrentHandler::rotate_now`](crate::AsyncConcurrentHandler::rotate_now).
+    ///
+    /// # Errors
+    ///
+    /// The rotation's error, or [`ErrorKind::Closed`](crate::ErrorKind::Closed)
+    /// when stopped.
+    pub fn rotate_now(&self) -> Result<()> {
+        self.queued.rotate_now_blocking()
+    }
+
     /// Stops accepting records and writes everything accepted before
     /// (records racing this call from other threads included: each is
     /// either written or dropped and counted), lets background compressions

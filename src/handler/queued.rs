@@ -240,6 +240,16 @@ impl Queued {
         result
     }
 
+    async fn rotate_now(&self) -> Result<()> {
+        let (waiter, outcome) = oneshot::channel();
+        self.queue
+            .push(Msg::Rotate(waiter), false)
+            .await
+            .map_err(|_| Error::closed())?;
+        self.queue.nudge();
+        answer(Some(outcome.await))
+    }
+
     fn flush_blocking(&self) -> Result<()> {
         blocking(|| block_on_until(self.flush(), None).unwrap_or(Err(Error::closed())))
     }
@@ -401,6 +411,15 @@ impl QueuedHandle {
 
     pub(crate) fn flush_blocking(&self) -> Result<()> {
         self.current_or_closed()?.flush_blocking()
+    }
+
+    pub(crate) async fn rotate_now(&self) -> Result<()> {
+        self.current_or_closed()?.rotate_now().await
+    }
+
+    pub(crate) fn rotate_now_blocking(&self) -> Result<()> {
+        let queued = self.current_or_closed()?;
+        blocking(|| block_on_until(queued.rotate_now(), None).unwrap_or(Err(Error::closed())))
     }
 
     pub(crate) async fn shutdown(&self) -> Result<()> {

@@ -68,6 +68,8 @@ pub(crate) enum Msg {
     Confirmed(Line, Waiter),
     /// Resolve once everything queued before it is written.
     Flush(Waiter),
+    /// Rotate the log once everything queued before it is written.
+    Rotate(Waiter),
     /// Write everything accepted, let compressions finish, resolve; the
     /// writer goes on (the thread handler can be started again).
     Stop(Waiter),

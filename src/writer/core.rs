@@ -119,6 +119,18 @@ impl Core {
         add(&self.counters.failed, 1);
     }
 
+    /// Rotates the log now (if it is not empty), under the lock; counted
+    /// and reported like any rotation.
+    pub(crate) fn rotate_now(&self) -> Result<()> {
+        let (report, result) = lock_unpoisoned(&self.file).rotate_now();
+        self.account(&report, None);
+        if let Err(e) = &result {
+            add(&self.counters.rotation_errors, 1);
+            self.errors.report(e);
+        }
+        result
+    }
+
     /// Counts what a write attempt did (rotations, bytes) and, when it
     /// failed or could not be synced, the failure; reports errors through
     /// the rate-limited reporter.

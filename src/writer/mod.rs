@@ -147,6 +147,11 @@ impl BatchWriter {
                     flushes.push(waiter);
                     force_report = true;
                 }
+                Msg::Rotate(waiter) => {
+                    // What came before goes into the file being rotated.
+                    self.write_batch();
+                    let _ = waiter.send(self.core.rotate_now());
+                }
                 Msg::Stop(waiter) => {
                     self.stops.push(waiter);
                     force_report = true;

@@ -47,6 +47,7 @@ fn entry() {
         "fsize" => fsize_writer(log, writer, count),
         "fork" => fork_writer(log, count),
         "fork_queued" => fork_queued_writers(log, count),
+        "rotate_on_open" => rotate_on_open_writer(log, writer, count),
         "tls_destructor" => tls_destructor_writer(log),
         "errors_only_layer" => errors_with_only_our_tracing(log, false),
         "errors_only_fmt" => errors_with_only_our_tracing(log, true),
@@ -537,4 +538,16 @@ fn errors_with_only_our_tracing(log: PathBuf, fmt_writer: bool) {
     let _ = handler.flush();
     assert!(handler.stats().write_errors > 0, "{:?}", handler.stats());
     std::mem::forget(guard);
+}
+
+/// Builds a thread handler with `rotate_on_open`, writes `count` records.
+fn rotate_on_open_writer(log: PathBuf, writer: usize, count: usize) {
+    let (handler, _guard) = NonBlockingConcurrentHandler::builder(log)
+        .backup_count(100)
+        .rotate_on_open(true)
+        .build()
+        .expect("build");
+    for seq in 0..count {
+        handler.emit(record(writer, seq));
+    }
 }

@@ -5,6 +5,7 @@ use std::fs;
 
 use concurrent_log_handler::{ConcurrentRotatingFileHandler, ErrorKind, Level, Record};
 
+use crate::fallback::record;
 use crate::util::{TEST_TARGET, TempLog, all_lines, check_records, log_files, message};
 
 fn handler(log: &TempLog, max_bytes: u64, backups: usize) -> ConcurrentRotatingFileHandler {
@@ -233,4 +234,100 @@ fn a_write_failure_is_reported_and_writing_resumes_when_the_path_is_fixed() {
     fs::remove_dir(&log.path).expect("rmdir");
     h.write_batch(b"three\n").expect("write after fix");
     assert_eq!(fs::read_to_string(&log.path).expect("read"), "three\n");
+}
+
+/// `rotate_now` on each handler: what was written before is in `app.log.1`
+/// (Python CLH's name), what comes after in a fresh `app.log`; an empty log
+/// is not rotated.
+#[test]
+fn rotate_now_moves_the_log_to_the_first_backup_on_every_handler() {
+    use concurrent_log_handler::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};
+    let check = |log: &TempLog| {
+        let backup = std::fs::read_to_string(log.dir.path().join("app.log.1")).expect("backup");
+        let current = std::fs::read_to_string(&log.path).expect("log");
+        assert!(
+            backup.contains("s000000000") && !backup.contains("s000000001"),
+            "{backup}"
+        );
+        assert!(
+            current.contains("s000000001") && !current.contains("s000000000"),
+            "{current}"
+        );
+        assert!(
+            !log.dir.path().join("app.log.2").exists(),
+            "the empty log was not rotated"
+        );
+    };
+    let log = TempLog::new();
+    let blocking = ConcurrentRotatingFileHandler::builder(&log.path)
+        .build()
+        .expect("build");
+    blocking.emit(record(0, 0)).expect("emit");
+    blocking.rotate_now().expect("rotate");
+    blocking.rotate_now().expect("nothing to rotate");
+    blocking.emit(record(0, 1)).expect("emit");
+    assert_eq!(blocking.stats().rotations, 1);
+    check(&log);
+
+    let log = TempLog::new();
+    let (thread, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .build()
+        .expect("build");
+    thread.emit(record(0, 0));
+    thread.rotate_now().expect("rotate");
+    thread.rotate_now().expect("nothing to rotate");
+    thread.emit(record(0, 1));
+    drop(guard);
+    check(&log);
+
+    let log = TempLog::new();
+    crate::util::current_thread().block_on(async {
+        let handler = AsyncConcurrentHandler::builder(&log.path)
+            .build()
+            .expect("build");
+        handler.emit(record(0, 0));
+        handler.rotate_now().await.expect("rotate");
+        handler.emit(record(0, 1));
+        handler.shutdown().await.expect("shutdown");
+        assert!(handler.rotate_now().await.unwrap_err().is_closed());
+    });
+    check(&log);
+}
+
+/// Four processes that start at once with `rotate_on_open`: each rotates
+/// what it finds (never an empty log), under the lock; every record, the
+/// earlier run's included, is in exactly one file and the chain has no gap.
+#[test]
+fn rotate_on_open_across_processes_loses_nothing_and_leaves_no_gap() {
+    let log = TempLog::new();
+    let earlier = ConcurrentRotatingFileHandler::builder(&log.path)
+        .build()
+        .expect("build");
+    for seq in 0..50 {
+        earlier.emit(record(9, seq)).expect("emit");
+    }
+    drop(earlier);
+    let children: Vec<_> = (0..4)
+        .map(|w| {
+            crate::util::spawn_child(
+                "rotate_on_open",
+                &[
+                    ("CLH_LOG", log.path.display().to_string()),
+                    ("CLH_WRITER", w.to_string()),
+                    ("CLH_COUNT", "200".to_owned()),
+                    ("CLH_MAX_BYTES", "0".to_owned()),
+                    ("CLH_BACKUPS", "100".to_owned()),
+                ],
+            )
+        })
+        .collect();
+    for child in children {
+        crate::util::wait_ok(child);
+    }
+    let found = check_records(&all_lines(&log.path), true);
+    assert_eq!(found.per_writer[&9], 50, "the earlier run's records");
+    for w in 0..4 {
+        assert_eq!(found.per_writer[&w], 200, "writer {w}");
+    }
+    assert!(log.dir.path().join("app.log.1").exists());
 }
