@@ -76,7 +76,7 @@ const PYTHON_ONLY: &[(&str, &str)] = &[
 /// | `backup_count` | `backupCount` | 5 |
 /// | `use_gzip` | `use_gzip` | `false`; `true` compresses backups with gzip |
 /// | `compression` | | `"none"`, `"gzip"` or `"zstd"` |
-/// | `when` | `when` (timed handler) | no time rotation; `"S"`, `"M"`, `"H"`, `"D"` (every `interval` units after the last rollover), `"MIDNIGHT"`, `"W0"`–`"W6"` (Monday–Sunday) |
+/// | `when` | `when` (timed handler) | no time rotation; `"S"`, `"M"`, `"H"`, `"D"` (every `interval` units after the last rollover), `"MIDNIGHT"` (every `interval` days at midnight), `"W0"`–`"W6"` (Monday–Sunday) |
 /// | `interval` | `interval` | 1 |
 /// | `max_age_seconds` | | no age limit |
 /// | `lock_file_directory` | `lock_file_directory` | beside the log |
@@ -92,7 +92,7 @@ const PYTHON_ONLY: &[(&str, &str)] = &[
 ///
 /// Unknown options are refused with an [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) naming them,
 /// so a typo or a Python-only option (`delay`, `encoding`, …) does not pass
-/// silently.
+/// silently; a near miss gets a suggestion ("did you mean `backupCount`?").
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -351,13 +351,14 @@ impl HandlerConfig {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) when the file cannot be read (with its path) or
-    /// parsed.
+    /// [`ErrorKind::ReadConfig`](crate::ErrorKind::ReadConfig) with the path
+    /// and the OS error when the file cannot be read;
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) when it
+    /// cannot be parsed.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::invalid_config(format!("cannot read config {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(crate::ErrorKind::ReadConfig, path, e))?;
         if path.extension().is_some_and(|ext| ext == "json") {
             Self::from_json_str(&text)
         } else {
@@ -526,7 +527,14 @@ impl HandlerConfig {
             "M" => every(60),
             "H" => every(3_600),
             "D" => every(86_400),
-            "MIDNIGHT" => aligned(Rotation::Daily),
+            // Python accepts an interval here: every `interval` days at midnight.
+            "MIDNIGHT" => match u32::try_from(interval) {
+                Ok(1) => Ok(Some(Rotation::Daily)),
+                Ok(days) => Ok(Some(Rotation::Days(days))),
+                Err(_) => Err(Error::invalid_config(format!(
+                    "interval = {interval} with when = \"MIDNIGHT\" is too long a period"
+                ))),
+            },
             w if w.len() == 2 && w.starts_with('W') => match w[1..].parse::<usize>() {
                 Ok(day) if day < 7 => aligned(Rotation::Weekly(weekdays[day])),
                 _ => Err(Error::invalid_config(format!(
@@ -578,16 +586,102 @@ macro_rules! apply_file_options {
 }
 use apply_file_options;
 
-fn parse_error(format: &str, message: &str) -> Error {
-    let hint = PYTHON_ONLY
+/// Every option a config takes, under each of its names.
+const KNOWN: &[&str] = &[
+    "filename",
+    "max_bytes",
+    "maxBytes",
+    "backup_count",
+    "backupCount",
+    "use_gzip",
+    "compression",
+    "when",
+    "interval",
+    "max_age_seconds",
+    "lock_file_directory",
+    "file_mode",
+    "chmod",
+    "create_dirs",
+    "durable",
+    "queue_capacity",
+    "fallback_mode",
+    "fallback_on_full",
+    "sync_level",
+    "utc",
+    "format",
+    "syslog",
+];
+
+/// The known option closest to `unknown`, if it is close enough to be a
+/// slip of the keyboard (`backupcount`, `max_byte`, `fallback-mode`).
+fn nearest_option(unknown: &str) -> Option<&'static str> {
+    let folded = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
+    let typed = folded(unknown);
+    KNOWN
         .iter()
-        .find(|(name, _)| message.contains(&format!("unknown field `{name}`")))
+        .map(|known| (strsim::jaro_winkler(&typed, &folded(known)), *known))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, known)| {
+            // Of a pair of names, suggest the spelling the user's resembles.
+            if unknown.contains('_') || !unknown.chars().any(char::is_uppercase) {
+                match known {
+                    "maxBytes" => "max_bytes",
+                    "backupCount" => "backup_count",
+                    other => other,
+                }
+            } else {
+                known
+            }
+        })
+}
+
+fn parse_error(format: &str, message: &str) -> Error {
+    let unknown = message
+        .split("unknown field `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next());
+    let python_only = PYTHON_ONLY
+        .iter()
+        .find(|(name, _)| unknown == Some(*name))
         .map(|(name, instead)| {
             format!(" ({name} is a Python concurrent-log-handler option this crate does not take: {instead})")
-        })
-        .unwrap_or_default();
+        });
+    let suggestion = unknown
+        .and_then(nearest_option)
+        .map(|known| format!(" (did you mean `{known}`?)"));
+    let hint = python_only.or(suggestion).unwrap_or_default();
     Error::invalid_config(format!(
         "cannot read {format} config: {}{hint}",
         message.trim_end()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_get_the_nearest_option_in_their_own_spelling() {
+        let cases = [
+            ("backupcount", Some("backup_count")),
+            ("backupCont", Some("backupCount")),
+            ("max_byte", Some("max_bytes")),
+            ("fallback-mode", Some("fallback_mode")),
+            ("sync_lvl", Some("sync_level")),
+            ("colour", None),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(nearest_option(typed), want, "{typed}");
+        }
+    }
+
+    #[test]
+    fn midnight_with_an_interval_is_every_n_days() {
+        let config = HandlerConfig::from_toml_str(
+            "filename = \"a.log\"\nwhen = \"MIDNIGHT\"\ninterval = 2\n",
+        )
+        .expect("parse");
+        assert_eq!(config.rotation().expect("valid"), Some(Rotation::Days(2)));
+    }
 }

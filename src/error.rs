@@ -157,6 +157,8 @@ pub enum ErrorKind {
     DeliveryTimeout,
     /// The configuration makes no sense; the message says why.
     InvalidConfig,
+    /// A configuration file could not be read.
+    ReadConfig,
     /// The handler was stopped or shut down; nothing more is accepted.
     Closed,
     /// The queue was full and the record was dropped (counted in
@@ -456,6 +458,7 @@ impl ErrorKind {
             ErrorKind::MessageTooLarge => "a syslog message is too large for",
             ErrorKind::DeliveryTimeout => "records not delivered before the deadline to",
             ErrorKind::InvalidConfig => "invalid configuration",
+            ErrorKind::ReadConfig => "cannot read config file",
             ErrorKind::Closed => "the log handler is closed",
             ErrorKind::QueueFull => "the log queue is full; the record was dropped",
             ErrorKind::Timeout => "the log writer did not finish in time",

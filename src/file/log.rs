@@ -103,6 +103,11 @@ impl LockedFile {
                 "rotate_every(Rotation::Every(d)) needs d of at least one second",
             ));
         }
+        if config.rotation == Some(Rotation::Days(0)) {
+            return Err(Error::invalid_config(
+                "rotate_every(Rotation::Days(n)) needs n of at least 1",
+            ));
+        }
         if config.max_bytes > 0 && config.backup_count == 0 && config.rotation.is_none() {
             // DIFFERENCE: Python CLH truncates the log in place at every rollover
             // when backupCount is 0 (PROTOCOL.md §5, step 2). We refuse to

@@ -83,6 +83,9 @@ pub enum Rotation {
     Hourly,
     /// At midnight.
     Daily,
+    /// At midnight, every `n` days (at least 1): Python's `MIDNIGHT` with
+    /// `interval = n`. `Days(1)` is `Daily`.
+    Days(u32),
     /// At midnight before the given weekday.
     Weekly(Weekday),
     /// This long after the previous rollover (at least one second).
@@ -149,6 +152,7 @@ impl TimedPolicy {
             Rotation::Minutely => Duration::from_secs(60),
             Rotation::Hourly => Duration::from_secs(3_600),
             Rotation::Daily => Duration::from_secs(86_400),
+            Rotation::Days(n) => Duration::from_secs(86_400 * u64::from(n.max(1))),
             Rotation::Weekly(_) => Duration::from_secs(7 * 86_400),
             Rotation::Every(d) => d.max(Duration::from_secs(1)),
         }
@@ -188,6 +192,10 @@ impl TimedPolicy {
                 )
                 .and_then(|z| z.checked_add(1.hour())),
             Rotation::Daily => zoned.date().tomorrow().and_then(|d| d.to_zoned(tz)),
+            Rotation::Days(n) => zoned
+                .date()
+                .checked_add(i64::from(n.max(1)).days())
+                .and_then(|d| d.to_zoned(tz)),
             Rotation::Weekly(day) => zoned
                 .date()
                 .nth_weekday(1, day.to_jiff())
@@ -200,7 +208,7 @@ impl TimedPolicy {
         match self.rotation {
             Rotation::Minutely => MINUTES,
             Rotation::Hourly => HOURS,
-            Rotation::Daily | Rotation::Weekly(_) => DAYS,
+            Rotation::Daily | Rotation::Days(_) | Rotation::Weekly(_) => DAYS,
             Rotation::Every(d) if d < Duration::from_secs(60) => SECONDS,
             Rotation::Every(d) if d < Duration::from_secs(3_600) => MINUTES,
             Rotation::Every(d) if d < Duration::from_secs(86_400) => HOURS,
@@ -217,7 +225,7 @@ impl TimedPolicy {
     pub(crate) fn period_label(&self, rollover_at: i64) -> String {
         let start = match self.rotation {
             Rotation::Minutely | Rotation::Hourly | Rotation::Daily => rollover_at - 1,
-            Rotation::Weekly(_) | Rotation::Every(_) => {
+            Rotation::Days(_) | Rotation::Weekly(_) | Rotation::Every(_) => {
                 rollover_at.saturating_sub(self.interval_secs())
             }
         };
@@ -328,6 +336,14 @@ mod timed_tests {
                 "2026-12-31T23:59:59Z",
                 "2027-01-01T00:00:00Z",
                 "2026-12-31",
+            ),
+            // Every third midnight; the backup is named after the period's
+            // first day, as Python names it.
+            (
+                Rotation::Days(3),
+                "2026-11-23T10:34:21Z",
+                "2026-11-26T00:00:00Z",
+                "2026-11-23",
             ),
             // 2026-11-23 is a Monday: the next Monday midnight is a week later.
             (

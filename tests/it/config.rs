@@ -160,7 +160,6 @@ fn use_gzip_and_timed_options_build_a_compressing_timed_handler() {
     for (bad, expected) in [
         ("compression = \"lz4\"", "expected \"none\""),
         ("use_gzip = true\ncompression = \"zstd\"", "contradict"),
-        ("when = \"MIDNIGHT\"\ninterval = 2", "no interval"),
         ("when = \"W7\"", "W0 to W6"),
         ("interval = 3", "needs when"),
         // interval × unit would overflow: refused, not wrapped (nor a panic).
@@ -178,6 +177,39 @@ fn use_gzip_and_timed_options_build_a_compressing_timed_handler() {
         let why = reason(config.build_nonblocking().unwrap_err());
         assert!(why.contains(expected), "{bad}: {why}");
     }
+}
+
+#[test]
+fn a_misspelt_option_is_refused_with_the_nearest_one_suggested() {
+    for (typo, want) in [
+        ("backupcount = 3", "did you mean `backup_count`?"),
+        ("backupCont = 3", "did you mean `backupCount`?"),
+        ("maxbytes = 3", "did you mean `max_bytes`?"),
+    ] {
+        let why = reason(
+            HandlerConfig::from_toml_str(&format!("filename = \"a.log\"\n{typo}\n")).unwrap_err(),
+        );
+        assert!(why.contains(want), "{typo}: {why}");
+    }
+}
+
+#[test]
+fn midnight_with_an_interval_rolls_every_n_days_like_python() {
+    let log = TempLog::new();
+    let toml = format!(
+        "filename = {:?}\nwhen = \"MIDNIGHT\"\ninterval = 2\nutc = true\n",
+        log.path
+    );
+    let config = HandlerConfig::from_toml_str(&toml).expect("Python accepts it, so do we");
+    let (handler, guard) = config.build_nonblocking().expect("build");
+    handler.emit(Record::new(Level::Info, "x"));
+    drop(guard);
+    // The next rollover, kept in the lock file, is a midnight two days on.
+    let lock = std::fs::read_to_string(log.dir.path().join(".__app.lock")).expect("lock file");
+    let at: i64 = lock.trim().parse().expect("epoch seconds");
+    let now = jiff::Timestamp::now().as_second();
+    assert_eq!(at % 86_400, 0, "at midnight UTC");
+    assert!(at - now > 86_400 && at - now <= 2 * 86_400, "{at} vs {now}");
 }
 
 #[test]
@@ -231,6 +263,12 @@ fn a_config_file_builds_a_working_rotating_handler() {
         &HandlerConfig::from_file(&json_path).expect("parse"),
         &["format: Json"],
     );
-    let why = reason(HandlerConfig::from_file(log.dir.path().join("missing.toml")).unwrap_err());
-    assert!(why.contains("missing.toml"), "{why}");
+    // A missing file is an I/O error with its path, not a bad config.
+    let err = HandlerConfig::from_file(log.dir.path().join("missing.toml")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ReadConfig, "{err}");
+    assert_eq!(
+        err.io_error().map(std::io::Error::kind),
+        Some(std::io::ErrorKind::NotFound)
+    );
+    assert!(err.to_string().contains("missing.toml"), "{err}");
 }
