@@ -42,6 +42,14 @@ impl<T> PerProcess<T> {
         &self.value
     }
 
+    /// This process's state if it exists already (never builds one).
+    pub(crate) fn existing(&self) -> Option<&T> {
+        if self.pid == current_pid() {
+            return Some(&self.value);
+        }
+        self.child.get()?.as_deref()?.existing()
+    }
+
     /// This process's state, building it with `rebuild` in a forked child;
     /// `None` when that failed (`report` was told why).
     pub(crate) fn get(

@@ -74,13 +74,14 @@
 //! | `emit_wait` succeeds only once its record is in the file; with `durable(true)` also synced, and a failed sync fails it | `emit_wait::emit_wait_resolves_only_once_the_line_is_in_the_file`, `regression::a_failed_sync_fails_emit_wait_and_flush_and_counts_a_write_error` |
 //! | records at or above `sync_level` are in the file when `emit` returns, after the caller's earlier records | `fallback::records_at_or_above_sync_level_are_written_before_emit_returns`, `nonblocking::records_at_or_above_sync_level_are_written_before_emit_returns` |
 //! | `Block` (the thread handler's default) loses nothing under overload, and each producer's records are in the order it emitted them | `fallback::block_mode_loses_nothing_under_overload`, `regression::block_mode_keeps_each_tasks_records_in_order_when_the_queue_overflows`, `regression::fallback_on_full_keeps_each_threads_records_in_order` |
-//! | `shutdown`, `stop` and dropping the [`WriterGuard`] write everything accepted before them and let compressions finish; every `shutdown`, concurrent or later, returns only then | `lifecycle::shutdown_writes_everything_accepted_and_closes_every_clone`, `nonblocking::dropping_the_guard_writes_everything_accepted`, `regression::concurrent_shutdowns_each_return_after_the_drain_and_the_compressions` |
+//! | `shutdown`, `stop` and dropping a [`WriterGuard`] (the thread handler's, or [`AsyncConcurrentHandler::guard`]) write everything accepted before them and let compressions finish; every `shutdown`, concurrent or later, returns only then | `lifecycle::shutdown_writes_everything_accepted_and_closes_every_clone`, `nonblocking::dropping_the_guard_writes_everything_accepted`, `lifecycle::dropping_the_async_guard_shuts_the_handler_down_after_the_runtime`, `regression::concurrent_shutdowns_each_return_after_the_drain_and_the_compressions` |
 //! | a record emitted while another thread stops the handler is written, or refused and counted; a flush racing a stop returns; `start` after any stop gives a working handler | `regression::emits_and_flushes_racing_stop_are_written_or_refused_never_stranded`, `regression::start_after_a_timed_out_stop_gives_a_working_handler` |
 //! | many processes (Rust and Python CLH alike) on one rotating log: every record exactly once, no torn or interleaved line | `multiprocess::*`, `interop_python::*` |
 //! | compressed backups: every record exactly once, the numbered chain in rotation order, and after a normal exit no plain backup or temporary file left | `compression::processes_compressing_at_once_keep_every_record_once_and_the_chain_in_order`, `compression::a_process_that_simply_ends_leaves_its_backups_compressed` |
 //! | a record is never split across files; a file exceeds `max_bytes` only by a single oversized record | `rotation::a_batch_straddling_rotations_is_split_only_between_lines`, `rotation::a_record_larger_than_max_bytes_goes_alone_into_a_fresh_file` |
 //! | a failed write (disk full, size limit) leaves no partial line; the lines it kept are written again by themselves once the fault clears | `faults::a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed`, `regression::lines_kept_after_a_failed_write_are_retried_without_new_records` |
 //! | records queued when their tokio runtime shuts down are still written | `regression::records_queued_when_the_runtime_shuts_down_are_still_written` |
+//! | records queued when `std::process::exit` is called are written by an exit hook, unless it cannot get the lock within two seconds (then they are counted and said) | `lifecycle::process_exit_with_records_queued_writes_them_all`, `lifecycle::process_exit_while_the_lock_is_held_says_how_many_records_were_lost` |
 //! | a handler inherited through `fork()` works in the child | `regression::both_queued_handlers_work_in_a_forked_child_with_compression`, `crash::a_forked_child_reopens_the_lock_and_never_writes_beside_its_parent` |
 //! | one record is one line, whatever it contains | `hostile::*`, `json::*` |
 //!
@@ -93,7 +94,9 @@
 //! | after `shutdown` or `stop` | the record (`try_emit` and `emit_wait` say `Closed`) | `Stats::dropped` |
 //! | a write fails | an `emit_wait` record (its caller gets the error and decides); fire-and-forget records are kept (up to 10,000) and written again | [`Stats::failed`], [`Stats::write_errors`] |
 //! | the formatter panics | that record | `Stats::failed`, and a report |
-//! | the process ends without `shutdown`, `stop` or the guard (`std::process::exit`, an abort, SIGKILL) | records still queued (at most `queue_capacity`) | — |
+//! | `Nowait` records handed over after their tokio runtime shut down | the record | `Stats::dropped`, and once per handler on stderr |
+//! | `std::process::exit` without `shutdown`, `stop` or the guard | nothing, if an exit hook's flush of at most two seconds per handler writes it all; otherwise the rest | `Stats::dropped`, and on stderr with the count and the log's path |
+//! | an abort or SIGKILL | records still queued (at most `queue_capacity`) | — |
 //!
 //! After a flush, `emitted == written + dropped + failed`.
 //!
@@ -205,13 +208,12 @@ pub use handler::asynchronous::{
     DEFAULT_ASYNC_SYNC_LEVEL, DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, MAX_NOWAIT_LIMIT,
 };
 pub use handler::nonblocking::{
-    DEFAULT_STOP_TIMEOUT, DEFAULT_THREAD_FALLBACK_MODE, DEFAULT_THREAD_SYNC_LEVEL,
-    NonBlockingConcurrentHandler, NonBlockingConcurrentHandlerBuilder, WriterGuard,
-    create_nonblocking_handler,
+    DEFAULT_THREAD_FALLBACK_MODE, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,
+    NonBlockingConcurrentHandlerBuilder, create_nonblocking_handler,
 };
 pub use handler::{
-    ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder, FallbackMode,
-    ParseFallbackModeError, TryEmitError,
+    ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder, DEFAULT_STOP_TIMEOUT,
+    FallbackMode, ParseFallbackModeError, TryEmitError, WriterGuard,
 };
 #[cfg(feature = "syslog")]
 #[doc(hidden)]

@@ -294,6 +294,16 @@ impl AsyncConcurrentHandler {
         self.queued.shutdown_blocking(Some(timeout))
     }
 
+    /// A [`WriterGuard`](crate::WriterGuard) that shuts this handler down
+    /// when dropped, blocking for at most
+    /// [`DEFAULT_STOP_TIMEOUT`](crate::DEFAULT_STOP_TIMEOUT) (change it with
+    /// [`with_timeout`](crate::WriterGuard::with_timeout)). Keep it in
+    /// `main` when the handler itself lives in app state or a global
+    /// subscriber; drop it after the runtime, or outside async code.
+    pub fn guard(&self) -> crate::WriterGuard {
+        crate::WriterGuard::shutting_down(self.queued.clone())
+    }
+
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_closed(&self) -> bool {
         self.queued.is_closed()

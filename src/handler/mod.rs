@@ -16,7 +16,9 @@
 
 pub(crate) mod asynchronous;
 pub(crate) mod blocking;
+mod exit;
 mod fallback;
+mod guard;
 mod intake;
 pub(crate) mod nonblocking;
 mod nowait;
@@ -27,4 +29,5 @@ use queued::queued_options;
 
 pub use blocking::{ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder};
 pub use fallback::{FallbackMode, ParseFallbackModeError};
+pub use guard::{DEFAULT_STOP_TIMEOUT, WriterGuard};
 pub use try_emit::TryEmitError;

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use super::guard::{DEFAULT_STOP_TIMEOUT, WriterGuard};
 use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, Result};
@@ -23,9 +24,6 @@ pub const DEFAULT_THREAD_SYNC_LEVEL: Level = Level::Error;
 /// of the thread handler: nothing is lost, a caller waits when the queue is
 /// full (Python CLH's `fallback_on_full`).
 pub const DEFAULT_THREAD_FALLBACK_MODE: FallbackMode = FallbackMode::Block;
-/// How long [`stop`](NonBlockingConcurrentHandler::stop) and dropping a
-/// [`WriterGuard`] wait for the writer to drain.
-pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A cheap, cloneable handle to a multi-process-safe rotating log written by
 /// a background thread, for code without a tokio runtime.
@@ -217,50 +215,6 @@ impl NonBlockingConcurrentHandler {
     }
 }
 
-/// Keeps the writer of a [`NonBlockingConcurrentHandler`] running; when
-/// dropped, drains everything accepted and stops it (waiting at most
-/// [`DEFAULT_STOP_TIMEOUT`]), so a `main` that returns normally loses nothing.
-///
-/// Bind it to a name that lives as long as `main`: `let _guard = …`. Binding it
-/// to `_` drops it at once and stops the writer.
-///
-/// What it cannot cover: `std::process::exit` and an abort skip destructors, so
-/// records still queued then are lost (records at or above `sync_level` were
-/// already written). A panic that unwinds through `main` drops the guard and
-/// drains; with `panic = "abort"` nothing is drained. Call
-/// [`NonBlockingConcurrentHandler::stop`] before `exit` to be sure.
-#[must_use = "dropping the guard stops the writer; bind it to a name, not _"]
-pub struct WriterGuard {
-    handler: NonBlockingConcurrentHandler,
-    timeout: Duration,
-}
-
-impl WriterGuard {
-    /// How long the drop waits for the writer to drain (default
-    /// [`DEFAULT_STOP_TIMEOUT`]).
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-}
-
-impl std::fmt::Debug for WriterGuard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriterGuard")
-            .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Drop for WriterGuard {
-    fn drop(&mut self) {
-        if let Err(error) = self.handler.stop_timeout(self.timeout) {
-            // Drop cannot return the error: report it like a write error.
-            self.handler.queued.report(&error);
-        }
-    }
-}
-
 /// Configures a [`NonBlockingConcurrentHandler`].
 ///
 /// | option | default |
@@ -332,10 +286,7 @@ impl NonBlockingConcurrentHandlerBuilder {
         let handler = NonBlockingConcurrentHandler {
             queued: QueuedHandle::start(settings, None)?,
         };
-        let guard = WriterGuard {
-            handler: handler.clone(),
-            timeout: DEFAULT_STOP_TIMEOUT,
-        };
+        let guard = WriterGuard::stopping(handler.queued.clone());
         Ok((handler, guard))
     }
 }

@@ -7,6 +7,7 @@
 //! written as usual, not dropped.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::runtime::Handle;
@@ -24,6 +25,8 @@ pub(crate) struct Nowait {
     limit: usize,
     tickets: Mutex<Tickets>,
     done: Notify,
+    /// Whether stderr was told that the runtime dropped writes unrun.
+    said_unrun: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -39,6 +42,7 @@ impl Nowait {
             limit,
             tickets: Mutex::default(),
             done: Notify::new(),
+            said_unrun: AtomicBool::new(false),
         }
     }
 
@@ -57,6 +61,9 @@ impl Nowait {
             tickets.running.insert(ticket);
             ticket
         };
+        // Counted as handed over now, not when it runs: `emitted` includes it
+        // from the start.
+        add(&core.counters.outside, 1);
         let job = NowaitWrite {
             core: Arc::clone(core),
             nowait: Arc::clone(self),
@@ -93,7 +100,9 @@ impl Nowait {
 
 /// A `Nowait` record on its way through the blocking pool. If the pool drops
 /// the job unrun (the runtime is shutting down), the record is counted as
-/// dropped.
+/// dropped, reported in the log with the other drops, and the first such
+/// record of a handler is said on stderr too: the runtime going away is a
+/// mistake in the program, not an overload.
 struct NowaitWrite {
     core: Arc<Core>,
     nowait: Arc<Nowait>,
@@ -105,7 +114,6 @@ struct NowaitWrite {
 impl NowaitWrite {
     fn run(&mut self) {
         self.done = true;
-        add(&self.core.counters.outside, 1);
         // A failure is counted and reported by `write_now`.
         if let Some(line) = self.line.take() {
             let _ = self.core.write_now(line);
@@ -116,7 +124,17 @@ impl NowaitWrite {
 impl Drop for NowaitWrite {
     fn drop(&mut self) {
         if !self.done {
+            // Not a fallback write after all: a dropped record.
+            self.core.counters.outside.fetch_sub(1, Ordering::Relaxed);
             add(&self.core.counters.dropped, 1);
+            if !self.nowait.said_unrun.swap(true, Ordering::Relaxed) {
+                crate::report::to_stderr(&format!(
+                    "concurrent_log_handler: the tokio runtime shut down before Nowait writes \
+                     to {} ran; they are dropped and counted in Stats::dropped (shut the \
+                     handler down before dropping its runtime)",
+                    self.core.path.display()
+                ));
+            }
         }
         self.nowait.finished(self.ticket);
     }

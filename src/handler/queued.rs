@@ -344,6 +344,32 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+impl super::exit::DrainAtExit for Shared {
+    fn drain_at_exit(&self, wait: Duration) {
+        let Some(queued) = self.state.existing() else {
+            return;
+        };
+        if queued.queue.is_closed() {
+            return; // stopped or shut down: nothing was left queued
+        }
+        let flushed = block_on_until(queued.flush(), Some(Instant::now() + wait));
+        let stats = queued.stats();
+        let unwritten = stats
+            .emitted
+            .saturating_sub(stats.written + stats.dropped + stats.failed);
+        if unwritten == 0 && flushed.is_some() {
+            return;
+        }
+        add(&queued.core.counters.dropped, unwritten);
+        crate::report::to_stderr(&format!(
+            "concurrent_log_handler: {unwritten} records queued for {} were not written before \
+             the process exited (waited {wait:?}); call shutdown (async handler) or stop \
+             (thread handler) before exiting",
+            queued.core.path.display()
+        ));
+    }
+}
+
 impl QueuedHandle {
     /// Opens the log and starts the writer; `runtime` is where `Nowait`
     /// writes go.
@@ -351,12 +377,13 @@ impl QueuedHandle {
         settings.check()?;
         let settings = Arc::new(settings);
         let queued = Queued::start(Arc::clone(&settings), runtime)?;
-        Ok(QueuedHandle {
-            shared: Arc::new(Shared {
-                settings,
-                state: PerProcess::new(queued),
-            }),
-        })
+        let shared = Arc::new(Shared {
+            settings,
+            state: PerProcess::new(queued),
+        });
+        let weak: std::sync::Weak<dyn super::exit::DrainAtExit> = Arc::downgrade(&shared) as _;
+        super::exit::register(weak);
+        Ok(QueuedHandle { shared })
     }
 
     /// This process's queue and writer: those built, or in a forked child

@@ -64,6 +64,8 @@ fn entry() {
         ),
         "compress_victim" => compress_victim(log, writer, count),
         "gzip_thread" => gzip_thread_writer(log, writer, count, max_bytes, backups),
+        "nowait_runtime_dropped" => nowait_runtime_dropped(log, writer, count),
+        "exit_queued" => exit_with_records_queued(log, writer, count),
         "gzip_sync_exit" => gzip_sync_writer(log, writer, count, max_bytes, backups),
         other => panic!("unknown role {other}"),
     }
@@ -550,4 +552,62 @@ fn rotate_on_open_writer(log: PathBuf, writer: usize, count: usize) {
     for seq in 0..count {
         handler.emit(record(writer, seq));
     }
+}
+
+/// Emits `count` records through the handler named by `CLH_HANDLER` (`async`
+/// or `thread`) and calls `std::process::exit` at once, with no shutdown,
+/// stop or guard: what the crate's exit hook does with the queue is all that
+/// stands between the records and the void.
+fn exit_with_records_queued(log: PathBuf, writer: usize, count: usize) -> ! {
+    let kind: String = var("CLH_HANDLER");
+    match kind.as_str() {
+        "async" => {
+            let runtime = crate::util::multi_thread();
+            runtime.block_on(async move {
+                let handler = AsyncConcurrentHandler::builder(log)
+                    .queue_capacity(count + 1)
+                    .build()
+                    .expect("build");
+                for seq in 0..count {
+                    handler.emit(record(writer, seq));
+                }
+                std::process::exit(0)
+            })
+        }
+        "thread" => {
+            let (handler, guard) = NonBlockingConcurrentHandler::builder(log)
+                .queue_capacity(count + 1)
+                .build()
+                .expect("build");
+            for seq in 0..count {
+                handler.emit(record(writer, seq));
+            }
+            std::mem::forget(guard);
+            std::process::exit(0)
+        }
+        other => panic!("unknown handler {other}"),
+    }
+}
+
+/// A program that goes on logging after its runtime shut down, while the
+/// parent holds the lock (so the queue stays full): the `Nowait` writes the
+/// runtime can no longer run are counted as dropped and said on stderr.
+/// Prints the stats.
+fn nowait_runtime_dropped(log: PathBuf, writer: usize, count: usize) {
+    let runtime = crate::util::multi_thread();
+    let handler = runtime.block_on(async {
+        AsyncConcurrentHandler::builder(log)
+            .queue_capacity(1)
+            .fallback_mode(FallbackMode::Nowait)
+            .nowait_limit(count)
+            .build()
+            .expect("build")
+    });
+    runtime.shutdown_background();
+    for seq in 0..count {
+        handler.emit(record(writer, seq));
+    }
+    let stats = handler.stats();
+    println!("dropped={} emitted={}", stats.dropped, stats.emitted);
+    std::process::exit(0);
 }
