@@ -64,6 +64,12 @@ fn entry() {
         "compress_victim" => compress_victim(log, writer, count),
         "gzip_thread" => gzip_thread_writer(log, writer, count, max_bytes, backups),
         "gzip_sync_exit" => gzip_sync_writer(log, writer, count, max_bytes, backups),
+        #[cfg(feature = "log")]
+        "log_reload" => crate::filters::reload_child(log),
+        #[cfg(feature = "log")]
+        "log_from_env" => crate::filters::from_env_child(log),
+        #[cfg(feature = "log")]
+        "filters_example" => crate::filters::example_child(log),
         other => panic!("unknown role {other}"),
     }
 }
