@@ -102,7 +102,9 @@ pub struct ConcurrentLogger<H> {
 
 /// The filter a logger and its handles share.
 struct SharedFilter {
-    /// What passes now; loaded once per record without a lock.
+    /// What passes now; loaded once per record without a lock. arc-swap's
+    /// per-thread slots fall back to a shared one inside thread-local
+    /// destructors, so logging from those keeps working.
     current: ArcSwap<Filter>,
     /// Serialises changes: the filter stored last must also be the one whose
     /// maximum level `log` keeps, which two unsynchronised setters could
