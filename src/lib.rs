@@ -184,6 +184,7 @@ pub mod config;
 mod confirm;
 mod error;
 mod file;
+mod filter;
 mod fork;
 pub mod format;
 mod handler;
@@ -203,6 +204,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use file::{
     Compression, DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
 };
+pub use filter::{DEFAULT_FILTER_ENV, Filter, ParseFilterError, ParseFilterErrorKind};
 pub use handler::asynchronous::{
     AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_FALLBACK_MODE,
     DEFAULT_ASYNC_SYNC_LEVEL, DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, MAX_NOWAIT_LIMIT,

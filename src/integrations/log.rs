@@ -1,39 +1,93 @@
-//! `log` integration: a [`log::Log`] backend, [`ConcurrentLogger`], and
-//! [`init_log`] to install it.
+//! `log` integration: a [`log::Log`] backend, [`ConcurrentLogger`], with a
+//! [`Filter`] in `RUST_LOG` syntax that a [`FilterHandle`] changes at run
+//! time, and [`init_log`] / [`init_log_from_env`] to install it.
+//!
+//! Per-module filters, and a reload at run time (from a signal handler, an
+//! admin endpoint, a config watcher):
 //!
 //! ```
-//! use concurrent_log_handler::NonBlockingConcurrentHandler;
+//! use concurrent_log_handler::{Filter, NonBlockingConcurrentHandler};
 //! use concurrent_log_handler::integrations::log::init_log;
 //!
 //! let dir = tempfile::tempdir()?;
 //! let log_path = dir.path().join("app.log");
 //! let (handler, guard) = NonBlockingConcurrentHandler::builder(&log_path).build()?;
-//! init_log(handler, log::LevelFilter::Info)?;
+//! let filter = init_log(handler, "info,app::db=debug".parse::<Filter>()?)?;
+//! assert_eq!(log::max_level(), log::LevelFilter::Debug);
 //!
-//! log::info!(target: "app::db", user = 42; "connected");
-//! log::debug!("filtered out");
+//! log::info!(target: "app::http", "GET /orders");
+//! log::debug!(target: "app::db", user = 42; "query");
+//! log::debug!(target: "app::http", "headers"); // below `info`: not written
+//!
+//! filter.set_filter_str("warn,app::http=debug")?; // `log::set_max_level` follows
+//! log::debug!(target: "app::http", "headers again");
+//! log::info!(target: "app::db", "query again"); // below `warn` now
 //! log::logger().flush(); // the thread handler waits for its queue
 //! drop(guard);
 //!
 //! let text = std::fs::read_to_string(&log_path)?;
-//! assert!(text.contains(" INFO "), "{text}");
-//! assert!(text.contains(" app::db: connected user=42\n"), "{text}");
-//! assert!(!text.contains("filtered out"));
+//! let messages: Vec<&str> = text.lines().map(|l| l.splitn(4, ' ').nth(3).unwrap()).collect();
+//! assert_eq!(
+//!     messages,
+//!     ["app::http: GET /orders", "app::db: query user=42", "app::http: headers again"]
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`init_log_from_env`] reads the filter from `RUST_LOG` instead (`error`
+//! when it is unset, as `env_logger`; a bad value is an error, not a silent
+//! default). A simple level still works: `init_log(handler,
+//! log::LevelFilter::Info)`.
+//!
+//! The filter is the logger's own: `log::set_max_level` alone only
+//! pre-filters, it cannot let through what the filter refuses. Change what
+//! passes with [`FilterHandle::set_filter`], which also sets `log`'s
+//! maximum level so that `log`'s macros skip what nothing would write.
+//!
+//! A logger used without installing it, through [`log::Log`] directly:
+//!
+//! ```
+//! use concurrent_log_handler::NonBlockingConcurrentHandler;
+//! use concurrent_log_handler::integrations::log::ConcurrentLogger;
+//! use log::Log;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+//! let logger = ConcurrentLogger::new(handler, "warn,app=trace".parse::<concurrent_log_handler::Filter>()?);
+//! let debug = |target| log::Metadata::builder().level(log::Level::Debug).target(target).build();
+//! assert!(logger.enabled(&debug("app::cache")));
+//! assert!(!logger.enabled(&debug("hyper")));
+//!
+//! logger.handle().set_filter(log::LevelFilter::Debug);
+//! assert!(logger.enabled(&debug("hyper")));
+//! assert_eq!(logger.max_level(), log::LevelFilter::Debug);
+//! drop(guard);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
 
 use super::QueuedHandler;
+use crate::filter::{Filter, ParseFilterError};
 use crate::record::{Level, Record, Value};
 
-/// A [`log::Log`] that logs through a handler, at most at `max_level`.
+/// A [`log::Log`] that logs through a handler what its [`Filter`] passes.
 ///
 /// Each `log` record becomes a [`Record`] in the caller's thread: level
 /// (`Error` → [`Level::Error`] … `Trace` → [`Level::Trace`]), target, message,
 /// and the record's key-values as fields. It then goes through the handler's
 /// `emit`, so `sync_level` and the fallback apply.
+///
+/// The filter is checked in [`enabled`](log::Log::enabled) and again in
+/// [`log`](log::Log::log), which `log`'s macros call without asking
+/// `enabled` first. Reading it takes no lock: it sits behind an
+/// [`ArcSwap`], one atomic load per record, however many
+/// threads log, while [`FilterHandle::set_filter`] swaps it. Clones of a
+/// logger share one filter.
 ///
 /// [`flush`](log::Log::flush) waits for the queue of a
 /// [`NonBlockingConcurrentHandler`](crate::NonBlockingConcurrentHandler); for an
@@ -43,18 +97,174 @@ use crate::record::{Level, Record, Value};
 #[derive(Debug, Clone)]
 pub struct ConcurrentLogger<H> {
     handler: H,
-    max_level: log::LevelFilter,
+    filter: Arc<SharedFilter>,
+}
+
+/// The filter a logger and its handles share.
+struct SharedFilter {
+    /// What passes now; loaded once per record without a lock. arc-swap's
+    /// per-thread slots fall back to a shared one inside thread-local
+    /// destructors, so logging from those keeps working.
+    current: ArcSwap<Filter>,
+    /// Serialises changes: the filter stored last must also be the one whose
+    /// maximum level `log` keeps, which two unsynchronised setters could
+    /// each get half right.
+    update: Mutex<()>,
+}
+
+impl fmt::Debug for SharedFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The filter's own syntax reads better than its fields.
+        write!(f, "{:?}", self.current.load().to_string())
+    }
 }
 
 impl<H: QueuedHandler> ConcurrentLogger<H> {
-    /// A logger into `handler` that passes records up to `max_level`.
-    pub fn new(handler: H, max_level: log::LevelFilter) -> Self {
-        ConcurrentLogger { handler, max_level }
+    /// A logger into `handler` that passes what `filter` passes: a
+    /// [`Filter`], a [`log::LevelFilter`] or a [`Level`].
+    pub fn new(handler: H, filter: impl Into<Filter>) -> Self {
+        ConcurrentLogger {
+            handler,
+            filter: Arc::new(SharedFilter {
+                current: ArcSwap::from_pointee(filter.into()),
+                update: Mutex::new(()),
+            }),
+        }
     }
 
-    /// The most verbose level this logger passes.
+    /// The most verbose `log` level the filter can pass now
+    /// ([`Filter::max_level`]; `Off` when it passes only `Critical`, which
+    /// `log` has not).
+    #[must_use]
     pub fn max_level(&self) -> log::LevelFilter {
-        self.max_level
+        log_max_level(&self.filter.current.load())
+    }
+
+    /// The filter now in force.
+    #[must_use]
+    pub fn filter(&self) -> Filter {
+        Filter::clone(&self.filter.current.load())
+    }
+
+    /// A handle that changes this logger's filter. It leaves
+    /// `log::max_level` alone (this logger may not be the installed one):
+    /// when you install the logger yourself, set `log::set_max_level` to
+    /// [`FilterHandle::max_level`] after each change, or use [`init_log`],
+    /// whose handle does it.
+    #[must_use]
+    pub fn handle(&self) -> FilterHandle {
+        FilterHandle {
+            shared: Arc::clone(&self.filter),
+            global: false,
+        }
+    }
+}
+
+/// Changes what a [`ConcurrentLogger`] passes, at run time; a cheap clone.
+///
+/// From [`init_log`] it also sets `log`'s global maximum level to match,
+/// so raising the filter to `debug` makes `log::debug!` records appear.
+/// Records logged while the filter changes meet the old filter or the new
+/// one; once [`set_filter`](Self::set_filter) returns, every record meets
+/// the new one.
+///
+/// ```
+/// use concurrent_log_handler::{Filter, Level, NonBlockingConcurrentHandler};
+/// use concurrent_log_handler::integrations::log::ConcurrentLogger;
+///
+/// let dir = tempfile::tempdir()?;
+/// let (handler, _guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+/// let logger = ConcurrentLogger::new(handler, log::LevelFilter::Info);
+/// let handle = logger.handle();
+/// handle.set_filter_str("info,app::db=trace")?;
+/// assert_eq!(logger.filter(), "info,app::db=trace".parse::<Filter>()?);
+/// assert_eq!(handle.max_level(), log::LevelFilter::Trace);
+///
+/// let err = handle.set_filter_str("app::db=loud").unwrap_err();
+/// assert_eq!(err.directive(), "app::db=loud");
+/// assert_eq!(handle.filter().to_string(), "info,app::db=trace", "unchanged");
+///
+/// handle.set_filter(Level::Critical);
+/// assert_eq!(handle.max_level(), log::LevelFilter::Off, "`log` has no critical");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FilterHandle {
+    shared: Arc<SharedFilter>,
+    /// Whether changes also set `log::set_max_level`: only for the logger
+    /// [`init_log`] installed, whose maximum level is ours to keep.
+    global: bool,
+}
+
+impl FilterHandle {
+    /// Replaces the filter: a [`Filter`], a [`log::LevelFilter`] or a
+    /// [`Level`]. From [`init_log`], `log::set_max_level` follows.
+    pub fn set_filter(&self, filter: impl Into<Filter>) {
+        let filter = filter.into();
+        let max = log_max_level(&filter);
+        // Nothing in the section can panic; a poisoned lock is no reason to
+        // stop reloading.
+        let _serial = self
+            .shared
+            .update
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Filter first, maximum level second: a record that gets past the
+        // new maximum already meets the new filter. A record racing a raise
+        // may still be stopped by the old maximum, the old filter's answer.
+        self.shared.current.store(Arc::new(filter));
+        if self.global {
+            log::set_max_level(max);
+        }
+    }
+
+    /// Parses `spec` ([`Filter`]'s `RUST_LOG` syntax) and replaces the
+    /// filter with it.
+    ///
+    /// # Errors
+    ///
+    /// A [`ParseFilterError`] when `spec` is not a valid filter; then
+    /// nothing changes.
+    pub fn set_filter_str(&self, spec: &str) -> Result<(), ParseFilterError> {
+        self.set_filter(spec.parse::<Filter>()?);
+        Ok(())
+    }
+
+    /// The filter now in force.
+    #[must_use]
+    pub fn filter(&self) -> Filter {
+        Filter::clone(&self.shared.current.load())
+    }
+
+    /// The most verbose `log` level the filter can pass now (what
+    /// [`init_log`]'s handle keeps in `log::max_level`).
+    #[must_use]
+    pub fn max_level(&self) -> log::LevelFilter {
+        log_max_level(&self.shared.current.load())
+    }
+}
+
+impl From<log::LevelFilter> for Filter {
+    /// Every target at `level` and above (`Off`: nothing). `Error` also
+    /// passes [`Level::Critical`].
+    fn from(level: log::LevelFilter) -> Self {
+        match level.to_level() {
+            Some(level) => Filter::from_level(level_of(level)),
+            None => Filter::off(),
+        }
+    }
+}
+
+/// `log`'s maximum level for a filter; `log` has no `Critical`, so a
+/// filter that passes only that lets no `log` record through.
+fn log_max_level(filter: &Filter) -> log::LevelFilter {
+    match filter.max_level() {
+        None | Some(Level::Critical) => log::LevelFilter::Off,
+        Some(Level::Error) => log::LevelFilter::Error,
+        Some(Level::Warn) => log::LevelFilter::Warn,
+        Some(Level::Info) => log::LevelFilter::Info,
+        Some(Level::Debug) => log::LevelFilter::Debug,
+        Some(Level::Trace) => log::LevelFilter::Trace,
     }
 }
 
@@ -103,7 +313,10 @@ fn value_of(value: &log::kv::Value<'_>) -> Value {
 
 impl<H: QueuedHandler> log::Log for ConcurrentLogger<H> {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= self.max_level
+        self.filter
+            .current
+            .load()
+            .enabled(metadata.target(), level_of(metadata.level()))
     }
 
     fn log(&self, record: &log::Record<'_>) {
@@ -127,8 +340,13 @@ impl<H: QueuedHandler> log::Log for ConcurrentLogger<H> {
     }
 }
 
-/// Installs a [`ConcurrentLogger`] into `handler` as the global `log` logger,
-/// and sets `log`'s global maximum level to `max_level`.
+/// Installs a [`ConcurrentLogger`] into `handler` as the global `log` logger
+/// with `filter` (a [`Filter`], a [`log::LevelFilter`] or a [`Level`]), and
+/// sets `log`'s global maximum level to match.
+///
+/// Returns the [`FilterHandle`] that changes the filter later, and `log`'s
+/// maximum level with it. Dropping the handle is harmless: the filter then
+/// stays as it is.
 ///
 /// # Errors
 ///
@@ -136,29 +354,113 @@ impl<H: QueuedHandler> log::Log for ConcurrentLogger<H> {
 /// changed).
 pub fn init_log<H: QueuedHandler>(
     handler: H,
-    max_level: log::LevelFilter,
-) -> Result<(), InitLogError> {
-    log::set_boxed_logger(Box::new(ConcurrentLogger::new(handler, max_level)))
-        .map_err(|source| InitLogError { source })?;
-    log::set_max_level(max_level);
-    Ok(())
+    filter: impl Into<Filter>,
+) -> Result<FilterHandle, InitLogError> {
+    let logger = ConcurrentLogger::new(handler, filter);
+    let handle = FilterHandle {
+        shared: Arc::clone(&logger.filter),
+        global: true,
+    };
+    let max = handle.max_level();
+    log::set_boxed_logger(Box::new(logger)).map_err(|source| InitLogError {
+        kind: InitLogErrorKind::AlreadyInstalled(source),
+    })?;
+    // Nobody else holds the handle yet, so no change can race this one.
+    log::set_max_level(max);
+    Ok(handle)
 }
 
-/// The error of [`init_log`]: a global `log` logger was already installed.
+/// [`init_log`] with the filter in `RUST_LOG` ([`Filter::from_default_env`]):
+/// `error` when the variable is not set, as `env_logger` does.
+///
+/// For another default, read the variable yourself:
+/// `init_log(handler, Filter::from_env_or(DEFAULT_FILTER_ENV, Level::Info)?)`.
+///
+/// # Errors
+///
+/// [`InitLogError`] when `RUST_LOG` holds no valid filter
+/// ([`InitLogError::filter_error`]), or a global logger was already
+/// installed; in both cases nothing changed.
+///
+/// ```
+/// use concurrent_log_handler::{Filter, NonBlockingConcurrentHandler};
+/// use concurrent_log_handler::integrations::log::init_log_from_env;
+///
+/// let dir = tempfile::tempdir()?;
+/// let (handler, _guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+/// let filter = init_log_from_env(handler)?;
+/// assert_eq!(filter.filter(), Filter::from_default_env()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// [`DEFAULT_FILTER_ENV`]: crate::DEFAULT_FILTER_ENV
+pub fn init_log_from_env<H: QueuedHandler>(handler: H) -> Result<FilterHandle, InitLogError> {
+    let filter = Filter::from_default_env().map_err(|source| InitLogError {
+        kind: InitLogErrorKind::Filter(source),
+    })?;
+    init_log(handler, filter)
+}
+
+/// The error of [`init_log`] and [`init_log_from_env`]: a global `log` logger
+/// was already installed, or `RUST_LOG` holds no valid filter.
+///
+/// ```
+/// use concurrent_log_handler::NonBlockingConcurrentHandler;
+/// use concurrent_log_handler::integrations::log::init_log;
+///
+/// let dir = tempfile::tempdir()?;
+/// let (handler, _guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+/// init_log(handler.clone(), log::LevelFilter::Info)?;
+/// let err = init_log(handler, log::LevelFilter::Trace).unwrap_err();
+/// assert!(err.is_already_installed());
+/// assert!(err.filter_error().is_none());
+/// assert_eq!(log::max_level(), log::LevelFilter::Info, "nothing changed");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct InitLogError {
-    source: log::SetLoggerError,
+    kind: InitLogErrorKind,
+}
+
+#[derive(Debug)]
+enum InitLogErrorKind {
+    AlreadyInstalled(log::SetLoggerError),
+    Filter(ParseFilterError),
+}
+
+impl InitLogError {
+    /// Whether another global `log` logger was installed first.
+    #[must_use]
+    pub fn is_already_installed(&self) -> bool {
+        matches!(self.kind, InitLogErrorKind::AlreadyInstalled(_))
+    }
+
+    /// The filter error, when the environment held no valid filter.
+    #[must_use]
+    pub fn filter_error(&self) -> Option<&ParseFilterError> {
+        match &self.kind {
+            InitLogErrorKind::Filter(err) => Some(err),
+            InitLogErrorKind::AlreadyInstalled(_) => None,
+        }
+    }
 }
 
 impl fmt::Display for InitLogError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("cannot install the concurrent log handler as the `log` logger: one is already installed")
+        f.write_str("cannot install the concurrent log handler as the `log` logger: ")?;
+        match &self.kind {
+            InitLogErrorKind::AlreadyInstalled(_) => f.write_str("one is already installed"),
+            InitLogErrorKind::Filter(err) => write!(f, "{err}"),
+        }
     }
 }
 
 impl std::error::Error for InitLogError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
+        match &self.kind {
+            InitLogErrorKind::AlreadyInstalled(err) => Some(err),
+            InitLogErrorKind::Filter(err) => Some(err),
+        }
     }
 }
 

@@ -11,6 +11,49 @@
 //!   can keep its format and only swap the writer.
 //! - [`log`](mod@self::log) (feature `log`): a `log::Log` backend and
 //!   [`init_log`](self::log::init_log).
+//!
+//! # Filters
+//!
+//! The `log` backend filters with this crate's [`Filter`](crate::Filter)
+//! (`RUST_LOG` syntax, `"info,app::db=debug"`), changed at run time through
+//! a [`FilterHandle`](self::log::FilterHandle). `tracing` users keep
+//! `tracing-subscriber`'s filters on the layer: `EnvFilter` (enable
+//! `tracing-subscriber`'s `env-filter` feature in your own dependency; this
+//! crate does not need it) or `filter::Targets`, which reads the same
+//! directives without span filters, and `reload` to change them at run
+//! time:
+//!
+//! ```
+//! # #[cfg(feature = "tracing")] {
+//! use concurrent_log_handler::NonBlockingConcurrentHandler;
+//! use concurrent_log_handler::integrations::tracing::ConcurrentLogLayer;
+//! use tracing_subscriber::filter::Targets;
+//! use tracing_subscriber::layer::SubscriberExt;
+//! use tracing_subscriber::{Layer, reload};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = dir.path().join("app.log");
+//! let (handler, guard) = NonBlockingConcurrentHandler::builder(&log).build()?;
+//! let (filter, reload) = reload::Layer::new("info,app::db=debug".parse::<Targets>()?);
+//! let subscriber =
+//!     tracing_subscriber::registry().with(ConcurrentLogLayer::new(handler).with_filter(filter));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     tracing::debug!(target: "app::db", "query");
+//!     tracing::debug!(target: "app::http", "headers"); // below `info`: not written
+//!     reload.reload("warn,app::http=debug".parse::<Targets>()?)?;
+//!     tracing::debug!(target: "app::http", "headers again");
+//!     tracing::info!(target: "app::db", "query again"); // below `warn` now
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })?;
+//! drop(guard);
+//!
+//! let text = std::fs::read_to_string(&log)?;
+//! assert!(text.contains(" app::db: query\n"), "{text}");
+//! assert!(text.contains(" app::http: headers again\n"), "{text}");
+//! assert_eq!(text.lines().count(), 2, "{text}");
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::record::{Level, Record};
 use crate::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};

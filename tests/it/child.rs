@@ -67,6 +67,12 @@ fn entry() {
         "nowait_runtime_dropped" => nowait_runtime_dropped(log, writer, count),
         "exit_queued" => exit_with_records_queued(log, writer, count),
         "gzip_sync_exit" => gzip_sync_writer(log, writer, count, max_bytes, backups),
+        #[cfg(feature = "log")]
+        "log_reload" => crate::filters::reload_child(log),
+        #[cfg(feature = "log")]
+        "log_from_env" => crate::filters::from_env_child(log),
+        #[cfg(feature = "log")]
+        "filters_example" => crate::filters::example_child(log),
         other => panic!("unknown role {other}"),
     }
 }

@@ -253,6 +253,7 @@ mod log_backend {
             log::error!(target: "app", "failed");
             let again = init_log(handler.clone(), log::LevelFilter::Trace).unwrap_err();
             assert!(again.to_string().contains("already installed"), "{again}");
+            assert!(again.is_already_installed() && again.filter_error().is_none());
             assert!(std::error::Error::source(&again).is_some());
             assert_eq!(
                 log::max_level(),
@@ -287,6 +288,7 @@ fn integration_types_are_send_sync_and_debug() {
         concurrent_log_handler::integrations::log::ConcurrentLogger<NonBlockingConcurrentHandler>,
     >();
     check::<concurrent_log_handler::integrations::log::InitLogError>();
+    check::<concurrent_log_handler::integrations::log::FilterHandle>();
     check::<JsonFormatter>();
     #[cfg(feature = "config")]
     {

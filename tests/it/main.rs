@@ -17,6 +17,8 @@
 //! - `api`: Send/Sync/Debug of the public types, formats
 //! - `json`: the JSON-lines formatter against hostile input (feature `json`)
 //! - `integrations`: the `tracing` layer and writer, the `log` backend
+//! - `filters`: `RUST_LOG`-style filters and their reload in the `log`
+//!   backend, `init_log_from_env`, the `filters` example (feature `log`)
 //! - `config`: `HandlerConfig` from TOML and JSON, and its errors (feature `config`)
 //! - `http`: the axum and actix examples driven over real loopback HTTP
 //! - `regression`: promises at the edges: order under overflow, races with
@@ -33,6 +35,8 @@ mod crash;
 mod emit_wait;
 mod fallback;
 mod faults;
+#[cfg(feature = "log")]
+mod filters;
 mod hostile;
 mod http;
 #[cfg(all(feature = "tracing", feature = "log", feature = "json"))]
