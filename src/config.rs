@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::format::{JsonFormatter, TextFormatter};
 use crate::record::Level;
 use crate::{
-    AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, Compression, FallbackMode,
+    AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, Compression, FallbackMode, Filter,
     NonBlockingConcurrentHandler, NonBlockingConcurrentHandlerBuilder, Rotation, Weekday,
     WriterGuard,
 };
@@ -86,6 +86,8 @@ const PYTHON_ONLY: &[(&str, &str)] = &[
 /// | `queue_capacity` | | 10,000 |
 /// | `fallback_mode` | | `"drop"` (async); thread handler: `"block"` |
 /// | `sync_level` | | `"critical"` (async), `"error"` (thread); `"none"` queues all |
+/// | `level` | `level` | every record; `"debug"`, `"info"`, `"warning"`, `"error"`, `"critical"` (any case): log only records at that level or above |
+/// | `filter` | | every record; `env_logger`-style directives, `"info,app::db=debug"` (see [`Filter`](crate::Filter)); not with `level` |
 /// | `utc` | `utc` | `false`: timestamps and time rotation in local time |
 /// | `format` | | `"text"` (or `"json"`) |
 /// | `syslog` | | none; a table forwarding to a collector: `url` (required), `facility`, `app_name`, `hostname`, `msgid`, `enterprise_id`, `confirmation` (`"local_file"`, `"collector"`, `"both"`), `ca_file`, `client_cert` + `client_key`, `server_name`, `buffer_capacity`, `relp_window`, `flush_timeout_seconds` (feature `syslog`) |
@@ -147,6 +149,12 @@ pub struct HandlerConfig {
     /// every level.
     #[serde(default, deserialize_with = "sync_level")]
     pub(crate) sync_level: Option<Option<Level>>,
+    /// Log only records at this level or above (Python's handler `level`).
+    #[serde(default)]
+    pub(crate) level: Option<Level>,
+    /// Log only the records these directives enable.
+    #[serde(default, deserialize_with = "filter")]
+    pub(crate) filter: Option<Filter>,
     /// Timestamps and time rotation in UTC instead of local time.
     #[serde(default)]
     pub(crate) utc: bool,
@@ -284,6 +292,11 @@ fn sync_level<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Option<Level>>,
         .map_err(serde::de::Error::custom)
 }
 
+fn filter<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Filter>, D::Error> {
+    let text = String::deserialize(de)?;
+    text.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
 /// A level from its name, as [`Level::from_str`](std::str::FromStr) reads it.
 impl<'de> Deserialize<'de> for Level {
     fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
@@ -320,6 +333,8 @@ impl HandlerConfig {
             fallback_mode: None,
             fallback_on_full: None,
             sync_level: None,
+            level: None,
+            filter: None,
             utc: false,
             format: LogFormat::Text,
             #[cfg(feature = "syslog")]
@@ -460,6 +475,18 @@ impl HandlerConfig {
         self.nonblocking_builder()?.build()
     }
 
+    /// The filter asked for by `level` or `filter`.
+    fn filter(&self) -> Result<Option<Filter>> {
+        match (self.level, &self.filter) {
+            (Some(_), Some(_)) => Err(Error::invalid_config(
+                "level and filter both say which records to log; give one (filter = \"warning\" \
+                 is level = \"warning\")",
+            )),
+            (Some(level), None) => Ok(Some(Filter::from_level(level))),
+            (None, filter) => Ok(filter.clone()),
+        }
+    }
+
     /// The compression asked for by `use_gzip` and `compression`.
     fn compression(&self) -> Result<Option<Compression>> {
         let named = match self
@@ -578,6 +605,9 @@ macro_rules! apply_file_options {
         if let Some(create) = $config.create_dirs {
             $builder = $builder.create_dirs(create);
         }
+        if let Some(filter) = $config.filter()? {
+            $builder = $builder.filter(filter);
+        }
         $builder = match $config.format {
             LogFormat::Text => $builder.formatter(TextFormatter::new().utc($config.utc)),
             LogFormat::Json => $builder.formatter(JsonFormatter::new().utc($config.utc)),
@@ -607,6 +637,8 @@ const KNOWN: &[&str] = &[
     "fallback_mode",
     "fallback_on_full",
     "sync_level",
+    "level",
+    "filter",
     "utc",
     "format",
     "syslog",

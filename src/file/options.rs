@@ -34,6 +34,8 @@ pub(crate) struct FileConfig {
     pub(crate) max_age: Option<Duration>,
     pub(crate) rotate_on_open: bool,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Which records the handler logs at all; `None`: every one.
+    pub(crate) filter: Option<crate::Filter>,
     /// Also forward every record to this collector.
     #[cfg(feature = "syslog")]
     pub(crate) syslog: Option<crate::SyslogConfig>,
@@ -55,9 +57,18 @@ impl FileConfig {
             max_age: None,
             rotate_on_open: false,
             clock: Arc::new(SystemClock),
+            filter: None,
             #[cfg(feature = "syslog")]
             syslog: None,
         }
+    }
+
+    /// Whether the handler's filter lets a record of `target` at `level`
+    /// through (every record, without a filter).
+    pub(crate) fn passes(&self, target: &str, level: crate::Level) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|filter| filter.enabled(target, level))
     }
 
     /// Whether anything ever rotates, and so whether backups are managed.
@@ -181,6 +192,18 @@ macro_rules! file_options {
         /// system clock by default); tests inject their own.
         pub fn clock(mut self, clock: impl crate::Clock) -> Self {
             self.file.clock = std::sync::Arc::new(clock);
+            self
+        }
+
+        /// Log only the records `filter` enables: a [`Level`](crate::Level)
+        /// (`.filter(Level::Warn)`) or a [`Filter`](crate::Filter) of
+        /// `env_logger`-style directives (`"info,app::db=debug"`). The others
+        /// are not the handler's business: they are neither formatted nor
+        /// counted, `emit_wait` and `try_emit` return `Ok` for them, and the
+        /// `tracing` and `log` integrations skip them before formatting.
+        /// Python's `handler.setLevel`; by default every record is logged.
+        pub fn filter(mut self, filter: impl Into<crate::Filter>) -> Self {
+            self.file.filter = Some(filter.into());
             self
         }
 

@@ -16,7 +16,7 @@ use crate::file::{FileConfig, file_options};
 use crate::fork::PerProcess;
 use crate::format::{Formatter, TextFormatter};
 use crate::queue::Line;
-use crate::record::Record;
+use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
 use crate::writer::Core;
 
@@ -106,6 +106,13 @@ impl ConcurrentRotatingFileHandler {
             .ok_or(Error::closed())
     }
 
+    /// Whether the handler's [`filter`](ConcurrentRotatingFileHandlerBuilder::filter) logs a record of
+    /// `target` at `level` (always `true` without a filter). Records it
+    /// refuses cost nothing, but checking first spares building one.
+    pub fn enabled(&self, target: &str, level: Level) -> bool {
+        self.shared.settings.file.passes(target, level)
+    }
+
     /// Formats `record` with the handler's formatter and writes it under the lock.
     ///
     /// # Errors
@@ -117,6 +124,9 @@ impl ConcurrentRotatingFileHandler {
     /// [`Stats::rotation_errors`] and reported (a caller retrying on `Err`
     /// would write the record twice).
     pub fn emit(&self, record: Record) -> Result<()> {
+        if !self.enabled(record.target(), record.level()) {
+            return Ok(());
+        }
         let core = self.core()?;
         let Some(line) = intake::format(core, &record) else {
             return Err(Error::plain(ErrorKind::FormatterPanicked));

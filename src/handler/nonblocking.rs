@@ -110,6 +110,13 @@ impl NonBlockingConcurrentHandler {
         self.queued.emit_text(level, line);
     }
 
+    /// Whether the handler's [`filter`](NonBlockingConcurrentHandlerBuilder::filter) logs a record of
+    /// `target` at `level` (always `true` without a filter). Records it
+    /// refuses cost nothing, but checking first spares building one.
+    pub fn enabled(&self, target: &str, level: Level) -> bool {
+        self.queued.enabled(target, level)
+    }
+
     /// Queues `record` if there is room right now, and never waits or falls back.
     ///
     /// # Errors

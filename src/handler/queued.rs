@@ -405,7 +405,20 @@ impl QueuedHandle {
         &self.shared.settings
     }
 
+    /// Whether the handler's filter lets a record of `target` at `level`
+    /// through.
+    pub(crate) fn enabled(&self, target: &str, level: Level) -> bool {
+        self.shared.settings.file.passes(target, level)
+    }
+
+    fn filters_out(&self, record: &Record) -> bool {
+        !self.enabled(record.target(), record.level())
+    }
+
     pub(crate) fn emit(&self, record: Record) {
+        if self.filters_out(&record) {
+            return;
+        }
         if let Some(queued) = self.current() {
             queued.emit(record);
         }
@@ -418,6 +431,9 @@ impl QueuedHandle {
     }
 
     pub(crate) fn try_emit(&self, record: Record) -> std::result::Result<(), TryEmitError> {
+        if self.filters_out(&record) {
+            return Ok(());
+        }
         match self.current() {
             Some(queued) => queued.try_emit(record),
             None => Err(TryEmitError::Closed(record)),
@@ -425,10 +441,16 @@ impl QueuedHandle {
     }
 
     pub(crate) async fn emit_wait(&self, record: Record) -> Result<()> {
+        if self.filters_out(&record) {
+            return Ok(());
+        }
         self.current_or_closed()?.emit_wait(record).await
     }
 
     pub(crate) fn emit_wait_blocking(&self, record: Record) -> Result<()> {
+        if self.filters_out(&record) {
+            return Ok(());
+        }
         self.current_or_closed()?.emit_wait_blocking(record)
     }
 

@@ -313,10 +313,8 @@ fn value_of(value: &log::kv::Value<'_>) -> Value {
 
 impl<H: QueuedHandler> log::Log for ConcurrentLogger<H> {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        self.filter
-            .current
-            .load()
-            .enabled(metadata.target(), level_of(metadata.level()))
+        let (target, level) = (metadata.target(), level_of(metadata.level()));
+        self.filter.current.load().enabled(target, level) && self.handler.passes(target, level)
     }
 
     fn log(&self, record: &log::Record<'_>) {

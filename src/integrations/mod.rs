@@ -82,6 +82,8 @@ pub(crate) mod sealed {
         /// `emit` of a line formatted elsewhere.
         #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
         fn emit_formatted(&self, level: Level, line: Vec<u8>);
+        /// The handler's own filter.
+        fn passes(&self, target: &str, level: Level) -> bool;
         /// Waits for queued records where that cannot deadlock.
         #[cfg_attr(not(feature = "log"), allow(dead_code))]
         fn flush_blocking(&self);
@@ -91,6 +93,10 @@ pub(crate) mod sealed {
 impl sealed::Sealed for AsyncConcurrentHandler {
     fn emit_record(&self, record: Record) {
         self.emit(record);
+    }
+
+    fn passes(&self, target: &str, level: Level) -> bool {
+        self.enabled(target, level)
     }
 
     fn emit_formatted(&self, level: Level, line: Vec<u8>) {
@@ -106,6 +112,10 @@ impl sealed::Sealed for AsyncConcurrentHandler {
 impl sealed::Sealed for NonBlockingConcurrentHandler {
     fn emit_record(&self, record: Record) {
         self.emit(record);
+    }
+
+    fn passes(&self, target: &str, level: Level) -> bool {
+        self.enabled(target, level)
     }
 
     fn emit_formatted(&self, level: Level, line: Vec<u8>) {

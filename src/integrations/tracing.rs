@@ -285,6 +285,11 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
+        if meta.target() != SELF_TARGET
+            && !self.handler.passes(meta.target(), level_of(meta.level()))
+        {
+            return; // the handler's own filter: nothing to visit or format
+        }
         let mut visited = EventFields::default();
         event.record(&mut visited);
         if meta.target() == SELF_TARGET {
@@ -327,13 +332,15 @@ pub struct EventWriter<'a, H: QueuedHandler> {
     level: Level,
     /// The handler's own error reports are not logged into it, but on stderr.
     to_stderr: bool,
+    /// The handler's filter refuses this event: nothing is sent.
+    refused: bool,
     buf: Vec<u8>,
 }
 
 impl<H: QueuedHandler> EventWriter<'_, H> {
     fn send(&mut self) {
         let mut line = std::mem::take(&mut self.buf);
-        if line.is_empty() {
+        if line.is_empty() || self.refused {
             return;
         }
         if self.to_stderr {
@@ -380,10 +387,13 @@ fn writer_for<'a, H: QueuedHandler>(
     handler: &'a H,
     meta: Option<&Metadata<'_>>,
 ) -> EventWriter<'a, H> {
+    let level = meta.map_or(Level::Info, |m| level_of(m.level()));
+    let target = meta.map_or("", |m| m.target());
     EventWriter {
         handler,
-        level: meta.map_or(Level::Info, |m| level_of(m.level())),
-        to_stderr: meta.is_some_and(|m| m.target() == SELF_TARGET),
+        level,
+        to_stderr: target == SELF_TARGET,
+        refused: target != SELF_TARGET && !handler.passes(target, level),
         buf: Vec::new(),
     }
 }

@@ -272,3 +272,72 @@ fn a_config_file_builds_a_working_rotating_handler() {
     );
     assert!(err.to_string().contains("missing.toml"), "{err}");
 }
+
+/// `level` (Python's handler level) and `filter` (directives) decide what
+/// lands in the file; giving both, or a bad directive, is a clear error.
+#[test]
+fn level_and_filter_keys_decide_what_lands_in_the_file() {
+    let grid = |config: &HandlerConfig| {
+        let (handler, guard) = config.build_nonblocking().expect("build");
+        for target in ["app", "app::db", "hyper"] {
+            for level in [Level::Debug, Level::Info, Level::Warn, Level::Error] {
+                handler.emit(Record::new(level, format!("{target} {level}")).with_target(target));
+            }
+        }
+        drop(guard);
+        let lines = all_lines(config.filename());
+        let mut got: Vec<String> = lines
+            .iter()
+            .map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                words[words.len() - 2..].join(" ")
+            })
+            .collect();
+        got.sort();
+        got
+    };
+
+    let log = TempLog::new();
+    let config =
+        HandlerConfig::from_toml_str(&format!("filename = {:?}\nlevel = \"WARNING\"\n", log.path))
+            .expect("parse");
+    assert_eq!(
+        grid(&config),
+        [
+            "app ERROR",
+            "app WARNING",
+            "app::db ERROR",
+            "app::db WARNING",
+            "hyper ERROR",
+            "hyper WARNING"
+        ]
+    );
+
+    let log = TempLog::new();
+    let config = HandlerConfig::from_json_str(&format!(
+        r#"{{"filename": {:?}, "filter": "warning,app::db=debug,hyper=off"}}"#,
+        log.path
+    ))
+    .expect("parse");
+    assert_eq!(
+        grid(&config),
+        [
+            "app ERROR",
+            "app WARNING",
+            "app::db DEBUG",
+            "app::db ERROR",
+            "app::db INFO",
+            "app::db WARNING"
+        ]
+    );
+
+    let both = HandlerConfig::from_toml_str(
+        "filename = \"x.log\"\nlevel = \"info\"\nfilter = \"debug\"\n",
+    )
+    .expect("parse");
+    let err = reason(both.nonblocking_builder().unwrap_err());
+    assert!(err.contains("level and filter"), "{err}");
+    let bad = HandlerConfig::from_toml_str("filename = \"x.log\"\nfilter = \"app=loud\"\n");
+    let err = reason(bad.unwrap_err());
+    assert!(err.contains("app=loud"), "{err}");
+}

@@ -453,3 +453,163 @@ fn filter_types_are_send_sync_and_debug() {
     check::<ParseFilterError>();
     check::<FilterHandle>();
 }
+
+/// A handler's own filter (`.filter(...)` on every builder) decides what it
+/// logs, whichever way records arrive: `emit`, `try_emit` and `emit_wait` on
+/// the queued handlers, `emit` on the blocking one, the `log` backend (on
+/// top of its own filter) and the tracing layer and writer. What it refuses
+/// is not counted: the counters still add up.
+#[test]
+fn a_handlers_own_filter_applies_to_every_way_in() {
+    use concurrent_log_handler::integrations::tracing::ConcurrentLogLayer;
+    use concurrent_log_handler::{AsyncConcurrentHandler, ConcurrentRotatingFileHandler};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let filter: Filter = "warning,app::db=debug".parse().expect("filter");
+    let kept = |log: &TempLog| -> Vec<String> {
+        let mut got: Vec<String> = all_lines(&log.path)
+            .iter()
+            .map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                words[words.len() - 2..].join(" ")
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    let want = [
+        "app warning",
+        "app::db debug",
+        "app::db info",
+        "app::db warning",
+        "hyper warning",
+    ];
+    let record = |target: &str, level: Level, name: &str| {
+        Record::new(level, format!("{target} {name}")).with_target(target.to_owned())
+    };
+
+    // The blocking handler.
+    let log = TempLog::new();
+    let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .filter(filter.clone())
+        .build()
+        .expect("build");
+    assert!(handler.enabled("app::db::pool", Level::Debug));
+    assert!(!handler.enabled("app", Level::Info));
+    for (target, level, name) in grid() {
+        handler.emit(record(target, level, name)).expect("emit");
+    }
+    assert_eq!(kept(&log), want);
+    assert_eq!(handler.stats().emitted, 5);
+
+    // The async handler, through emit, try_emit and emit_wait.
+    let log = TempLog::new();
+    let runtime = crate::util::current_thread();
+    runtime.block_on(async {
+        let handler = AsyncConcurrentHandler::builder(&log.path)
+            .filter(filter.clone())
+            .build()
+            .expect("build");
+        for (i, (target, level, name)) in grid().into_iter().enumerate() {
+            match i % 3 {
+                0 => handler.emit(record(target, level, name)),
+                1 => handler
+                    .try_emit(record(target, level, name))
+                    .expect("try_emit"),
+                _ => handler
+                    .emit_wait(record(target, level, name))
+                    .await
+                    .expect("emit_wait"),
+            }
+        }
+        handler.shutdown().await.expect("shutdown");
+        let stats = handler.stats();
+        assert_eq!((stats.emitted, stats.written), (5, 5), "{stats}");
+    });
+    assert_eq!(kept(&log), want);
+
+    // The thread handler behind the `log` backend, whose own filter lets
+    // everything through: the handler's still decides.
+    let log = TempLog::new();
+    let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .filter(filter.clone())
+        .build()
+        .expect("build");
+    let logger = ConcurrentLogger::new(handler.clone(), log::LevelFilter::Trace);
+    for (target, ours, name) in grid() {
+        let level = match ours {
+            Level::Debug => log::Level::Debug,
+            Level::Info => log::Level::Info,
+            _ => log::Level::Warn,
+        };
+        assert_eq!(
+            logger.enabled(&log::Metadata::builder().target(target).level(level).build()),
+            handler.enabled(target, ours),
+        );
+        logger.log(
+            &log::Record::builder()
+                .target(target)
+                .level(level)
+                .args(format_args!("{target} {name}"))
+                .build(),
+        );
+    }
+    drop(guard);
+    assert_eq!(kept(&log), want);
+
+    // The tracing layer and the fmt writer.
+    for via_writer in [false, true] {
+        let log = TempLog::new();
+        let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+            .filter(filter.clone())
+            .build()
+            .expect("build");
+        let dispatch = if via_writer {
+            tracing::Dispatch::new(
+                tracing_subscriber::fmt()
+                    .with_max_level(tracing::Level::TRACE)
+                    .without_time()
+                    .with_target(false)
+                    .with_level(false)
+                    .with_writer(handler.clone())
+                    .finish(),
+            )
+        } else {
+            tracing::Dispatch::new(
+                tracing_subscriber::registry().with(ConcurrentLogLayer::new(handler.clone())),
+            )
+        };
+        tracing::dispatcher::with_default(&dispatch, || {
+            tracing::debug!(target: "app", "app debug");
+            tracing::warn!(target: "app", "app warning");
+            tracing::debug!(target: "app::db", "app::db debug");
+            tracing::info!(target: "hyper", "hyper info");
+        });
+        drop(guard);
+        let lines = all_lines(&log.path);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.ends_with("app warning")),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.ends_with("app::db debug")),
+            "{lines:?}"
+        );
+    }
+}
+
+/// One record per target and level for the handler-filter test.
+fn grid() -> Vec<(&'static str, Level, &'static str)> {
+    let mut grid = Vec::new();
+    for target in ["app", "app::db", "hyper"] {
+        for (level, name) in [
+            (Level::Debug, "debug"),
+            (Level::Info, "info"),
+            (Level::Warn, "warning"),
+        ] {
+            grid.push((target, level, name));
+        }
+    }
+    grid
+}
