@@ -1,7 +1,8 @@
 //! Hot-path and throughput benchmarks of the handlers, side by side.
 //!
-//! `cargo bench --bench emit` runs them all. Every group writes real files in a
-//! temp dir; the figures to compare are ratios between rows of one run.
+//! `cargo bench -p clh-benches --bench emit` runs them all. Every group
+//! writes real files in a temp dir; the figures to compare are ratios between
+//! rows of one run.
 //!
 //! - `caller/*`: building and formatting a record, the caller's own work.
 //! - `caller/*`: building and formatting a record, the caller's own work.

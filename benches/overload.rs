@@ -1,4 +1,4 @@
-//! Memory under sustained overload (issue 8): `cargo bench --bench overload`.
+//! Memory under sustained overload (issue 8): `cargo bench -p clh-benches --bench overload`.
 //!
 //! For each fallback mode of the async handler (`Drop`, `Block`, `Nowait`) and
 //! for the thread handler (`fallback_on_full` on and off), a fresh child process

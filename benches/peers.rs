@@ -1,6 +1,6 @@
 //! Side by side with the peers a Rust user would pick instead (issue 8).
 //!
-//! `cargo bench --bench peers` prints two tables: the caller's cost per event
+//! `cargo bench -p clh-benches --bench peers` prints two tables: the caller's cost per event
 //! (p50/p99/p99.9 of single calls) and sustained lines/s with 1 and 4
 //! producers, with the lines lost, for every row. Each row writes a ~100-byte
 //! event (`request served` with target `bench::http` and fields `seq`, `path`,

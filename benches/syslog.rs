@@ -2,9 +2,9 @@
 //! and over RELP, side by side with the `syslog` crate writing the same
 //! records over TCP, in one run.
 //!
-//! `cargo bench --bench syslog` starts rsyslogd on 127.0.0.1 (the config of
-//! the tests: imtcp and imrelp, a direct queue, every message written to a
-//! file as JSON) and, for each row, formats and sends `SYSLOG_RECORDS`
+//! `cargo bench -p clh-benches --bench syslog` starts rsyslogd on 127.0.0.1
+//! (the config of the tests: imtcp and imrelp, a direct queue, every message
+//! written to a file as JSON) and, for each row, formats and sends `SYSLOG_RECORDS`
 //! records (default 50,000) from one thread: the ~100-byte event of the other
 //! benches (`request served`, fields `seq` and `path`) as an RFC 5424
 //! message. Two rates per row:

@@ -18,7 +18,6 @@
 //! - `json`: the JSON-lines formatter against hostile input (feature `json`)
 //! - `integrations`: the `tracing` layer and writer, the `log` backend
 //! - `config`: `HandlerConfig` from TOML and JSON, and its errors (feature `config`)
-//! - `http`: the axum and actix examples driven over real loopback HTTP
 //! - `regression`: promises at the edges: order under overflow, races with
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
 //! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
@@ -34,7 +33,6 @@ mod emit_wait;
 mod fallback;
 mod faults;
 mod hostile;
-mod http;
 #[cfg(all(feature = "tracing", feature = "log", feature = "json"))]
 mod integrations;
 mod interop_python;

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Multi-process throughput: N processes writing one rotating log (issue 8).
 
-    python3 bench/mp_bench.py
+    python3 benches/mp_bench.py
 
-Runs N = 1, 2, 4 processes of `examples/mp_writer.rs` (our async handler, one
+Runs N = 1, 2, 4 processes of `benches/mp_writer.rs` (our async handler, one
 task per process, `FallbackMode::Block`; and our thread handler), and the same
 with Python's concurrent-log-handler 0.9.31 as the baseline, each writing one
 log rotating at 10 MB with enough backups to keep every line. Then it reads
@@ -15,7 +15,8 @@ shutting it down). Every configuration runs ROUNDS times, interleaved, and the
 median round is shown.
 
 It creates a venv in target/bench-venv and installs concurrent-log-handler
-there (PyPI), and builds the example with cargo (crates.io).
+there (PyPI), and builds the writer with cargo (crates.io): the `mp_writer`
+example of the `clh-benches` workspace member.
 
 Environment: MP_ROUNDS (3), MP_RUST_LINES lines per Rust process (1000000),
 MP_PY_LINES lines per Python process (30000), MP_NS ("1,2,4").
@@ -86,7 +87,7 @@ def setup():
     )
     if probe.stdout.strip() != CLH_VERSION:
         sh([str(py), "-m", "pip", "install", "--quiet", f"concurrent-log-handler=={CLH_VERSION}"])
-    sh(["cargo", "build", "--release", "--quiet", "--example", "mp_writer"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "--quiet", "-p", "clh-benches", "--example", "mp_writer"], cwd=ROOT)
     return py, ROOT / "target" / "release" / "examples" / "mp_writer"
 
 
