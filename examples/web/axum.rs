@@ -73,7 +73,8 @@ pub async fn serve(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The workspace's target directory, two levels above this package.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/axum-example/logs");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/axum-example/logs");
     let handler = AsyncConcurrentHandler::builder(dir.join("app.log"))
         .max_bytes(10 << 20)
         .backup_count(5)
