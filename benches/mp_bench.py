@@ -16,7 +16,7 @@ median round is shown.
 
 It creates a venv in target/bench-venv and installs concurrent-log-handler
 there (PyPI), and builds the writer with cargo (crates.io): the `mp_writer`
-example of the `clh-benches` workspace member.
+bin of the `clh-benches` workspace member.
 
 Environment: MP_ROUNDS (3), MP_RUST_LINES lines per Rust process (1000000),
 MP_PY_LINES lines per Python process (30000), MP_NS ("1,2,4").
@@ -87,8 +87,8 @@ def setup():
     )
     if probe.stdout.strip() != CLH_VERSION:
         sh([str(py), "-m", "pip", "install", "--quiet", f"concurrent-log-handler=={CLH_VERSION}"])
-    sh(["cargo", "build", "--release", "--quiet", "-p", "clh-benches", "--example", "mp_writer"], cwd=ROOT)
-    return py, ROOT / "target" / "release" / "examples" / "mp_writer"
+    sh(["cargo", "build", "--release", "--quiet", "-p", "clh-benches", "--bin", "mp_writer"], cwd=ROOT)
+    return py, ROOT / "target" / "release" / "mp_writer"
 
 
 def verify(directory, pattern, n, lines):
