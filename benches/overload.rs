@@ -1,7 +1,7 @@
-//! Memory under sustained overload (issue 8): `cargo bench --bench overload`.
+//! Memory under sustained overload: `cargo bench -p clh-benches --bench overload`.
 //!
 //! For each fallback mode of the async handler (`Drop`, `Block`, `Nowait`) and
-//! for the thread handler (`fallback_on_full` on and off), a fresh child process
+//! for the thread handler (`Block` and `Drop`), a fresh child process
 //! runs 4 producers (tokio tasks yielding every 1,000 events, or threads) that
 //! emit flat out for `OVERLOAD_SECS` (default 10) while the disk path is
 //! throttled: a "lock hog" thread holds the log's flock `OVERLOAD_HOLD_MS`
@@ -88,7 +88,7 @@ fn child(mode: &str) {
         let (h, g) = NonBlockingConcurrentHandler::builder(&log)
             .max_bytes(10 << 20)
             .backup_count(100)
-            .fallback_on_full(mode == "thread_fallback")
+            .fallback_mode(if mode == "thread_fallback" { FallbackMode::Block } else { FallbackMode::Drop })
             .build()
             .expect("build");
         H::Thread(h, g)
@@ -173,7 +173,7 @@ fn child(mode: &str) {
                         let mut i = 0u64;
                         while !stop.load(Ordering::Relaxed) {
                             for _ in 0..1_000 {
-                                let _ = h.emit(record(i));
+                                h.emit(record(i));
                                 i += 1;
                             }
                             emitted.fetch_add(1_000, Ordering::Relaxed);

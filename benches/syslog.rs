@@ -1,19 +1,22 @@
-//! Records per second into a real rsyslogd: this crate's syslog sink over TCP
-//! and over RELP, side by side with the `syslog` crate writing the same
+//! Records per second into a real rsyslogd: the thread handler writing its
+//! local file alone, and the same handler also forwarding to rsyslogd over
+//! TCP and over RELP, side by side with the `syslog` crate writing the same
 //! records over TCP, in one run.
 //!
-//! `cargo bench --bench syslog` starts rsyslogd on 127.0.0.1 (the config of
-//! the tests: imtcp and imrelp, a direct queue, every message written to a
-//! file as JSON) and, for each row, formats and sends `SYSLOG_RECORDS`
+//! `cargo bench -p clh-benches --bench syslog` starts rsyslogd on 127.0.0.1
+//! (the config of the tests: imtcp and imrelp, a direct queue, every message
+//! written to a file as JSON) and, for each row, emits `SYSLOG_RECORDS`
 //! records (default 50,000) from one thread: the ~100-byte event of the other
-//! benches (`request served`, fields `seq` and `path`) as an RFC 5424
-//! message. Two rates per row:
+//! benches (`request served`, fields `seq` and `path`), as an RFC 5424
+//! message for the collector. Two rates per row:
 //!
-//! - **sent**: until the last record was handed over — for the sink, until
-//!   `flush` returned (TCP: written to the socket; RELP: acknowledged by
-//!   rsyslogd); for the `syslog` crate, until its last `info` returned
-//!   (it writes and flushes each message itself);
-//! - **received**: until rsyslogd had written the last record to its file.
+//! - **sent**: until the last record was handed over — for the handler,
+//!   until `flush` returned (`Confirmation::Both`: in the file, and over
+//!   TCP written to the socket, over RELP acknowledged by rsyslogd); for the
+//!   `syslog` crate, until its last `info` returned (it writes and flushes
+//!   each message itself);
+//! - **received**: until rsyslogd had written the last record to its file
+//!   (for the file-only row, the same as sent).
 //!
 //! The `syslog` crate frames nothing over TCP, so its messages end in `\n`
 //! for rsyslogd's LF framing; the sink uses octet counting (RFC 6587).
@@ -31,13 +34,16 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{MARKER, PATH_FIELD, env_u64, record};
-use concurrent_log_handler::__syslog_bench::BenchSink;
-use concurrent_log_handler::SyslogConfig;
-use concurrent_log_handler::format::{Facility, Formatter};
+use common::{MARKER, PATH_FIELD, env_u64, lines_in, record};
+use concurrent_log_handler::format::Facility;
+use concurrent_log_handler::{Confirmation, NonBlockingConcurrentHandler, SyslogConfig};
 
-const ROWS: [&str; 3] = ["sink tcp://", "sink relp://", "syslog crate tcp"];
-const BATCH: usize = 256;
+const ROWS: [&str; 4] = [
+    "handler, file only",
+    "handler, file + tcp://",
+    "handler, file + relp://",
+    "syslog crate tcp",
+];
 
 /// Counts the lines of a growing file, reading only what is new.
 struct LineCounter {
@@ -99,28 +105,32 @@ fn config(url: String) -> SyslogConfig {
         .hostname("bench-host")
 }
 
-/// Sends `n` records with the sink; returns the seconds until `flush` returned.
-fn run_sink(url: String, n: u64) -> f64 {
-    let config = config(url).relp_window(env_u64("SYSLOG_RELP_WINDOW", 128) as usize);
-    let formatter = config.formatter();
-    let sink = BenchSink::start(&config).expect("sink");
-    let started = Instant::now();
-    let mut i = 0;
-    while i < n {
-        let end = (i + BATCH as u64).min(n);
-        let batch: Vec<Vec<u8>> = (i..end)
-            .map(|seq| {
-                let mut out = Vec::with_capacity(160);
-                formatter.format(&record(seq), &mut out);
-                out
-            })
-            .collect();
-        assert_eq!(sink.submit(batch), (end - i) as usize);
-        i = end;
+/// Emits `n` records through the thread handler (forwarding to `url`, if
+/// any); returns the seconds until `flush` returned.
+fn run_handler(url: Option<String>, n: u64) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut builder = NonBlockingConcurrentHandler::builder(dir.path().join("app.log"))
+        .max_bytes(10 << 20)
+        .backup_count(100);
+    if let Some(url) = url {
+        builder = builder.syslog(
+            config(url)
+                .relp_window(env_u64("SYSLOG_RELP_WINDOW", 128) as usize)
+                .confirmation(Confirmation::Both)
+                .flush_timeout(Duration::from_secs(120)),
+        );
     }
-    sink.flush(Duration::from_secs(120)).expect("flush");
+    let (handler, guard) = builder.build().expect("handler");
+    let started = Instant::now();
+    for seq in 0..n {
+        handler.emit(record(seq));
+    }
+    handler.flush().expect("flush");
     let secs = started.elapsed().as_secs_f64();
-    sink.shutdown(Duration::from_secs(10)).expect("shutdown");
+    drop(guard);
+    let stats = handler.stats();
+    assert_eq!(stats.written, n, "{stats}");
+    assert_eq!(lines_in(dir.path()), n, "every record in the local file");
     secs
 }
 
@@ -177,11 +187,13 @@ fn main() {
             output.reset();
             let started = Instant::now();
             let secs = match row {
-                0 => run_sink(format!("tcp://127.0.0.1:{}", rsyslog.ports.tcp), n),
-                1 => run_sink(format!("relp://127.0.0.1:{}", rsyslog.ports.relp), n),
+                0 => run_handler(None, n),
+                1 => run_handler(Some(format!("tcp://127.0.0.1:{}", rsyslog.ports.tcp)), n),
+                2 => run_handler(Some(format!("relp://127.0.0.1:{}", rsyslog.ports.relp)), n),
                 _ => run_syslog_crate(rsyslog.ports.tcp, n),
             };
-            let all_in = output.wait_for(n, Duration::from_secs(120));
+            let expected = if row == 0 { 0 } else { n };
+            let all_in = output.wait_for(expected, Duration::from_secs(120));
             let total = started.elapsed().as_secs_f64();
             assert!(all_in, "{name}: rsyslogd received {} of {n}", output.poll());
             eprintln!("round {round} {name}: sent in {secs:.3} s, received in {total:.3} s");
@@ -190,8 +202,8 @@ fn main() {
         }
     }
     let rate = |secs: f64| n as f64 / secs;
-    let base_sent = rate(median(sent[2].clone()));
-    let base_received = rate(median(received[2].clone()));
+    let base_sent = rate(median(sent[3].clone()));
+    let base_received = rate(median(received[3].clone()));
     println!(
         "\nrecords/s into rsyslogd 8 on 127.0.0.1, {n} records per row, median of {rounds} rounds\n"
     );
@@ -199,6 +211,10 @@ fn main() {
     println!("|---|---:|---:|---:|---:|");
     for (row, name) in ROWS.iter().enumerate() {
         let s = rate(median(sent[row].clone()));
+        if row == 0 {
+            println!("| {name} | {s:.0} | {:.2}× | — | — |", s / base_sent);
+            continue;
+        }
         let r = rate(median(received[row].clone()));
         println!(
             "| {name} | {s:.0} | {:.2}× | {r:.0} | {:.2}× |",

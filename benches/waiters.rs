@@ -1,4 +1,4 @@
-//! `emit_wait` under load (issue 8): `cargo bench --bench waiters`.
+//! `emit_wait` under load: `cargo bench -p clh-benches --bench waiters`.
 //!
 //! - 1,000 tokio tasks each loop `emit_wait` for `WAITERS_SECS` seconds (default
 //!   3): confirmed records/s, and p50/p99/p99.9 of each call's latency (from the
@@ -184,7 +184,7 @@ fn main() {
     }
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!();
-    println!("targets (issue 8):");
+    println!("targets:");
     println!(
         "  1000 waiters {:.3} M confirmed/s >= 1.2 M: {:.2}x: {}",
         med[0].0 / 1e6,

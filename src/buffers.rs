@@ -4,7 +4,7 @@
 //! the queue to the writer. Allocating it in the caller and freeing it in the
 //! writer thread is what glibc's allocator handles worst: the frees land in
 //! the callers' arenas, under the arena lock the callers take to allocate. The
-//! profile of four producing tasks (`bash bench/profile.sh ours_async_drop`)
+//! profile of four producing tasks (`bash benches/profile.sh ours_async_drop`)
 //! put `free` and the lock waits behind it at a third of the writer thread's
 //! time. So the writer hands written buffers back in one batch per write
 //! ([`recycle`]), and callers take them a few dozen at a time into a

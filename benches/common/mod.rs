@@ -68,7 +68,7 @@ pub fn measuring(args: &[String]) -> bool {
         return true;
     }
     println!(
-        "run with `cargo bench --bench {}`",
+        "run with `cargo bench -p clh-benches --bench {}`",
         env!("CARGO_CRATE_NAME")
     );
     false

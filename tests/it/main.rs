@@ -20,7 +20,6 @@
 //! - `filters`: `RUST_LOG`-style filters and their reload in the `log`
 //!   backend, `init_log_from_env`, the `filters` example (feature `log`)
 //! - `config`: `HandlerConfig` from TOML and JSON, and its errors (feature `config`)
-//! - `http`: the axum and actix examples driven over real loopback HTTP
 //! - `regression`: promises at the edges: order under overflow, races with
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
 //! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
@@ -38,7 +37,6 @@ mod faults;
 #[cfg(feature = "log")]
 mod filters;
 mod hostile;
-mod http;
 #[cfg(all(feature = "tracing", feature = "log", feature = "json"))]
 mod integrations;
 mod interop_python;

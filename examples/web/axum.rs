@@ -11,8 +11,8 @@
 //! Run it with `cargo run --example axum` (set `ADDR` to listen elsewhere than
 //! `127.0.0.1:3000`), then `curl localhost:3000/hello/ann` and
 //! `curl -X POST localhost:3000/checkout/42`. Logs land in
-//! `target/axum-example/logs/app.log`. The integration tests (`tests/it/http.rs`)
-//! drive [`serve`] over real HTTP.
+//! `target/axum-example/logs/app.log`. The test (`examples/web/tests/http.rs`)
+//! drives [`serve`] over real HTTP.
 
 use std::future::Future;
 
@@ -72,7 +72,9 @@ pub async fn serve(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/axum-example/logs");
+    // The workspace's target directory, two levels above this package.
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/axum-example/logs");
     let handler = AsyncConcurrentHandler::builder(dir.join("app.log"))
         .max_bytes(10 << 20)
         .backup_count(5)

@@ -13,7 +13,7 @@
 //!
 //! Run it with `cargo run --example actix` (set `ADDR` to listen elsewhere than
 //! `127.0.0.1:3000`). Logs land in `target/actix-example/logs/app.log`. The
-//! integration tests (`tests/it/http.rs`) drive [`serve`] over real HTTP.
+//! test (`examples/web/tests/http.rs`) drives [`serve`] over real HTTP.
 
 use std::future::Future;
 
@@ -78,7 +78,9 @@ pub async fn serve(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/actix-example/logs");
+    // The workspace's target directory, two levels above this package.
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/actix-example/logs");
     let handler = AsyncConcurrentHandler::builder(dir.join("app.log"))
         .max_bytes(10 << 20)
         .backup_count(5)

@@ -1,4 +1,4 @@
-//! One writer process of the multi-process benchmark (`bench/mp_bench.py`).
+//! One writer process of the multi-process benchmark (`benches/mp_bench.py`).
 //!
 //! `mp_writer <log> <lines> <proc-id> [async|thread] [max_bytes] [backups]`
 //! writes `lines` records `request served proc=<id> seq=<n> path=...` into the

@@ -20,12 +20,18 @@ use tokio::sync::oneshot;
 use crate::util::{TempLog, all_lines, parse_line};
 
 #[allow(dead_code)] // its `main` is for `cargo run --example axum`
-#[path = "../../examples/axum.rs"]
+#[path = "../axum.rs"]
 mod axum_example;
 
 #[allow(dead_code)] // its `main` is for `cargo run --example actix`
-#[path = "../../examples/actix.rs"]
+#[path = "../actix.rs"]
 mod actix_example;
+
+/// The crate's integration-test helpers (temp log, line parser, runtimes),
+/// shared rather than copied; most of them serve other tests.
+#[allow(dead_code)]
+#[path = "../../../tests/it/util.rs"]
+mod util;
 
 /// One HTTP/1.1 request on a fresh connection; returns status and body.
 async fn request(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {

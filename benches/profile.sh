@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Profile of our async handler at 4 producing tasks (issue 8):
+# Profile of our async handler at 4 producing tasks:
 #
-#     bash bench/profile.sh [row] [lines]
+#     bash benches/profile.sh [row] [lines]
 #
 # Runs one child of benches/peers.rs (default row `ours_async_block`, scenario
 # `tput4`, 2,000,000 lines) under `perf record` with the cpu-clock software
@@ -17,7 +17,7 @@ lines=${2:-2000000}
 out=target/profile
 mkdir -p "$out"
 export CARGO_PROFILE_BENCH_DEBUG=true
-exe=$(cargo bench --bench peers --no-run --message-format=json 2>/dev/null |
+exe=$(cargo bench -p clh-benches --bench peers --no-run --message-format=json 2>/dev/null |
     python3 -c 'import sys, json
 for l in sys.stdin:
     m = json.loads(l)
