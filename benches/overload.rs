@@ -88,7 +88,11 @@ fn child(mode: &str) {
         let (h, g) = NonBlockingConcurrentHandler::builder(&log)
             .max_bytes(10 << 20)
             .backup_count(100)
-            .fallback_mode(if mode == "thread_fallback" { FallbackMode::Block } else { FallbackMode::Drop })
+            .fallback_mode(if mode == "thread_fallback" {
+                FallbackMode::Block
+            } else {
+                FallbackMode::Drop
+            })
             .build()
             .expect("build");
         H::Thread(h, g)

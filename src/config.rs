@@ -87,7 +87,7 @@ const PYTHON_ONLY: &[(&str, &str)] = &[
 /// | `fallback_mode` | | `"drop"` (async); thread handler: `"block"` |
 /// | `sync_level` | | `"critical"` (async), `"error"` (thread); `"none"` queues all |
 /// | `level` | `level` | every record; `"debug"`, `"info"`, `"warning"`, `"error"`, `"critical"` (any case): log only records at that level or above |
-/// | `filter` | | every record; `env_logger`-style directives, `"info,app::db=debug"` (see [`Filter`](crate::Filter)); not with `level` |
+/// | `filter` | | every record; `env_logger`-style directives, `"info,app::db=debug"` (see [`Filter`]); not with `level` |
 /// | `utc` | `utc` | `false`: timestamps and time rotation in local time |
 /// | `format` | | `"text"` (or `"json"`) |
 /// | `syslog` | | none; a table forwarding to a collector: `url` (required), `facility`, `app_name`, `hostname`, `msgid`, `enterprise_id`, `confirmation` (`"local_file"`, `"collector"`, `"both"`), `ca_file`, `client_cert` + `client_key`, `server_name`, `buffer_capacity`, `relp_window`, `flush_timeout_seconds` (feature `syslog`) |

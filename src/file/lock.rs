@@ -77,7 +77,7 @@ impl LockFile {
     /// and lock again. The guard returned always holds the lock on the file
     /// the path named once the lock was taken; a lock file that keeps being
     /// replaced is not chased forever: after [`MAX_REOPENS`] rounds this
-    /// gives up with [`ErrorKind::LockFileReplaced`](crate::ErrorKind::LockFileReplaced).
+    /// gives up with [`ErrorKind::LockFileReplaced`].
     pub(crate) fn lock(&mut self) -> Result<(LockGuard<'_>, bool)> {
         self.lock_with(|| {})
     }

@@ -430,7 +430,7 @@ impl LogFile {
     /// `rollover_at`, size rollovers included. Either way the rotated file is
     /// in its final place in the backups when the lock is released; with
     /// compression it is then compressed there, in the background (see
-    /// [`compress`]).
+    /// `compress`).
     fn rotate(&mut self, rollover_at: Option<i64>) -> Result<()> {
         if self.durable
             && let Err(e) = self.sync()

@@ -27,7 +27,7 @@ use crate::record::{Record, Value};
 /// - `spans`: the spans themselves, outermost first, each
 ///   `{"name": …, "fields": {…}}` (always present, maybe `[]`).
 /// - [`pid(false)`](Self::pid), [`target(false)`](Self::target) and
-///   [`TimestampFormat::None`](super::TimestampFormat::None) leave their keys
+///   [`TimestampFormat::None`] leave their keys
 ///   out; [`timestamp`](Self::timestamp) takes a strftime pattern too.
 ///
 /// Strings are escaped by `serde_json`, so every line parses as JSON whatever

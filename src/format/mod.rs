@@ -3,7 +3,7 @@
 //! Formatting runs in the caller's thread, before a record is queued, so the
 //! writer only concatenates bytes. A [`Formatter`] must produce exactly one line:
 //! the handlers append a missing final `\n`, and the built-in formatters escape
-//! every character that could start a second line (see [`escape`]).
+//! every character that could start a second line (see [`escape()`]).
 //!
 //! This module knows nothing of queues or files.
 //!
@@ -48,7 +48,7 @@ use crate::record::{Record, Value};
 /// Implementations append to `out` (never clear it) and should end the line with
 /// `\n`; the handlers add the `\n` when it is missing. Anything that may contain
 /// a line break (message, field values, target) must be escaped, or a record
-/// could forge a second line: [`escape`] does that for text formats.
+/// could forge a second line: [`escape()`] does that for text formats.
 ///
 /// A custom format:
 ///

@@ -246,7 +246,7 @@ pub const fn severity(level: Level) -> u8 {
 /// Header fields hold printable US-ASCII only (`!` to `~`): every other
 /// character becomes `_`, a longer value is cut, an empty one is written
 /// as the NILVALUE `-`. A PARAM-NAME also loses `=`, `]` and `"` to `_`.
-/// Field values and the message are first [escaped](super::escape), so a
+/// Field values and the message are first [escaped](super::escape()), so a
 /// record is one message with no line break or control character in it
 /// whatever it holds; values are then escaped for RFC 5424 (`"`, `\` and
 /// `]` get a backslash), so undoing the RFC's escaping and then

@@ -21,7 +21,7 @@ use crate::record::{Record, Value};
 /// `key=value` fields. A text value that is empty or contains a space, `"`,
 /// `=`, `{` or `}` is quoted, with `"` written as `\"`; numbers and
 /// booleans are written bare. Message, target, names, keys and values are
-/// [escaped](super::escape), so the line never breaks.
+/// [escaped](super::escape()), so the line never breaks.
 ///
 /// ```
 /// use concurrent_log_handler::format::{Formatter, TextFormatter};

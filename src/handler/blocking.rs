@@ -31,7 +31,7 @@ use crate::writer::Core;
 /// for you and never blocks the caller.
 ///
 /// The handler is `Send + Sync`: share it between threads behind an
-/// [`Arc`](std::sync::Arc). Threads writing at the same moment share one lock
+/// [`Arc`]. Threads writing at the same moment share one lock
 /// cycle: whoever gets the file writes every line waiting for it, in order.
 /// In a child made by `fork()`, the handler opens its own files and
 /// compressor at its first use.
@@ -119,7 +119,7 @@ impl ConcurrentRotatingFileHandler {
     ///
     /// The lock, stat, open or write error that stopped the record (a failed
     /// write leaves no partial line behind), the sync error with `durable`,
-    /// or [`ErrorKind::FormatterPanicked`](crate::ErrorKind::FormatterPanicked). A rotation that failed while the
+    /// or [`ErrorKind::FormatterPanicked`]. A rotation that failed while the
     /// record was still written is no error here: it is counted in
     /// [`Stats::rotation_errors`] and reported (a caller retrying on `Err`
     /// would write the record twice).
@@ -236,8 +236,8 @@ impl ConcurrentRotatingFileHandlerBuilder {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) for settings that make no sense, and the
-    /// [`ErrorKind::CreateDir`](crate::ErrorKind::CreateDir), [`ErrorKind::OpenLockFile`](crate::ErrorKind::OpenLockFile) or [`ErrorKind::OpenLog`](crate::ErrorKind::OpenLog) that
+    /// [`ErrorKind::InvalidConfig`] for settings that make no sense, and the
+    /// [`ErrorKind::CreateDir`], [`ErrorKind::OpenLockFile`] or [`ErrorKind::OpenLog`] that
     /// stopped it, each with its path.
     ///
     /// ```

@@ -7,7 +7,7 @@ use crate::queue::Line;
 use crate::record::{Level, Record};
 use crate::writer::Core;
 
-/// What a front-end does with a line, as [`Core::admit`] decides.
+/// What a front-end does with a line, as [`admit`] decides.
 #[derive(Debug)]
 pub(crate) enum Admission {
     /// Nothing to log.

@@ -1,8 +1,8 @@
 //! The three handlers: how records reach the writer and the file.
 //!
-//! - [`asynchronous`]: [`AsyncConcurrentHandler`], for tokio code: `emit`
+//! - [`asynchronous`]: [`AsyncConcurrentHandler`](crate::AsyncConcurrentHandler), for tokio code: `emit`
 //!   never awaits, `emit_wait` awaits the write.
-//! - [`nonblocking`]: [`NonBlockingConcurrentHandler`], the same queue and
+//! - [`nonblocking`]: [`NonBlockingConcurrentHandler`](crate::NonBlockingConcurrentHandler), the same queue and
 //!   writer thread with blocking confirmations, `stop`/`start` and a guard.
 //! - [`blocking`]: [`ConcurrentRotatingFileHandler`], no queue: each call
 //!   writes under the lock before it returns.

@@ -6,7 +6,7 @@
 //! thread. Each record goes to the collector exactly once, at its first
 //! attempt, whatever became of its file write (lines kept for a retry of the
 //! file are not sent again). A caller of `emit_wait` hears from the sinks
-//! its [`Confirmation`] names. When the sink's buffer is full, the handler's
+//! its [`Confirmation`](crate::Confirmation) names. When the sink's buffer is full, the handler's
 //! fallback mode decides: `Block` waits for room (nothing is lost, the writer
 //! slows down), the others drop the record from the forwarding (the local
 //! file still has it), count it, and report it into the local log.
