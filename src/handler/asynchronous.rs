@@ -306,7 +306,8 @@ impl AsyncConcurrentHandler {
     /// [`DEFAULT_STOP_TIMEOUT`](crate::DEFAULT_STOP_TIMEOUT) (change it with
     /// [`with_timeout`](crate::WriterGuard::with_timeout)). Keep it in
     /// `main` when the handler itself lives in app state or a global
-    /// subscriber; drop it after the runtime, or outside async code.
+    /// subscriber; its drop blocks until the drain is done (safe at the end
+    /// of `#[tokio::main]`).
     pub fn guard(&self) -> crate::WriterGuard {
         crate::WriterGuard::shutting_down(self.queued.clone())
     }

@@ -22,8 +22,11 @@ pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`shutdown`](crate::AsyncConcurrentHandler::shutdown). Dropping a thread
 /// handler's guard [`stop`](crate::NonBlockingConcurrentHandler::stop)s it
 /// (it can be started again); dropping an async handler's guard shuts it
-/// down, blocking the dropping thread, so drop it after the runtime or
-/// outside async code.
+/// down. Either way the dropping thread blocks until the drain is done. At
+/// the end of `#[tokio::main]` that is what you want and it is safe: the
+/// writer is a thread of its own, and on a multi-thread runtime the worker's
+/// other tasks are moved away first. Elsewhere inside async code, prefer
+/// awaiting [`shutdown`](crate::AsyncConcurrentHandler::shutdown).
 ///
 /// Bind it to a name that lives as long as `main`: `let _guard = …`. Binding
 /// it to `_` drops it at once and stops the writer.

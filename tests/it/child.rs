@@ -73,6 +73,8 @@ fn entry() {
         "log_from_env" => crate::filters::from_env_child(log),
         #[cfg(feature = "log")]
         "filters_example" => crate::filters::example_child(log),
+        #[cfg(feature = "tracing")]
+        "tracing_example" => crate::examples::tracing_example_child(log),
         other => panic!("unknown role {other}"),
     }
 }

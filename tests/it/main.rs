@@ -20,6 +20,9 @@
 //! - `filters`: `RUST_LOG`-style filters and their reload in the `log`
 //!   backend, `init_log_from_env`, the `filters` example (feature `log`)
 //! - `config`: `HandlerConfig` from TOML and JSON, and its errors (feature `config`)
+//! - `examples`: the `tracing_stderr_and_file` example (stderr and the file,
+//!   feature `tracing`) and the `json_service` example (every JSON line
+//!   parsed, feature `json`)
 //! - `regression`: promises at the edges: order under overflow, races with
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
 //! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
@@ -32,6 +35,8 @@ mod compression;
 mod config;
 mod crash;
 mod emit_wait;
+#[cfg(any(feature = "tracing", feature = "json"))]
+mod examples;
 mod fallback;
 mod faults;
 #[cfg(feature = "log")]
