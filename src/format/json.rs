@@ -6,6 +6,8 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use super::Formatter;
+use super::switches::{Switches, switch_setters};
+#[cfg(doc)]
 use super::timestamp::TimestampFormat;
 use crate::record::{Record, Value};
 
@@ -26,9 +28,10 @@ use crate::record::{Record, Value};
 ///   field hides an outer one's).
 /// - `spans`: the spans themselves, outermost first, each
 ///   `{"name": …, "fields": {…}}` (always present, maybe `[]`).
-/// - [`pid(false)`](Self::pid), [`target(false)`](Self::target) and
-///   [`TimestampFormat::None`] leave their keys
-///   out; [`timestamp`](Self::timestamp) takes a strftime pattern too.
+/// - [`pid(false)`](Self::pid), [`target(false)`](Self::target),
+///   [`span(false)`](Self::span), [`spans(false)`](Self::spans) and
+///   [`TimestampFormat::None`] leave their keys out;
+///   [`timestamp`](Self::timestamp) takes a strftime pattern too.
 ///
 /// Strings are escaped by `serde_json`, so every line parses as JSON whatever
 /// the input; in addition, the characters some line splitters treat as line
@@ -56,14 +59,24 @@ use crate::record::{Record, Value};
 /// assert_eq!(line["span"]["request_id"], 7);
 /// assert_eq!(line["spans"][0]["name"], "request");
 /// assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+///
+/// // Only what a shipper needs: no pid, no timestamp, the span list alone.
+/// let lean = JsonFormatter::new()
+///     .pid(false)
+///     .span(false)
+///     .timestamp(concurrent_log_handler::format::TimestampFormat::None);
+/// let mut out = Vec::new();
+/// lean.format(&record, &mut out);
+/// let line: serde_json::Value = serde_json::from_slice(&out)?;
+/// let keys: Vec<&str> = line.as_object().unwrap().keys().map(String::as_str).collect();
+/// assert_eq!(keys, ["fields", "level", "message", "spans", "target"]); // `Value` sorts keys
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct JsonFormatter {
-    utc: bool,
-    pid: bool,
-    target: bool,
-    timestamp: TimestampFormat,
+    switches: Switches,
+    span: bool,
+    spans: bool,
 }
 
 impl Default for JsonFormatter {
@@ -77,40 +90,33 @@ impl JsonFormatter {
     /// target.
     pub const fn new() -> Self {
         JsonFormatter {
-            utc: false,
-            pid: true,
-            target: true,
-            timestamp: TimestampFormat::Rfc3339,
+            switches: Switches::DEFAULT,
+            span: true,
+            spans: true,
         }
     }
 
-    /// Write timestamps in UTC (`...Z`) instead of local time.
+    switch_setters!(
+        pid: "Write `\"pid\"` (the default), or not.",
+        target: "Write `\"target\"` (the default), or not.",
+        timestamp: "How `\"timestamp\"` is written: RFC 3339 with milliseconds (the \
+            default), a strftime pattern, or [`TimestampFormat::None`], which leaves the key out."
+    );
+
+    /// Write `"span"`, the fields of every span merged into one object (the
+    /// default), or not. `tracing-subscriber`'s JSON calls it the current
+    /// span.
     #[must_use]
-    pub fn utc(mut self, utc: bool) -> Self {
-        self.utc = utc;
+    pub fn span(mut self, span: bool) -> Self {
+        self.span = span;
         self
     }
 
-    /// Write `"pid"` (the default), or not.
+    /// Write `"spans"`, the list of spans with their names (the default),
+    /// or not. `tracing-subscriber`'s JSON calls it the span list.
     #[must_use]
-    pub fn pid(mut self, pid: bool) -> Self {
-        self.pid = pid;
-        self
-    }
-
-    /// Write `"target"` (the default), or not.
-    #[must_use]
-    pub fn target(mut self, target: bool) -> Self {
-        self.target = target;
-        self
-    }
-
-    /// How `"timestamp"` is written: RFC 3339 with milliseconds (the
-    /// default), a strftime pattern, or [`TimestampFormat::None`], which
-    /// leaves the key out.
-    #[must_use]
-    pub fn timestamp(mut self, format: TimestampFormat) -> Self {
-        self.timestamp = format;
+    pub fn spans(mut self, spans: bool) -> Self {
+        self.spans = spans;
         self
     }
 }
@@ -118,9 +124,10 @@ impl JsonFormatter {
 impl Formatter for JsonFormatter {
     fn format(&self, record: &Record, out: &mut Vec<u8>) {
         let mut timestamp = Vec::with_capacity(32);
-        let stamped = self
+        let switches = &self.switches;
+        let stamped = switches
             .timestamp
-            .write(record.timestamp(), self.utc, &mut timestamp);
+            .write(record.timestamp(), switches.utc, &mut timestamp);
         let line = JsonLine {
             record,
             options: self,
@@ -154,16 +161,20 @@ impl Serialize for JsonLine<'_> {
             map.serialize_entry("timestamp", timestamp)?;
         }
         map.serialize_entry("level", record.level().as_str())?;
-        if self.options.pid {
+        if self.options.switches.pid {
             map.serialize_entry("pid", &record.pid())?;
         }
-        if self.options.target {
+        if self.options.switches.target {
             map.serialize_entry("target", record.target())?;
         }
         map.serialize_entry("message", record.message())?;
         map.serialize_entry("fields", &Fields(record.fields().collect()))?;
-        map.serialize_entry("span", &Fields(record.span_fields().collect()))?;
-        map.serialize_entry("spans", &SpanList(record))?;
+        if self.options.span {
+            map.serialize_entry("span", &Fields(record.span_fields().collect()))?;
+        }
+        if self.options.spans {
+            map.serialize_entry("spans", &SpanList(record))?;
+        }
         map.end()
     }
 }

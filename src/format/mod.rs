@@ -24,6 +24,7 @@
 mod escape;
 #[cfg(feature = "json")]
 mod json;
+mod switches;
 #[cfg(feature = "syslog")]
 mod syslog;
 mod text;

@@ -1,6 +1,8 @@
 //! The default text line.
 
 use super::escape::escape;
+use super::switches::{Switches, switch_setters};
+#[cfg(doc)]
 use super::timestamp::TimestampFormat;
 use super::{Formatter, write_plain_value};
 use crate::record::{Record, Value};
@@ -49,10 +51,7 @@ use crate::record::{Record, Value};
 /// ```
 #[derive(Debug, Clone)]
 pub struct TextFormatter {
-    utc: bool,
-    pid: bool,
-    target: bool,
-    timestamp: TimestampFormat,
+    switches: Switches,
 }
 
 impl Default for TextFormatter {
@@ -66,51 +65,30 @@ impl TextFormatter {
     /// target.
     pub const fn new() -> Self {
         TextFormatter {
-            utc: false,
-            pid: true,
-            target: true,
-            timestamp: TimestampFormat::Rfc3339,
+            switches: Switches::DEFAULT,
         }
     }
 
-    /// Write timestamps in UTC (`...Z`) instead of local time.
-    #[must_use]
-    pub fn utc(mut self, utc: bool) -> Self {
-        self.utc = utc;
-        self
-    }
-
-    /// Write the process id after the level (the default), or not.
-    #[must_use]
-    pub fn pid(mut self, pid: bool) -> Self {
-        self.pid = pid;
-        self
-    }
-
-    /// Write the target before the message (the default), or not.
-    #[must_use]
-    pub fn target(mut self, target: bool) -> Self {
-        self.target = target;
-        self
-    }
-
-    /// How the time is written: RFC 3339 with milliseconds (the default), a
-    /// strftime pattern ([`TimestampFormat::strftime`]), or not at all.
-    #[must_use]
-    pub fn timestamp(mut self, format: TimestampFormat) -> Self {
-        self.timestamp = format;
-        self
-    }
+    switch_setters!(
+        pid: "Write the process id after the level (the default), or not.",
+        target: "Write the target before the message (the default), or not.",
+        timestamp: "How the time is written: RFC 3339 with milliseconds (the default), a \
+            strftime pattern ([`TimestampFormat::strftime`]), or not at all."
+    );
 }
 
 impl Formatter for TextFormatter {
     fn format(&self, record: &Record, out: &mut Vec<u8>) {
-        if self.timestamp.write(record.timestamp(), self.utc, out) {
+        let switches = &self.switches;
+        if switches
+            .timestamp
+            .write(record.timestamp(), switches.utc, out)
+        {
             out.push(b' ');
         }
         out.extend_from_slice(record.level().as_str().as_bytes());
         out.push(b' ');
-        if self.pid {
+        if switches.pid {
             out.extend_from_slice(itoa::Buffer::new().format(record.pid()).as_bytes());
             out.push(b' ');
         }
@@ -136,7 +114,7 @@ impl Formatter for TextFormatter {
             }
             out.extend_from_slice(b": ");
         }
-        if self.target && !record.target().is_empty() {
+        if switches.target && !record.target().is_empty() {
             escape(record.target(), out);
             out.extend_from_slice(b": ");
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::queued::{QueuedHandle, Settings};
+use super::queued::{QueuedHandle, Settings, queued_handler_methods};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, file_options};
@@ -80,13 +80,7 @@ pub struct AsyncConcurrentHandler {
 
 impl std::fmt::Debug for AsyncConcurrentHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let settings = self.queued.settings();
-        f.debug_struct("AsyncConcurrentHandler")
-            .field("path", &self.queued.path())
-            .field("fallback_mode", &settings.fallback_mode)
-            .field("sync_level", &settings.sync_level)
-            .field("stats", &self.stats())
-            .finish_non_exhaustive()
+        self.queued.fmt_as("AsyncConcurrentHandler", f)
     }
 }
 
@@ -118,46 +112,7 @@ impl AsyncConcurrentHandler {
         self.queued.emit(record);
     }
 
-    /// [`emit`](Self::emit) for a line formatted elsewhere (the `tracing` fmt
-    /// writer): same counters, `sync_level` and fallback. A missing final `\n`
-    /// is added; an empty line is not logged.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) {
-        self.queued.emit_text(level, line);
-    }
-
-    /// Whether the handler's [`filter`](AsyncConcurrentHandlerBuilder::filter) logs a record of
-    /// `target` at `level` (always `true` without a filter). Records it
-    /// refuses cost nothing, but checking first spares building one.
-    pub fn enabled(&self, target: &str, level: Level) -> bool {
-        self.queued.enabled(target, level)
-    }
-
-    /// Queues `record` if there is room right now, and never waits or falls back.
-    ///
-    /// # Errors
-    ///
-    /// [`TryEmitError::Full`] or [`TryEmitError::Closed`], each handing the
-    /// record back. Neither is counted as a drop: the caller still holds it.
-    ///
-    /// ```
-    /// use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record, TryEmitError};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let dir = tempfile::tempdir()?;
-    /// let handler = AsyncConcurrentHandler::builder(dir.path().join("app.log")).build()?;
-    /// handler.try_emit(Record::new(Level::Info, "queued"))?;
-    /// handler.shutdown().await?;
-    /// let err = handler.try_emit(Record::new(Level::Info, "too late")).unwrap_err();
-    /// assert!(err.is_closed());
-    /// assert_eq!(err.into_inner().message(), "too late");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn try_emit(&self, record: Record) -> std::result::Result<(), TryEmitError> {
-        self.queued.try_emit(record)
-    }
+    queued_handler_methods!(AsyncConcurrentHandlerBuilder);
 
     /// Logs `record` and resolves once the batch holding it was written under
     /// the lock (and synced, with `durable`), or with that batch's error.
@@ -315,22 +270,6 @@ impl AsyncConcurrentHandler {
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_closed(&self) -> bool {
         self.queued.is_closed()
-    }
-
-    /// A snapshot of the queue and the counters.
-    #[must_use]
-    pub fn stats(&self) -> Stats {
-        self.queued.stats()
-    }
-
-    /// The absolute path of the log file.
-    pub fn path(&self) -> std::path::PathBuf {
-        self.queued.path()
-    }
-
-    /// The path of the lock file.
-    pub fn lock_path(&self) -> std::path::PathBuf {
-        self.queued.lock_path()
     }
 }
 

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use super::guard::{DEFAULT_STOP_TIMEOUT, WriterGuard};
-use super::queued::{QueuedHandle, Settings};
+use super::queued::{QueuedHandle, Settings, queued_handler_methods};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options};
@@ -66,13 +66,7 @@ pub struct NonBlockingConcurrentHandler {
 
 impl std::fmt::Debug for NonBlockingConcurrentHandler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let settings = self.queued.settings();
-        f.debug_struct("NonBlockingConcurrentHandler")
-            .field("path", &self.queued.path())
-            .field("fallback_mode", &settings.fallback_mode)
-            .field("sync_level", &settings.sync_level)
-            .field("stats", &self.stats())
-            .finish_non_exhaustive()
+        self.queued.fmt_as("NonBlockingConcurrentHandler", f)
     }
 }
 
@@ -102,30 +96,7 @@ impl NonBlockingConcurrentHandler {
         self.queued.emit(record);
     }
 
-    /// [`emit`](Self::emit) for a line formatted elsewhere (the `tracing` fmt
-    /// writer): same counters, `sync_level` and fallback. A missing final `\n`
-    /// is added; an empty line is not logged.
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    pub(crate) fn emit_line(&self, level: Level, line: Vec<u8>) {
-        self.queued.emit_text(level, line);
-    }
-
-    /// Whether the handler's [`filter`](NonBlockingConcurrentHandlerBuilder::filter) logs a record of
-    /// `target` at `level` (always `true` without a filter). Records it
-    /// refuses cost nothing, but checking first spares building one.
-    pub fn enabled(&self, target: &str, level: Level) -> bool {
-        self.queued.enabled(target, level)
-    }
-
-    /// Queues `record` if there is room right now, and never waits or falls back.
-    ///
-    /// # Errors
-    ///
-    /// [`TryEmitError::Full`] or [`TryEmitError::Closed`], each handing the
-    /// record back. Neither is counted as a drop: the caller still holds it.
-    pub fn try_emit(&self, record: Record) -> std::result::Result<(), TryEmitError> {
-        self.queued.try_emit(record)
-    }
+    queued_handler_methods!(NonBlockingConcurrentHandlerBuilder);
 
     /// Logs `record` and returns once the batch holding it was written under
     /// the lock (and synced, with `durable`), blocking the calling thread.
@@ -203,22 +174,6 @@ impl NonBlockingConcurrentHandler {
     /// [`start`](Self::start).
     pub fn is_closed(&self) -> bool {
         self.queued.is_closed()
-    }
-
-    /// A snapshot of the queue and the counters.
-    #[must_use]
-    pub fn stats(&self) -> Stats {
-        self.queued.stats()
-    }
-
-    /// The absolute path of the log file.
-    pub fn path(&self) -> std::path::PathBuf {
-        self.queued.path()
-    }
-
-    /// The path of the lock file.
-    pub fn lock_path(&self) -> std::path::PathBuf {
-        self.queued.lock_path()
     }
 }
 

@@ -9,6 +9,22 @@ use crate::record::Record;
 /// dropped: the caller still holds it.
 ///
 /// `Debug` shows only which it was (`Full(..)`), never the record.
+///
+/// ```
+/// use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record, TryEmitError};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let handler = AsyncConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+/// handler.try_emit(Record::new(Level::Info, "queued"))?;
+/// handler.shutdown().await?;
+/// let err = handler.try_emit(Record::new(Level::Info, "too late")).unwrap_err();
+/// assert!(err.is_closed());
+/// assert_eq!(err.into_inner().message(), "too late");
+/// # Ok(())
+/// # }
+/// ```
 #[non_exhaustive]
 pub enum TryEmitError {
     /// The queue is full right now.
