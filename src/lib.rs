@@ -218,9 +218,6 @@ pub use handler::{
     FallbackMode, ParseFallbackModeError, TryEmitError, WriterGuard,
 };
 #[cfg(feature = "syslog")]
-#[doc(hidden)]
-pub use net::bench_api as __syslog_bench;
-#[cfg(feature = "syslog")]
 pub use net::{
     Confirmation, DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_BACKOFF, DEFAULT_RELP_WINDOW, SyslogConfig,

@@ -141,7 +141,7 @@ async fn stream_over(stream: TcpStream, target: &Target) -> io::Result<Conn> {
 
 /// A TCP stream that counts the bytes handed to the kernel, and remembers
 /// how many bytes the peer had acknowledged when it was connected, so that
-/// the two can be compared later (see [`Counted::unacknowledged`]).
+/// the two can be compared later (see [`Counted::written`] and [`Counted::acknowledged`]).
 #[derive(Debug)]
 pub(crate) struct Counted {
     stream: TcpStream,

@@ -2,7 +2,7 @@
 //! 127.0.0.1 ports picked here, with a generated configuration, writing
 //! every message it receives as one JSON line that the tests parse.
 //!
-//! The crate's own sink tests (`src/net/tests.rs`) include this file too,
+//! The crate's own sink tests (`src/net/tests/`) include this file too,
 //! so it uses nothing but std, `rcgen` and `serde_json`.
 //!
 //! rsyslogd runs with a direct main queue and writes each message with

@@ -2,7 +2,7 @@
 //! messages, framed by hand (RFC 6587 octet counting) over a plain TCP
 //! socket, parse in rsyslogd with every field and hostile string intact;
 //! `SyslogConfig` refuses what it cannot use. The sink itself is tested
-//! inside the crate (`src/net/tests.rs`), where it is visible.
+//! inside the crate (`src/net/tests/`), where it is visible.
 
 use std::io::Write;
 use std::time::Duration;

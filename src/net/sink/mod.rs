@@ -42,25 +42,36 @@
 //! A record that was on eight connections which all broke before it was
 //! acknowledged is given up (counted in `failed`): so a record that makes
 //! the collector drop the connection cannot stall the sink forever.
-
+//!
+//! # Modules
+//!
+//! [`SyslogSink`], here, is what the callers hold. `shared` is what they
+//! share with the task (the buffer, the waiting flushes, the counters);
+//! `task` is the task's connection loop and `records` what it does with
+//! records (take, settle, resend, give up); `stream` and `relp` are its
+//! sessions on one connection.
 use std::collections::VecDeque;
-use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use super::SyslogConfig;
-use super::transport::{self, Conn, Target};
+use super::transport::Target;
 use crate::confirm::Confirm;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::report::ErrorReporter;
 use crate::stats::SinkStats;
 use crate::sync::lock_unpoisoned;
+use shared::{Counters, FlushWaiter, MarkStopped, Pending, Shared, State, bump};
+use task::{FIRST_BACKOFF, SessionEnd, Task};
 
+mod records;
 mod relp;
+mod shared;
 mod stream;
+mod task;
 
 /// One message for the collector.
 #[derive(Debug)]
@@ -76,28 +87,15 @@ pub(crate) struct Outgoing {
 /// What [`SyslogSink::submit`] did with a batch.
 #[derive(Debug, Default)]
 pub(crate) struct Submitted {
-    /// Records taken into the buffer.
+    /// Records taken into the buffer (the forwarder needs only `rejected`;
+    /// the sink's tests check this).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) accepted: usize,
     /// Records that did not fit (or came after shutdown), in order, with
     /// their confirms untouched: the caller's fallback decides.
     pub(crate) rejected: Vec<Outgoing>,
 }
 
-/// A record on its way.
-#[derive(Debug)]
-struct Pending {
-    /// 1, 2, … in submission order; records settle in this order.
-    seq: u64,
-    message: Vec<u8>,
-    confirm: Option<Confirm>,
-    /// Its outcome was told (a TCP record kept for a resend is settled).
-    settled: bool,
-    /// Connections it was sent on that broke before it was acknowledged.
-    broken: u32,
-}
-
-/// A record given up after this many broken connections.
-const MAX_BROKEN_CONNECTIONS: u32 = 8;
 /// Most records written with one `write` on a stream.
 const STREAM_BATCH: usize = 1_024;
 /// Most datagrams sent per round (then the buffer is looked at again).
@@ -105,8 +103,6 @@ const DATAGRAM_BATCH: usize = 64;
 /// TCP records kept until the collector's kernel acknowledged their bytes,
 /// at most; beyond this the sink waits for acknowledgements before writing.
 const MAX_RETAINED: usize = 100_000;
-/// The first wait before reconnecting.
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a sink dropped without `shutdown` goes on delivering.
 const DROP_GRACE: Duration = Duration::from_secs(2);
 /// How long `shutdown` waits for the thread beyond its deadline (the thread
@@ -121,84 +117,6 @@ const RELP_OFFERS: &[u8] = concat!(
 .as_bytes();
 /// The largest UDP payload over IPv4.
 const MAX_UDP: usize = 65_507;
-
-/// A flush waiting for the records submitted before it.
-#[derive(Debug)]
-struct FlushWaiter {
-    /// Resolved once every record up to this sequence number settled.
-    target: u64,
-    /// `State::failed` when the flush began: more failures by then are its error.
-    failed_before: u64,
-    reply: std::sync::mpsc::SyncSender<Result<()>>,
-}
-
-/// What the callers and the task share under one mutex.
-#[derive(Debug)]
-struct State {
-    queue: VecDeque<Pending>,
-    capacity: usize,
-    /// Records submitted so far (the last sequence number given out).
-    submitted: u64,
-    /// Every record up to this sequence number has settled.
-    settled: u64,
-    /// Records settled with an error (refused, given up, dropped).
-    failed: u64,
-    last_error: Option<Error>,
-    flushes: VecDeque<FlushWaiter>,
-    /// Submitters blocked in `submit(wait = true)`.
-    waiting_submitters: usize,
-    /// Shutdown was asked for; deliver until this deadline.
-    closing: Option<Instant>,
-    /// The task ended.
-    stopped: bool,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    sent: AtomicU64,
-    acknowledged: AtomicU64,
-    dropped: AtomicU64,
-    failed: AtomicU64,
-    reconnects: AtomicU64,
-    connect_errors: AtomicU64,
-    resent: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64, n: u64) {
-    // Independent tallies: no ordering with anything else is needed.
-    counter.fetch_add(n, Ordering::Relaxed);
-}
-
-#[derive(Debug)]
-struct Shared {
-    /// The collector's URL, for errors.
-    address: String,
-    state: Mutex<State>,
-    /// Signalled when the task took records out of a full buffer.
-    room: Condvar,
-    /// Signalled when the task ended.
-    stopped: Condvar,
-    /// Wakes the task: records, flushes.
-    wake: Notify,
-    /// Wakes the task out of a backoff sleep: shutdown.
-    closing: Notify,
-    counters: Counters,
-    errors: ErrorReporter,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        lock_unpoisoned(&self.state)
-    }
-
-    fn closing(&self) -> Option<Instant> {
-        self.lock().closing
-    }
-
-    fn send_error(&self, source: io::Error) -> Error {
-        Error::net(ErrorKind::Send, self.address.clone(), source)
-    }
-}
 
 /// Forwards messages to one syslog collector from a thread of its own (see
 /// the module documentation).
@@ -453,23 +371,6 @@ impl Drop for SyslogSink {
     }
 }
 
-/// Marks the sink stopped when its thread ends, however it ends.
-struct MarkStopped(Arc<Shared>);
-
-impl Drop for MarkStopped {
-    fn drop(&mut self) {
-        let mut state = self.0.lock();
-        state.stopped = true;
-        // Nothing will settle these any more.
-        for flush in state.flushes.drain(..) {
-            let _ = flush.reply.try_send(Err(Error::closed()));
-        }
-        drop(state);
-        self.0.stopped.notify_all();
-        self.0.room.notify_all();
-    }
-}
-
 fn target_of(config: &SyslogConfig) -> Result<Target> {
     #[cfg(feature = "tls")]
     let tls = match (&config.endpoint, config.transport.is_tls()) {
@@ -482,302 +383,4 @@ fn target_of(config: &SyslogConfig) -> Result<Target> {
         #[cfg(feature = "tls")]
         tls,
     })
-}
-
-/// How a connection ended.
-#[derive(Debug)]
-enum SessionEnd {
-    /// Shutdown asked and nothing is left: the sink is done.
-    Drained,
-    /// The shutdown deadline passed.
-    Deadline,
-    /// The connection broke (or timed out); records to resend are in `resend`.
-    Broken(Error),
-    /// The connection was made but the RELP `open` failed.
-    OpenFailed(Error),
-}
-
-/// Exponential backoff with jitter.
-#[derive(Debug)]
-struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    /// The next wait: drawn from the upper half of the current step, so
-    /// that many clients losing one collector do not come back in step.
-    fn next_wait(&mut self) -> Duration {
-        let step = self.next;
-        self.next = (step * 2).min(self.max);
-        let half = step / 2;
-        half + Duration::from_nanos(fastrand::u64(0..=half.as_nanos() as u64))
-    }
-
-    fn reset(&mut self) {
-        self.next = FIRST_BACKOFF;
-    }
-}
-
-/// The sink's one task, on its private runtime.
-struct Task {
-    shared: Arc<Shared>,
-    target: Target,
-    window: usize,
-    connect_timeout: Duration,
-    ack_timeout: Duration,
-    max_backoff: Duration,
-    /// Records taken from the buffer to be sent again on the next
-    /// connection, oldest first; they go before anything in the buffer.
-    resend: VecDeque<Pending>,
-}
-
-impl Task {
-    async fn run(mut self) {
-        let mut backoff = Backoff {
-            next: FIRST_BACKOFF,
-            max: self.max_backoff,
-        };
-        let mut connected_before = false;
-        loop {
-            let closing = self.shared.closing();
-            if closing.is_some_and(|d| Instant::now() >= d) {
-                break;
-            }
-            if self.resend.is_empty() && self.shared.lock().queue.is_empty() {
-                if closing.is_some() {
-                    break;
-                }
-                tokio::select! {
-                    _ = self.shared.wake.notified() => {}
-                    _ = self.shared.closing.notified() => {}
-                }
-                continue;
-            }
-            let budget = self.budget(self.connect_timeout, closing);
-            // A shutdown cuts a slow attempt (a SYN nobody answers) short:
-            // the loop then tries again within what is left of its deadline.
-            let attempt = tokio::select! {
-                attempt = transport::connect(&self.target, budget) => attempt,
-                _ = self.shared.closing.notified() => continue,
-            };
-            let conn = match attempt {
-                Ok(conn) => conn,
-                Err(e) => {
-                    self.connect_failed(Error::net(
-                        ErrorKind::Connect,
-                        self.shared.address.clone(),
-                        e,
-                    ));
-                    self.pause(backoff.next_wait(), closing).await;
-                    continue;
-                }
-            };
-            let settled_before = self.shared.lock().settled;
-            let end = match conn {
-                Conn::Stream(mut io) if self.target.transport.is_relp() => {
-                    self.relp_session(&mut io, &mut connected_before).await
-                }
-                Conn::Stream(mut io) => {
-                    self.count_connection(&mut connected_before);
-                    self.stream_session(&mut io).await
-                }
-                Conn::Datagram(socket) => {
-                    self.count_connection(&mut connected_before);
-                    self.datagram_session(&socket).await
-                }
-            };
-            if self.shared.lock().settled > settled_before {
-                backoff.reset();
-            }
-            match end {
-                SessionEnd::Drained | SessionEnd::Deadline => break,
-                SessionEnd::Broken(error) => {
-                    self.shared.errors.report(&error);
-                    self.give_up_on_repeatedly_broken();
-                    self.pause(backoff.next_wait(), self.shared.closing()).await;
-                }
-                SessionEnd::OpenFailed(error) => {
-                    self.connect_failed(error);
-                    self.pause(backoff.next_wait(), self.shared.closing()).await;
-                }
-            }
-        }
-        self.drop_everything_left();
-    }
-
-    fn count_connection(&self, connected_before: &mut bool) {
-        if std::mem::replace(connected_before, true) {
-            bump(&self.shared.counters.reconnects, 1);
-        }
-    }
-
-    fn connect_failed(&self, error: Error) {
-        bump(&self.shared.counters.connect_errors, 1);
-        self.shared.errors.report(&error);
-    }
-
-    /// `limit`, cut short by the shutdown deadline.
-    fn budget(&self, limit: Duration, closing: Option<Instant>) -> Duration {
-        match closing {
-            Some(deadline) => limit.min(deadline.saturating_duration_since(Instant::now())),
-            None => limit,
-        }
-    }
-
-    /// Sleeps before reconnecting; a shutdown cuts the sleep short.
-    async fn pause(&self, wait: Duration, closing: Option<Instant>) {
-        let wait = self.budget(wait, closing);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = self.shared.closing.notified() => {}
-        }
-    }
-
-    /// Takes records to send into `out`, up to `max` in all: those to
-    /// resend first, then the buffer's. Returns the shutdown deadline, if any.
-    fn take(&mut self, max: usize, out: &mut Vec<Pending>) -> Option<Instant> {
-        while out.len() < max {
-            match self.resend.pop_front() {
-                Some(p) => out.push(p),
-                None => break,
-            }
-        }
-        let mut state = self.shared.lock();
-        let n = (max - out.len()).min(state.queue.len());
-        out.extend(state.queue.drain(..n));
-        let closing = state.closing;
-        let notify = n > 0 && state.waiting_submitters > 0;
-        drop(state);
-        if notify {
-            self.shared.room.notify_all();
-        }
-        closing
-    }
-
-    /// Tells the outcome of `records` (in order): `Ok` for all, or the
-    /// error of the last one. Records settled before (TCP records being
-    /// resent) are skipped.
-    fn settle(&self, records: &mut [Pending], last_failed: Option<Error>) {
-        let mut confirms = Vec::with_capacity(records.len());
-        let mut state = self.shared.lock();
-        let count = records.len();
-        for (i, p) in records.iter_mut().enumerate() {
-            if p.settled {
-                continue;
-            }
-            p.settled = true;
-            debug_assert!(p.seq > state.settled, "records settle in order");
-            state.settled = state.settled.max(p.seq);
-            let outcome = match &last_failed {
-                Some(error) if i + 1 == count => {
-                    state.failed += 1;
-                    state.last_error = Some(error.clone());
-                    Err(error.clone())
-                }
-                _ => Ok(()),
-            };
-            if let Some(confirm) = p.confirm.take() {
-                confirms.push((confirm, outcome));
-            }
-        }
-        while let Some(flush) = state.flushes.front() {
-            if flush.target > state.settled {
-                break;
-            }
-            let outcome = if state.failed > flush.failed_before {
-                Err(state.last_error.clone().unwrap_or(Error::closed()))
-            } else {
-                Ok(())
-            };
-            if let Some(flush) = state.flushes.pop_front() {
-                let _ = flush.reply.try_send(outcome);
-            }
-        }
-        drop(state);
-        for (confirm, outcome) in confirms {
-            confirm.send(outcome);
-        }
-    }
-
-    fn fail(&self, mut record: Pending, error: Error) {
-        bump(&self.shared.counters.failed, 1);
-        self.settle(std::slice::from_mut(&mut record), Some(error));
-    }
-
-    /// Counts a completed transmission of `records`.
-    fn count_sent(&self, records: &[Pending]) {
-        let resent = records.iter().filter(|p| p.broken > 0).count();
-        bump(&self.shared.counters.sent, records.len() as u64);
-        bump(&self.shared.counters.resent, resent as u64);
-    }
-
-    /// Puts `records` (oldest first) before everything waiting to be resent,
-    /// each marked as having been on a broken connection.
-    fn resend_first(&mut self, records: impl DoubleEndedIterator<Item = Pending>) {
-        for mut p in records.rev() {
-            p.broken += 1;
-            self.resend.push_front(p);
-        }
-    }
-
-    /// Puts records that were never sent (oldest first) back before
-    /// everything waiting to be resent.
-    fn put_back(&mut self, records: Vec<Pending>) {
-        for p in records.into_iter().rev() {
-            self.resend.push_front(p);
-        }
-    }
-
-    /// Gives up the records that were on too many broken connections.
-    fn give_up_on_repeatedly_broken(&mut self) {
-        if !self
-            .resend
-            .iter()
-            .any(|p| p.broken >= MAX_BROKEN_CONNECTIONS)
-        {
-            return;
-        }
-        // Settle in order: everything before a given-up record must settle
-        // first, and it all still waits to be sent, so only a prefix of
-        // given-up records can be settled now; the others stay and are
-        // given up when they reach the front of the next session's batch.
-        while self
-            .resend
-            .front()
-            .is_some_and(|p| p.broken >= MAX_BROKEN_CONNECTIONS)
-        {
-            if let Some(p) = self.resend.pop_front() {
-                let error = self.shared.send_error(io::Error::other(format!(
-                    "given up after {MAX_BROKEN_CONNECTIONS} connections broke before it was acknowledged"
-                )));
-                if p.settled {
-                    bump(&self.shared.counters.dropped, 1);
-                } else {
-                    self.fail(p, error);
-                }
-            }
-        }
-    }
-
-    /// At the end: everything not delivered is given up, in order.
-    fn drop_everything_left(&mut self) {
-        let mut left: Vec<Pending> = self.resend.drain(..).collect();
-        left.extend(self.shared.lock().queue.drain(..));
-        if left.is_empty() {
-            return;
-        }
-        bump(&self.shared.counters.dropped, left.len() as u64);
-        let error = {
-            let state = self.shared.lock();
-            Error::delivery_timeout(self.shared.address.clone(), state.submitted - state.settled)
-        };
-        self.shared.errors.report(&error);
-        for p in &mut left {
-            // A TCP record awaiting its resend was confirmed as sent already.
-            if !p.settled {
-                self.settle(std::slice::from_mut(p), Some(error.clone()));
-            }
-        }
-    }
 }

@@ -1,0 +1,181 @@
+//! The sink against a real rsyslogd (`tests/it/rsyslog.rs` starts it): every
+//! transport delivers every record once with the right header and
+//! structured data; RELP confirms only what rsyslogd acknowledged and
+//! survives rsyslogd being killed; TCP counts what it can; an unreachable
+//! collector never blocks the caller.
+//!
+//! These live inside the crate because the sink is `pub(crate)`. Every wait
+//! is bounded; rsyslogd is killed when its guard drops.
+//!
+//! Here is what the tests share: the config and the hostile records they
+//! send, and the checks of what rsyslogd received. The tests themselves are
+//! in the submodules, by what they test.
+
+mod collector_killed;
+mod delivery;
+mod relp;
+mod tls;
+mod unreachable;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use super::test_rsyslog::{Listeners, Received, Rsyslog, parse_sd, unescape};
+use super::{Outgoing, SyslogConfig, SyslogSink};
+use crate::error::{Error, Result};
+use crate::format::{Facility, Formatter};
+use crate::record::{Level, Record};
+
+const HOSTILE_MESSAGE: &str =
+    "multi\nline \"quoted\" [bracket] back\\slash ]\r\n\u{2028} ünïcödé 日本 \x1b[31m";
+const HOSTILE_VALUE: &str = "a\"b]c\\d\ne [x] ü";
+
+type Answer = oneshot::Receiver<Result<()>>;
+
+fn config(url: String) -> SyslogConfig {
+    SyslogConfig::new(url)
+        .expect("valid URL")
+        .facility(Facility::Local0)
+        .app_name("clh-test")
+        .hostname("test-host")
+        .max_backoff(Duration::from_millis(400))
+        .connect_timeout(Duration::from_secs(2))
+}
+
+/// Record `n`, formatted as the config would; hostile text in every field.
+fn message(config: &SyslogConfig, n: usize) -> Vec<u8> {
+    let record = Record::new(Level::Warn, HOSTILE_MESSAGE)
+        .with_target("app::net")
+        .with_field("n", n)
+        .with_field("quote", HOSTILE_VALUE)
+        .with_span("request", [("req", "r-1")]);
+    let mut out = Vec::new();
+    config.formatter().format(&record, &mut out);
+    out.push(b'\n'); // as the handlers hand lines over
+    out
+}
+
+fn outgoing(
+    config: &SyslogConfig,
+    range: std::ops::Range<usize>,
+    confirm: bool,
+) -> (Vec<Outgoing>, Vec<Answer>) {
+    let mut batch = Vec::new();
+    let mut confirms = Vec::new();
+    for n in range {
+        let (tx, rx) = oneshot::channel();
+        batch.push(Outgoing {
+            message: message(config, n),
+            confirm: confirm.then(|| crate::confirm::Confirm::new(tx)),
+        });
+        if confirm {
+            confirms.push(rx);
+        }
+    }
+    (batch, confirms)
+}
+
+/// The `n` field of each message received, as a count per `n`.
+fn counts(received: &[Received]) -> BTreeMap<usize, usize> {
+    let mut counts = BTreeMap::new();
+    for r in received {
+        let n = parse_sd(&r.sd)
+            .into_iter()
+            .flat_map(|(_, params)| params)
+            .find(|(k, _)| k == "n")
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no n in {r:?}"));
+        *counts.entry(n).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Every header field and the structured data came through as sent.
+fn check_fields(r: &Received) {
+    assert_eq!(
+        (r.severity, r.facility),
+        (4, 16),
+        "warning from local0: {r:?}"
+    );
+    assert_eq!(r.app, "clh-test");
+    assert_eq!(r.host, "test-host");
+    assert_eq!(r.procid, std::process::id().to_string());
+    assert_eq!(r.msgid, "app::net");
+    assert_eq!(unescape(&r.msg), HOSTILE_MESSAGE, "message: {r:?}");
+    let sd = parse_sd(&r.sd);
+    assert_eq!(sd.len(), 1, "one SD element: {}", r.sd);
+    let (id, params) = &sd[0];
+    assert_eq!(id, "fields@32473");
+    let names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(names, ["n", "quote", "req"]);
+    assert_eq!(unescape(&params[1].1), HOSTILE_VALUE);
+    assert_eq!(params[2].1, "r-1");
+}
+
+/// Polls a confirm until `timeout`: `None` if it has not resolved by then.
+fn wait_confirm(rx: &mut Answer, timeout: Duration) -> Option<Result<()>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match rx.try_recv() {
+            Ok(outcome) => return Some(outcome),
+            Err(oneshot::error::TryRecvError::Closed) => return Some(Err(Error::closed())),
+            Err(oneshot::error::TryRecvError::Empty) if Instant::now() >= deadline => return None,
+            Err(oneshot::error::TryRecvError::Empty) => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+        }
+    }
+}
+
+fn soon(secs: u64) -> Instant {
+    Instant::now() + Duration::from_secs(secs)
+}
+
+/// A temporary directory with an rsyslogd in it, listening as `listeners`
+/// say; `None` where rsyslogd is not installed, and the test passes
+/// without running. Bound as `(dir, rsyslog)`, rsyslogd is killed before
+/// its directory goes.
+fn start_rsyslog(listeners: Listeners) -> Option<(tempfile::TempDir, Rsyslog)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rsyslog = Rsyslog::start(dir.path(), listeners)?;
+    Some((dir, rsyslog))
+}
+
+/// Sends `count` hostile records over `url`, half with confirms, and checks
+/// that rsyslogd got each exactly once, intact.
+fn delivers_every_record_once(dir: &Path, rsyslog: &Rsyslog, config: SyslogConfig, count: usize) {
+    let sink = SyslogSink::start(&config).expect("sink starts");
+    let (first, mut confirms) = outgoing(&config, 0..count / 2, true);
+    let (second, _) = outgoing(&config, count / 2..count, false);
+    for batch in [first, second] {
+        let submitted = sink.submit(batch, false);
+        assert!(submitted.rejected.is_empty(), "the buffer holds them all");
+    }
+    if let Err(e) = sink.flush(soon(20)) {
+        panic!("flush: {e}; rsyslogd said: {}", rsyslog.stderr());
+    }
+    for rx in &mut confirms {
+        let outcome = wait_confirm(rx, Duration::from_secs(1)).expect("resolved by the flush");
+        outcome.expect("delivered");
+    }
+    sink.shutdown(soon(10)).expect("clean shutdown");
+    let received = rsyslog.wait_until(Duration::from_secs(10), |r| r.len() >= count);
+    let counts = counts(&received);
+    assert_eq!(
+        counts.len(),
+        count,
+        "every record arrived ({})",
+        dir.display()
+    );
+    assert!(counts.values().all(|&c| c == 1), "none twice");
+    received.iter().for_each(check_fields);
+    let stats = sink.stats();
+    assert_eq!(stats.sent, count as u64);
+    assert_eq!(
+        (stats.dropped, stats.failed, stats.buffered, stats.in_flight),
+        (0, 0, 0, 0)
+    );
+}
