@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
-use super::queued::{QueuedHandle, Settings, queued_handler_methods};
+use super::methods::queued_handler_methods;
+use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, file_options};

@@ -20,6 +20,7 @@ mod exit;
 mod fallback;
 mod guard;
 mod intake;
+mod methods;
 pub(crate) mod nonblocking;
 mod nowait;
 mod queued;

@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use super::guard::{DEFAULT_STOP_TIMEOUT, WriterGuard};
-use super::queued::{QueuedHandle, Settings, queued_handler_methods};
+use super::methods::queued_handler_methods;
+use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, Result};
 use crate::file::{FileConfig, file_options};

@@ -34,6 +34,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+mod names;
+#[cfg(feature = "syslog")]
+mod syslog;
+
+use names::parse_error;
+#[cfg(feature = "syslog")]
+use syslog::SyslogSection;
+
 use crate::error::{Error, Result};
 use crate::format::{JsonFormatter, TextFormatter};
 use crate::record::Level;
@@ -42,30 +50,6 @@ use crate::{
     NonBlockingConcurrentHandler, NonBlockingConcurrentHandlerBuilder, Rotation, Weekday,
     WriterGuard,
 };
-
-/// Python CLH options this crate does not take, with what to do instead; an
-/// unknown-field error naming one of them gets this hint.
-const PYTHON_ONLY: &[(&str, &str)] = &[
-    ("mode", "the log is always opened for appending"),
-    ("encoding", "lines are always UTF-8"),
-    ("errors", "lines are always valid UTF-8"),
-    ("unicode_error_policy", "lines are always valid UTF-8"),
-    (
-        "delay",
-        "the file is always opened when the handler is built",
-    ),
-    (
-        "debug",
-        "write errors are reported through `tracing` or stderr",
-    ),
-    (
-        "owner",
-        "files are created by the running user; chown them yourself",
-    ),
-    ("umask", "the process umask applies to file_mode"),
-    ("newline", "lines always end in \\n"),
-    ("terminator", "lines always end in \\n"),
-];
 
 /// The settings of a handler, as read from a TOML or JSON file.
 ///
@@ -165,105 +149,6 @@ pub struct HandlerConfig {
     #[cfg(feature = "syslog")]
     #[serde(default)]
     pub(crate) syslog: Option<SyslogSection>,
-}
-
-/// The `syslog` table of a [`HandlerConfig`]:
-/// `syslog = { url = "relp://collector:2514", facility = "local0", app_name = "api" }`.
-/// Its keys are [`SyslogConfig`](crate::SyslogConfig)'s settings.
-#[cfg(feature = "syslog")]
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct SyslogSection {
-    url: String,
-    #[serde(default)]
-    facility: Option<String>,
-    #[serde(default)]
-    app_name: Option<String>,
-    #[serde(default)]
-    hostname: Option<String>,
-    #[serde(default)]
-    msgid: Option<String>,
-    #[serde(default)]
-    enterprise_id: Option<u32>,
-    /// `"local_file"`, `"collector"` or `"both"`.
-    #[serde(default)]
-    confirmation: Option<String>,
-    #[serde(default)]
-    ca_file: Option<PathBuf>,
-    #[serde(default)]
-    client_cert: Option<PathBuf>,
-    #[serde(default)]
-    client_key: Option<PathBuf>,
-    #[serde(default)]
-    server_name: Option<String>,
-    #[serde(default)]
-    buffer_capacity: Option<usize>,
-    #[serde(default)]
-    relp_window: Option<usize>,
-    #[serde(default)]
-    flush_timeout_seconds: Option<u64>,
-}
-
-#[cfg(feature = "syslog")]
-impl SyslogSection {
-    fn to_config(&self) -> Result<crate::SyslogConfig> {
-        let mut config = crate::SyslogConfig::new(&self.url)?;
-        if let Some(facility) = &self.facility {
-            let facility = facility
-                .parse::<crate::format::Facility>()
-                .map_err(|e| Error::invalid_config(format!("syslog facility: {e}")))?;
-            config = config.facility(facility);
-        }
-        if let Some(name) = &self.app_name {
-            config = config.app_name(name);
-        }
-        if let Some(name) = &self.hostname {
-            config = config.hostname(name);
-        }
-        if let Some(msgid) = &self.msgid {
-            config = config.msgid(msgid);
-        }
-        if let Some(id) = self.enterprise_id {
-            config = config.enterprise_id(id);
-        }
-        if let Some(confirmation) = &self.confirmation {
-            config = config.confirmation(match confirmation.to_ascii_lowercase().as_str() {
-                "local_file" | "file" => crate::Confirmation::LocalFile,
-                "collector" => crate::Confirmation::Collector,
-                "both" => crate::Confirmation::Both,
-                other => {
-                    return Err(Error::invalid_config(format!(
-                        "syslog confirmation = \"{other}\": expected \"local_file\", \"collector\" or \"both\""
-                    )));
-                }
-            });
-        }
-        if let Some(ca) = &self.ca_file {
-            config = config.ca_file(ca);
-        }
-        match (&self.client_cert, &self.client_key) {
-            (Some(cert), Some(key)) => config = config.client_auth(cert, key),
-            (None, None) => {}
-            _ => {
-                return Err(Error::invalid_config(
-                    "syslog client_cert and client_key go together",
-                ));
-            }
-        }
-        if let Some(name) = &self.server_name {
-            config = config.server_name(name.clone());
-        }
-        if let Some(capacity) = self.buffer_capacity {
-            config = config.buffer_capacity(capacity);
-        }
-        if let Some(window) = self.relp_window {
-            config = config.relp_window(window);
-        }
-        if let Some(secs) = self.flush_timeout_seconds {
-            config = config.flush_timeout(Duration::from_secs(secs));
-        }
-        Ok(config)
-    }
 }
 
 /// The line format a [`HandlerConfig`] asks for.
@@ -616,97 +501,9 @@ macro_rules! apply_file_options {
 }
 use apply_file_options;
 
-/// Every option a config takes, under each of its names.
-const KNOWN: &[&str] = &[
-    "filename",
-    "max_bytes",
-    "maxBytes",
-    "backup_count",
-    "backupCount",
-    "use_gzip",
-    "compression",
-    "when",
-    "interval",
-    "max_age_seconds",
-    "lock_file_directory",
-    "file_mode",
-    "chmod",
-    "create_dirs",
-    "durable",
-    "queue_capacity",
-    "fallback_mode",
-    "fallback_on_full",
-    "sync_level",
-    "level",
-    "filter",
-    "utc",
-    "format",
-    "syslog",
-];
-
-/// The known option closest to `unknown`, if it is close enough to be a
-/// slip of the keyboard (`backupcount`, `max_byte`, `fallback-mode`).
-fn nearest_option(unknown: &str) -> Option<&'static str> {
-    let folded = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
-    let typed = folded(unknown);
-    KNOWN
-        .iter()
-        .map(|known| (strsim::jaro_winkler(&typed, &folded(known)), *known))
-        .filter(|(score, _)| *score >= 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, known)| {
-            // Of a pair of names, suggest the spelling the user's resembles.
-            if unknown.contains('_') || !unknown.chars().any(char::is_uppercase) {
-                match known {
-                    "maxBytes" => "max_bytes",
-                    "backupCount" => "backup_count",
-                    other => other,
-                }
-            } else {
-                known
-            }
-        })
-}
-
-fn parse_error(format: &str, message: &str) -> Error {
-    let unknown = message
-        .split("unknown field `")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next());
-    let python_only = PYTHON_ONLY
-        .iter()
-        .find(|(name, _)| unknown == Some(*name))
-        .map(|(name, instead)| {
-            format!(" ({name} is a Python concurrent-log-handler option this crate does not take: {instead})")
-        });
-    let suggestion = unknown
-        .and_then(nearest_option)
-        .map(|known| format!(" (did you mean `{known}`?)"));
-    let hint = python_only.or(suggestion).unwrap_or_default();
-    Error::invalid_config(format!(
-        "cannot read {format} config: {}{hint}",
-        message.trim_end()
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn near_misses_get_the_nearest_option_in_their_own_spelling() {
-        let cases = [
-            ("backupcount", Some("backup_count")),
-            ("backupCont", Some("backupCount")),
-            ("max_byte", Some("max_bytes")),
-            ("fallback-mode", Some("fallback_mode")),
-            ("sync_lvl", Some("sync_level")),
-            ("colour", None),
-        ];
-        for (typed, want) in cases {
-            assert_eq!(nearest_option(typed), want, "{typed}");
-        }
-    }
 
     #[test]
     fn midnight_with_an_interval_is_every_n_days() {
