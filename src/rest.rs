@@ -5,8 +5,7 @@
 //! so records gather and one lock cycle (flock, stat, write) serves more of
 //! them; the callers meanwhile only queue, never wake anybody. On an empty
 //! queue it keeps resting, [`REST`] doubling up to [`MAX_REST`], for
-//! [`LINGER`], then waits the front-end's own way (the async handler hands the
-//! queue back to its drain task, the thread handler blocks on its channel).
+//! [`LINGER`], then sleeps on the queue until a record arrives.
 //! A caller that waits for its message to be written (`emit_wait`, `flush`,
 //! `shutdown`, `stop`) calls [`WriterWake::nudge`] after queueing it, which
 //! ends the rest at once, so resting never delays it.
@@ -26,8 +25,6 @@ use std::{
     thread::{self, Thread},
 };
 
-use crate::writer::MAX_BATCH_RECORDS;
-
 #[cfg(not(clh_loom))]
 use crate::sync::lock_unpoisoned;
 #[cfg(clh_loom)]
@@ -37,6 +34,9 @@ fn lock_unpoisoned<T>(mutex: &Mutex<T>) -> loom::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Most records the writer takes into one batch (one lock, one write).
+pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
+
 /// A batch below this many records means the producers are slower than the
 /// writer, which then rests before taking the next.
 const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
@@ -45,7 +45,7 @@ const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
 const REST: Duration = Duration::from_micros(50);
 /// The longest pause on an empty queue (pauses double while it stays empty).
 const MAX_REST: Duration = Duration::from_micros(400);
-/// How long a writer rests on an empty queue before it waits the front-end's way.
+/// How long a writer rests on an empty queue before it sleeps on the queue.
 const LINGER: Duration = Duration::from_millis(1);
 
 /// Lets callers wake a resting writer.

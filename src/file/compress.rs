@@ -154,7 +154,7 @@ impl Compressor {
             config,
             jobs,
             pending,
-            started_by: crate::record::current_pid(),
+            started_by: crate::fork::current_pid(),
         };
         compressor.send(Job::Recover);
         Ok(compressor)
@@ -172,7 +172,7 @@ impl Compressor {
     /// The parent's queue and counter are left alone (a parent thread may have
     /// held their locks at the fork).
     fn restart_if_forked(&mut self) {
-        let pid = crate::record::current_pid();
+        let pid = crate::fork::current_pid();
         if pid == self.started_by {
             return;
         }
@@ -212,7 +212,7 @@ impl Drop for Compressor {
     /// ends leaves a complete set of archives), waiting at most [`DROP_WAIT`].
     /// What is still running then is finished by the next start.
     fn drop(&mut self) {
-        if crate::record::current_pid() == self.started_by {
+        if crate::fork::current_pid() == self.started_by {
             self.idle().wait(DROP_WAIT);
         }
     }

@@ -56,7 +56,7 @@ impl LockFile {
             path: path.to_path_buf(),
             file,
             mode,
-            opened_by: crate::record::current_pid(),
+            opened_by: crate::fork::current_pid(),
         })
     }
 
@@ -86,10 +86,10 @@ impl LockFile {
     /// was locked, before it is compared with the path (tests replace the
     /// file there).
     fn lock_with(&mut self, mut after_locking: impl FnMut()) -> Result<(LockGuard<'_>, bool)> {
-        let forked = crate::record::current_pid() != self.opened_by;
+        let forked = crate::fork::current_pid() != self.opened_by;
         if forked {
             self.file = open_lock_file(&self.path, self.mode)?;
-            self.opened_by = crate::record::current_pid();
+            self.opened_by = crate::fork::current_pid();
         }
         for _ in 0..MAX_REOPENS {
             self.lock_descriptor()?;

@@ -26,6 +26,5 @@ pub(crate) use log::{
     BatchOutcome, COMPRESSION_DROP_WAIT, LockedFile, MAX_KEPT_SCRATCH, WriteReport,
 };
 pub(crate) use options::FileConfig;
-pub(crate) use options::file_options;
 pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
 pub use rotation::{Rotation, Weekday};

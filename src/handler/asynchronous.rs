@@ -13,10 +13,11 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 
 use super::methods::queued_handler_methods;
+use super::options::builder_options;
 use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, ErrorKind, Result};
-use crate::file::{FileConfig, file_options};
+use crate::file::FileConfig;
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::Stats;
@@ -92,6 +93,7 @@ impl AsyncConcurrentHandler {
         AsyncConcurrentHandlerBuilder {
             file: FileConfig::new(path.as_ref().to_path_buf()),
             formatter: std::sync::Arc::new(TextFormatter::new()),
+            filter: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             fallback_mode: DEFAULT_ASYNC_FALLBACK_MODE,
             sync_level: Some(DEFAULT_ASYNC_SYNC_LEVEL),
@@ -299,6 +301,7 @@ impl AsyncConcurrentHandler {
 pub struct AsyncConcurrentHandlerBuilder {
     file: FileConfig,
     formatter: std::sync::Arc<dyn Formatter>,
+    filter: Option<crate::Filter>,
     queue_capacity: usize,
     fallback_mode: FallbackMode,
     sync_level: Option<Level>,
@@ -309,6 +312,7 @@ impl std::fmt::Debug for AsyncConcurrentHandlerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncConcurrentHandlerBuilder")
             .field("file", &self.file)
+            .field("filter", &self.filter)
             .field("queue_capacity", &self.queue_capacity)
             .field("fallback_mode", &self.fallback_mode)
             .field("sync_level", &self.sync_level)
@@ -318,7 +322,7 @@ impl std::fmt::Debug for AsyncConcurrentHandlerBuilder {
 }
 
 impl AsyncConcurrentHandlerBuilder {
-    file_options!();
+    builder_options!();
     super::queued_options!();
 
     /// Most `Nowait` writes in flight on the blocking pool at once (1 to
@@ -354,6 +358,7 @@ impl AsyncConcurrentHandlerBuilder {
         let settings = Settings {
             file: self.file,
             formatter: self.formatter,
+            filter: self.filter,
             queue_capacity: self.queue_capacity,
             fallback_mode: self.fallback_mode,
             sync_level: self.sync_level,

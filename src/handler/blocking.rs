@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::intake;
+use super::options::builder_options;
 use crate::error::{Error, ErrorKind, Result};
-use crate::file::{FileConfig, file_options};
+use crate::file::FileConfig;
 use crate::fork::PerProcess;
 use crate::format::{Formatter, TextFormatter};
 use crate::queue::Line;
@@ -62,6 +63,7 @@ pub struct ConcurrentRotatingFileHandler {
 struct Settings {
     file: FileConfig,
     formatter: Arc<dyn Formatter>,
+    filter: Option<crate::Filter>,
 }
 
 struct Shared {
@@ -90,6 +92,7 @@ impl ConcurrentRotatingFileHandler {
         ConcurrentRotatingFileHandlerBuilder {
             file: FileConfig::new(path.as_ref().to_path_buf()),
             formatter: Arc::new(TextFormatter::new()),
+            filter: None,
         }
     }
 
@@ -110,7 +113,7 @@ impl ConcurrentRotatingFileHandler {
     /// `target` at `level` (always `true` without a filter). Records it
     /// refuses cost nothing, but checking first spares building one.
     pub fn enabled(&self, target: &str, level: Level) -> bool {
-        self.shared.settings.file.passes(target, level)
+        super::intake::passes(self.shared.settings.filter.as_ref(), target, level)
     }
 
     /// Formats `record` with the handler's formatter and writes it under the lock.
@@ -220,17 +223,19 @@ impl ConcurrentRotatingFileHandler {
 pub struct ConcurrentRotatingFileHandlerBuilder {
     file: FileConfig,
     formatter: Arc<dyn Formatter>,
+    filter: Option<crate::Filter>,
 }
 
 impl std::fmt::Debug for ConcurrentRotatingFileHandlerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConcurrentRotatingFileHandlerBuilder")
             .field("file", &self.file)
+            .field("filter", &self.filter)
             .finish_non_exhaustive()
     }
 }
 impl ConcurrentRotatingFileHandlerBuilder {
-    file_options!();
+    builder_options!();
 
     /// Opens lock and log file.
     ///
@@ -259,6 +264,7 @@ impl ConcurrentRotatingFileHandlerBuilder {
                 settings: Settings {
                     file: self.file,
                     formatter: self.formatter,
+                    filter: self.filter,
                 },
                 state: PerProcess::new(core),
             }),

@@ -23,6 +23,7 @@ mod intake;
 mod methods;
 pub(crate) mod nonblocking;
 mod nowait;
+mod options;
 mod queued;
 mod try_emit;
 

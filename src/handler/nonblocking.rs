@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use super::guard::{DEFAULT_STOP_TIMEOUT, WriterGuard};
 use super::methods::queued_handler_methods;
+use super::options::builder_options;
 use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, Result};
-use crate::file::{FileConfig, file_options};
+use crate::file::FileConfig;
 use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::Stats;
@@ -78,6 +79,7 @@ impl NonBlockingConcurrentHandler {
         NonBlockingConcurrentHandlerBuilder {
             file: FileConfig::new(path.as_ref().to_path_buf()),
             formatter: std::sync::Arc::new(TextFormatter::new()),
+            filter: None,
             queue_capacity: crate::DEFAULT_QUEUE_CAPACITY,
             fallback_mode: DEFAULT_THREAD_FALLBACK_MODE,
             sync_level: Some(DEFAULT_THREAD_SYNC_LEVEL),
@@ -202,6 +204,7 @@ impl NonBlockingConcurrentHandler {
 pub struct NonBlockingConcurrentHandlerBuilder {
     file: FileConfig,
     formatter: std::sync::Arc<dyn Formatter>,
+    filter: Option<crate::Filter>,
     queue_capacity: usize,
     fallback_mode: FallbackMode,
     sync_level: Option<Level>,
@@ -211,6 +214,7 @@ impl std::fmt::Debug for NonBlockingConcurrentHandlerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NonBlockingConcurrentHandlerBuilder")
             .field("file", &self.file)
+            .field("filter", &self.filter)
             .field("queue_capacity", &self.queue_capacity)
             .field("fallback_mode", &self.fallback_mode)
             .field("sync_level", &self.sync_level)
@@ -219,7 +223,7 @@ impl std::fmt::Debug for NonBlockingConcurrentHandlerBuilder {
 }
 
 impl NonBlockingConcurrentHandlerBuilder {
-    file_options!();
+    builder_options!();
     super::queued_options!();
 
     /// Opens the log and starts the writer thread (`clh-writer`).
@@ -241,6 +245,7 @@ impl NonBlockingConcurrentHandlerBuilder {
         let settings = Settings {
             file: self.file,
             formatter: self.formatter,
+            filter: self.filter,
             queue_capacity: self.queue_capacity,
             fallback_mode: self.fallback_mode,
             sync_level: self.sync_level,

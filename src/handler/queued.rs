@@ -30,6 +30,8 @@ use crate::writer::{BatchWriter, Core};
 pub(crate) struct Settings {
     pub(crate) file: FileConfig,
     pub(crate) formatter: Arc<dyn Formatter>,
+    /// Which records the handler logs at all; `None`: every one.
+    pub(crate) filter: Option<crate::Filter>,
     pub(crate) queue_capacity: usize,
     pub(crate) fallback_mode: FallbackMode,
     pub(crate) sync_level: Option<Level>,
@@ -420,7 +422,7 @@ impl QueuedHandle {
     /// Whether the handler's filter lets a record of `target` at `level`
     /// through.
     pub(crate) fn enabled(&self, target: &str, level: Level) -> bool {
-        self.shared.settings.file.passes(target, level)
+        super::intake::passes(self.shared.settings.filter.as_ref(), target, level)
     }
 
     fn filters_out(&self, record: &Record) -> bool {

@@ -24,9 +24,9 @@ pub use level::{Level, ParseLevelError};
 pub use value::Value;
 
 use std::borrow::Cow;
-use std::sync::Once;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::SystemTime;
+
+use crate::fork::current_pid;
 
 /// One log event: level, target, message, key-value fields, timestamp and pid.
 ///
@@ -262,39 +262,4 @@ impl<'a> Span<'a> {
     pub fn fields(&self) -> Fields<'a> {
         Fields(self.0.fields.iter())
     }
-}
-
-/// This process's id, cached: `getpid` is a real system call (glibc no longer
-/// caches it), and profiling put it at 17 % of the cost of logging a record.
-static PID: AtomicU32 = AtomicU32::new(0);
-static RESET_PID_AFTER_FORK: Once = Once::new();
-
-pub(crate) fn current_pid() -> u32 {
-    let cached = PID.load(Ordering::Relaxed);
-    if cached != 0 {
-        return cached;
-    }
-    RESET_PID_AFTER_FORK.call_once(|| {
-        // SAFETY: `pthread_atfork` only records the function pointers; the
-        // child handler runs in the child right after fork() and does nothing
-        // but an atomic store, which is async-signal-safe. Without it a child
-        // made by fork() without exec would stamp its records with its parent's
-        // pid (tested by `crash::a_forked_child_reopens_the_lock…`). If the
-        // registration fails, the cache stays off.
-        let registered = unsafe { libc::pthread_atfork(None, None, Some(forget_pid)) } == 0;
-        if !registered {
-            PID_CACHE_OFF.store(true, Ordering::Relaxed);
-        }
-    });
-    let pid = std::process::id();
-    if !PID_CACHE_OFF.load(Ordering::Relaxed) {
-        PID.store(pid, Ordering::Relaxed);
-    }
-    pid
-}
-
-static PID_CACHE_OFF: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn forget_pid() {
-    PID.store(0, Ordering::Relaxed);
 }

@@ -33,8 +33,7 @@ pub(crate) use self::core::Core;
 use crate::confirm::Confirm;
 use crate::queue::{Line, Msg, Waiter};
 
-/// Most records the writer takes into one batch (one lock, one write).
-pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
+pub(crate) use crate::rest::MAX_BATCH_RECORDS;
 /// Most fire-and-forget lines kept for another attempt after a failed write;
 /// beyond this they are counted as failed.
 pub(crate) const RETRY_CAPACITY: usize = 10_000;

@@ -1,0 +1,142 @@
+//! The options every handler's builder takes, as one set of setters
+//! ([`builder_options!`]), so the three builders cannot drift apart.
+
+/// The options every handler shares, as builder setters writing into
+/// `self.file: FileConfig`, `self.formatter` and `self.filter`.
+macro_rules! builder_options {
+    () => {
+        /// Rotate when the next line would push the file past this many bytes.
+        /// `0` never rotates (Python CLH's `maxBytes`). A single line larger than
+        /// the limit goes alone into a fresh file.
+        pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+            self.file.max_bytes = max_bytes;
+            self
+        }
+
+        /// Keep this many backups, `app.log.1` (newest) to `app.log.N` (oldest,
+        /// overwritten at the next rotation). Must be at least 1 when
+        /// `max_bytes > 0`: Python CLH would truncate the log instead, and we
+        /// refuse to lose lines that way.
+        pub fn backup_count(mut self, backup_count: usize) -> Self {
+            self.file.backup_count = backup_count;
+            self
+        }
+
+        /// Put the lock file in `dir` instead of beside the log (Python CLH's
+        /// `lock_file_directory`). Every writer of the log must use the same one.
+        pub fn lock_file_directory(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+            self.file.lock_dir = Some(dir.as_ref().to_path_buf());
+            self
+        }
+
+        /// Create missing directories of the log and lock file when building.
+        /// Directories removed later are not recreated: writes fail, and succeed
+        /// again once someone restores the directory.
+        pub fn create_dirs(mut self, create_dirs: bool) -> Self {
+            self.file.create_dirs = create_dirs;
+            self
+        }
+
+        /// Permission bits of files this handler creates (log and lock file),
+        /// before the process umask applies.
+        pub fn file_mode(mut self, mode: u32) -> Self {
+            self.file.file_mode = mode;
+            self
+        }
+
+        /// `fdatasync` the log after every batch, before its writers are told it
+        /// was written. Costs one disk flush per batch, not per line.
+        pub fn durable(mut self, durable: bool) -> Self {
+            self.file.durable = durable;
+            self
+        }
+
+        /// Also roll the log over by time, in local time (see
+        /// [`rotate_in_utc`](Self::rotate_in_utc)). Combined with
+        /// [`max_bytes`](Self::max_bytes), whichever comes first rolls the file.
+        /// Backups are then named after their period (`app.log.2026-11-23`, see
+        /// [`Rotation`](crate::Rotation)), and every writer of the log agrees on
+        /// the next rollover through the lock file, as Python CLH's timed handler
+        /// does. With time rotation, [`backup_count`](Self::backup_count) `0`
+        /// keeps every backup.
+        pub fn rotate_every(mut self, rotation: crate::Rotation) -> Self {
+            self.file.rotation = Some(rotation);
+            self
+        }
+
+        /// Align time rotation to UTC instead of local time (also the time zone
+        /// of backup names).
+        pub fn rotate_in_utc(mut self, utc: bool) -> Self {
+            self.file.rotate_in_utc = utc;
+            self
+        }
+
+        /// Compress rotated backups (`app.log.1.gz`, `app.log.2026-11-23.zst`)
+        /// on a background thread, off the write path. The rotation itself stays
+        /// a rename under the lock; an interrupted compression is finished at
+        /// the next start or rotation, never leaving a partial archive under a
+        /// final name. `shutdown`/`stop` wait for running compressions; a process
+        /// that ends without them (or drops a blocking handler right after a
+        /// rotation) leaves the rotated file uncompressed, whole, for the next
+        /// start to finish (`ConcurrentRotatingFileHandler::wait_for_compression`
+        /// waits for it explicitly).
+        pub fn compression(mut self, compression: crate::Compression) -> Self {
+            self.file.compression = Some(compression);
+            self
+        }
+
+        /// Delete backups (plain and compressed) last written longer ago than
+        /// `max_age`, at every rotation and at start-up.
+        pub fn max_age(mut self, max_age: std::time::Duration) -> Self {
+            self.file.max_age = Some(max_age);
+            self
+        }
+
+        /// Also forward every record to a syslog collector (RFC 5424 over
+        /// TCP, TLS, RELP, UDP or a Unix socket), beside the local file,
+        /// which stays the full record while the network is down. See
+        /// [`SyslogConfig`](crate::SyslogConfig) for the transports, what
+        /// each guarantees, and which sinks `emit_wait` waits for.
+        #[cfg(feature = "syslog")]
+        pub fn syslog(mut self, config: crate::SyslogConfig) -> Self {
+            self.file.syslog = Some(config);
+            self
+        }
+
+        /// Rotate the log when the handler is built, if it is not empty, so
+        /// that each run of a program starts a fresh file (log4rs' and
+        /// flexi_logger's rotate-on-open). Safe with other processes: it runs
+        /// under the lock, and a log another process just rotated is empty.
+        pub fn rotate_on_open(mut self, rotate: bool) -> Self {
+            self.file.rotate_on_open = rotate;
+            self
+        }
+
+        /// Where "now" comes from for time rotation and age retention (the
+        /// system clock by default); tests inject their own.
+        pub fn clock(mut self, clock: impl crate::Clock) -> Self {
+            self.file.clock = std::sync::Arc::new(clock);
+            self
+        }
+
+        /// Log only the records `filter` enables: a [`Level`](crate::Level)
+        /// (`.filter(Level::Warn)`) or a [`Filter`](crate::Filter) of
+        /// `env_logger`-style directives (`"info,app::db=debug"`). The others
+        /// are not the handler's business: they are neither formatted nor
+        /// counted, `emit_wait` and `try_emit` return `Ok` for them, and the
+        /// `tracing` and `log` integrations skip them before formatting.
+        /// Python's `handler.setLevel`; by default every record is logged.
+        pub fn filter(mut self, filter: impl Into<crate::Filter>) -> Self {
+            self.filter = Some(filter.into());
+            self
+        }
+
+        /// How records become lines; [`TextFormatter`](crate::format::TextFormatter)
+        /// by default.
+        pub fn formatter(mut self, formatter: impl crate::format::Formatter) -> Self {
+            self.formatter = std::sync::Arc::new(formatter);
+            self
+        }
+    };
+}
+pub(crate) use builder_options;
