@@ -34,7 +34,7 @@ use std::process::Command;
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Instant;
 
-use common::{PATH_FIELD, env_u64, percentile, read_back, record};
+use common::{PATH_FIELD, env_u64, inversions, percentile, read_back, record};
 use concurrent_log_handler::format::{Formatter, TextFormatter};
 use concurrent_log_handler::{AsyncConcurrentHandler, FallbackMode, NonBlockingConcurrentHandler};
 
@@ -51,6 +51,7 @@ enum Row {
     OursAsyncDropNoYield,
     OursThread,
     OursLayer,
+    OursFmtWriter,
     TracingBlocking,
     TracingLossy,
     Spdlog,
@@ -58,13 +59,14 @@ enum Row {
     Naive,
 }
 
-const ROWS: [Row; 11] = [
+const ROWS: [Row; 12] = [
     Row::Clock,
     Row::OursAsyncBlock,
     Row::OursAsyncDrop,
     Row::OursAsyncDropNoYield,
     Row::OursThread,
     Row::OursLayer,
+    Row::OursFmtWriter,
     Row::TracingBlocking,
     Row::TracingLossy,
     Row::Spdlog,
@@ -81,6 +83,7 @@ impl Row {
             Row::OursAsyncDropNoYield => "ours_async_drop_noyield",
             Row::OursThread => "ours_thread",
             Row::OursLayer => "ours_tracing_layer",
+            Row::OursFmtWriter => "ours_fmt_writer",
             Row::TracingBlocking => "tracing_appender_blocking",
             Row::TracingLossy => "tracing_appender_lossy",
             Row::Spdlog => "spdlog_async_pool",
@@ -112,6 +115,9 @@ impl Row {
             }
             Row::OursLayer => {
                 "tracing::info! through our ConcurrentLogLayer over the thread handler, threads"
+            }
+            Row::OursFmtWriter => {
+                "tracing fmt().with_writer(thread handler), 10 MB rotation, threads (the migration from tracing-appender)"
             }
             Row::Spdlog => "spdlog-rs AsyncPoolSink(Block) over RotatingFileSink 10 MB, threads",
             Row::Flexi => "flexi_logger WriteMode::Async, Criterion::Size 10 MB, threads",
@@ -249,6 +255,18 @@ fn setup(row: Row, dir: &Path) -> Sink {
             let subscriber = tracing_subscriber::registry().with(
                 concurrent_log_handler::integrations::tracing::ConcurrentLogLayer::new(handler),
             );
+            tracing_sink(tracing::Dispatch::new(subscriber), guard)
+        }
+        Row::OursFmtWriter => {
+            let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.join("app.log"))
+                .max_bytes(MAX_BYTES)
+                .backup_count(BACKUPS)
+                .build()
+                .expect("build");
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(handler)
+                .with_ansi(false)
+                .finish();
             tracing_sink(tracing::Dispatch::new(subscriber), guard)
         }
         Row::TracingBlocking | Row::TracingLossy => {
@@ -523,8 +541,9 @@ fn child(row: Row, scenario: &str) {
             per * producers as u64
         };
         let (lines, other, bytes) = read_back(dir.path());
+        let inverted = inversions(dir.path(), per);
         format!(
-            "total_s={:.4} emit_s={:.4} expected={expected} lines={lines} other={other} bytes={bytes} {extra}",
+            "total_s={:.4} emit_s={:.4} expected={expected} lines={lines} other={other} bytes={bytes} inversions={inverted} {extra}",
             elapsed.as_secs_f64(),
             emitted.as_secs_f64()
         )
@@ -661,10 +680,14 @@ fn main() {
         "sustained throughput, {lines} lines per run, until flushed and shut down (M lines/s; lost = expected - lines read back):"
     );
     println!(
-        "| {:28} | {:>9} | {:>9} | {:>7} | {:>7} | {:>12} |",
-        "row", "1 prod", "4 prod", "lost 1", "lost 4", "4p emit-only"
+        "| {:28} | {:>9} | {:>9} | {:>7} | {:>7} | {:>7} | {:>12} | {:>9} |",
+        "row", "1 prod", "4 prod", "lost 1", "lost 4", "inv 4", "4p emit-only", "vs naive"
     );
-    println!("|{}|", "-".repeat(92));
+    println!("|{}|", "-".repeat(114));
+    let naive_rate = rows.iter().position(|r| *r == Row::Naive).map(|ri| {
+        let f = median_by(&results[ri][3], "total_s");
+        f["expected"] / f["total_s"] / 1e6
+    });
     let mut t = std::collections::HashMap::new();
     for (ri, row) in rows.iter().enumerate() {
         if *row == Row::Clock {
@@ -673,14 +696,19 @@ fn main() {
         let one = median_by(&results[ri][2], "total_s");
         let four = median_by(&results[ri][3], "total_s");
         let rate = |f: &Fields, k: &str| f["expected"] / f[k] / 1e6;
+        let vs_naive = naive_rate.map_or("-".to_owned(), |n| {
+            format!("{:.2}x", rate(&four, "total_s") / n)
+        });
         println!(
-            "| {:28} | {:>9.3} | {:>9.3} | {:>7} | {:>7} | {:>12.3} |",
+            "| {:28} | {:>9.3} | {:>9.3} | {:>7} | {:>7} | {:>7} | {:>12.3} | {:>9} |",
             row.name(),
             rate(&one, "total_s"),
             rate(&four, "total_s"),
             lost(&one),
             lost(&four),
+            four["inversions"],
             rate(&four, "emit_s"),
+            vs_naive,
         );
         t.insert(row.name(), (rate(&four, "total_s"), lost(&four)));
     }
@@ -690,9 +718,7 @@ fn main() {
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!("targets, {ours}:");
     for (si, what) in [(0, "flat out"), (1, "paced")] {
-        if let (Some(&(p50, p99)), Some(&(_, sp99))) =
-            (p.get(&(si, ours)), p.get(&(si, "spdlog_async_pool")))
-        {
+        if let Some(&(p50, p99)) = p.get(&(si, ours)) {
             println!(
                 "  [{what}] emit p50 {p50:.0} ns <= 150 ns: {}",
                 mark(p50 <= 150.0)
@@ -701,31 +727,50 @@ fn main() {
                 "  [{what}] emit p99 {p99:.0} ns <= 1000 ns: {}",
                 mark(p99 <= 1000.0)
             );
-            println!(
-                "  [{what}] emit p99 <= 1/3 of spdlog-rs p99 ({sp99:.0} ns): ratio {:.2}: {}",
-                p99 / sp99,
-                mark(p99 * 3.0 <= sp99)
-            );
         }
     }
-    {
-        if let (Some(&(r, l)), Some(&(sr, _)), Some(&(tr, _))) = (
-            t.get(ours),
-            t.get("spdlog_async_pool"),
-            t.get("tracing_appender_blocking"),
-        ) {
-            println!("  4 tasks {r:.3} M lines/s >= 4 M: {}", mark(r >= 4.0));
+    if let (Some(&(r, l)), Some(&(sr, _)), Some(&(tr, _)), Some(&(nr, _))) = (
+        t.get(ours),
+        t.get("spdlog_async_pool"),
+        t.get("tracing_appender_blocking"),
+        t.get("naive_mutex_bufwriter"),
+    ) {
+        let inv = median_by(
+            &results[rows.iter().position(|r| r.name() == ours).unwrap()][3],
+            "total_s",
+        )["inversions"];
+        println!(
+            "  4 tasks >= 1.5x the naive Mutex<BufWriter> ({nr:.3}): {:.2}x: {}",
+            r / nr,
+            mark(r >= 1.5 * nr)
+        );
+        println!(
+            "  4 tasks >= 3x spdlog-rs ({sr:.3}): {:.2}x: {}",
+            r / sr,
+            mark(r >= 3.0 * sr)
+        );
+        println!(
+            "  4 tasks >= 5x tracing-appender blocking ({tr:.3}): {:.2}x: {}",
+            r / tr,
+            mark(r >= 5.0 * tr)
+        );
+        println!(
+            "  4 tasks 0 lost, 0 per-producer inversions: lost {l}, inversions {inv}: {}",
+            mark(l == 0 && inv == 0.0)
+        );
+        if let Some(&(fr, _)) = t.get("ours_fmt_writer") {
             println!(
-                "  4 tasks >= 3x spdlog-rs ({sr:.3}): {:.2}x: {}",
-                r / sr,
-                mark(r >= 3.0 * sr)
+                "  fmt().with_writer(handler), 4 threads, >= 2x tracing-appender blocking: {:.2}x: {}",
+                fr / tr,
+                mark(fr >= 2.0 * tr)
             );
-            println!(
-                "  4 tasks >= 9x tracing-appender blocking ({tr:.3}): {:.2}x: {}",
-                r / tr,
-                mark(r >= 9.0 * tr)
-            );
-            println!("  4 tasks 0 lost: lost {l}: {}", mark(l == 0));
+            if let Some(&(lr, _)) = t.get("ours_tracing_layer") {
+                println!(
+                    "  fmt().with_writer within 1.2x of the layer path ({lr:.3}): {:.2}x slower: {}",
+                    lr / fr,
+                    mark(lr <= 1.2 * fr)
+                );
+            }
         }
     }
 }

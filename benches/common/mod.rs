@@ -56,6 +56,63 @@ pub fn read_back(dir: &Path) -> (u64, u64, u64) {
     (ours, other, bytes)
 }
 
+/// Per-producer order: reading every file of `dir` oldest first (by
+/// modification time, then name), how often a producer's `seq=N` is lower
+/// than the one before it. Producer `p` emits `p * per .. (p + 1) * per`.
+/// 0 means each producer's records are in the order it emitted them.
+pub fn inversions(dir: &Path, per: u64) -> u64 {
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .starts_with(".__")
+        })
+        .map(|p| {
+            (
+                std::fs::metadata(&p)
+                    .and_then(|m| m.modified())
+                    .expect("mtime"),
+                p,
+            )
+        })
+        .collect();
+    files.sort();
+    let mut last = std::collections::HashMap::<u64, u64>::new();
+    let mut inverted = 0;
+    for (_, path) in files {
+        let data = std::fs::read(&path).expect("read");
+        for line in data.split(|&b| b == b'\n') {
+            let Some(at) = line.windows(4).position(|w| w == b"seq=") else {
+                continue;
+            };
+            let digits: Vec<u8> = line[at + 4..]
+                .iter()
+                .copied()
+                .take_while(u8::is_ascii_digit)
+                .collect();
+            let Some(seq) = std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|d| d.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let producer = seq / per.max(1);
+            if last
+                .insert(producer, seq)
+                .is_some_and(|before| seq < before)
+            {
+                inverted += 1;
+            }
+        }
+    }
+    inverted
+}
+
 /// The bench's own lines on disk in `dir`.
 pub fn lines_in(dir: &Path) -> u64 {
     read_back(dir).0

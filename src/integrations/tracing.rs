@@ -367,6 +367,14 @@ impl<H: QueuedHandler> EventWriter<'_, H> {
 
 impl<H: QueuedHandler> io::Write for EventWriter<'_, H> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.refused {
+            return Ok(buf.len());
+        }
+        if self.buf.capacity() == 0 {
+            // A recycled line buffer: no allocation here, and no free of it
+            // in the writer thread.
+            self.buf = crate::buffers::take(buf.len() + 1);
+        }
         self.buf.extend_from_slice(buf);
         Ok(buf.len())
     }

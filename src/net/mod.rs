@@ -30,9 +30,7 @@ mod test_rsyslog;
 #[cfg(test)]
 mod tests;
 #[cfg(feature = "tls")]
-#[cfg_attr(not(test), allow(dead_code))]
 mod tls;
-#[cfg_attr(not(test), allow(dead_code))]
 mod transport;
 mod url;
 
