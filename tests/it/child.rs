@@ -20,6 +20,16 @@ fn var<T: std::str::FromStr>(name: &str) -> T {
         .unwrap_or_else(|| panic!("child needs {name}"))
 }
 
+/// `name` from the environment, or `default` when it is not set.
+fn var_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match env::var(name) {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|_| panic!("child: bad {name}={text}")),
+        Err(_) => default,
+    }
+}
+
 /// Appends test record `seq` of `writer`, formatted as a handler would, to a
 /// batch for `write_batch`.
 fn push_record(batch: &mut Vec<u8>, writer: usize, seq: usize) {
@@ -35,10 +45,11 @@ fn record(writer: usize, seq: usize) -> Record {
 fn entry() {
     let role: String = var("CLH_CHILD_ROLE");
     let log: PathBuf = var("CLH_LOG");
-    let writer: usize = var("CLH_WRITER");
-    let count: usize = var("CLH_COUNT");
-    let max_bytes: u64 = var("CLH_MAX_BYTES");
-    let backups: usize = var("CLH_BACKUPS");
+    // The roles that need no writer id, count or rotation get 0s.
+    let writer: usize = var_or("CLH_WRITER", 0);
+    let count: usize = var_or("CLH_COUNT", 0);
+    let max_bytes: u64 = var_or("CLH_MAX_BYTES", 0);
+    let backups: usize = var_or("CLH_BACKUPS", 0);
     match role.as_str() {
         "sync" => sync_writer(log, writer, count, max_bytes, backups),
         "async" => async_writer(log, writer, count, max_bytes, backups),

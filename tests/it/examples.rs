@@ -29,10 +29,6 @@ mod tracing_stderr_and_file {
         let log = TempLog::new();
         let settings = [
             ("CLH_LOG", log.path.display().to_string()),
-            ("CLH_WRITER", "0".to_owned()),
-            ("CLH_COUNT", "0".to_owned()),
-            ("CLH_MAX_BYTES", "0".to_owned()),
-            ("CLH_BACKUPS", "0".to_owned()),
             // No colours on stderr, should a build enable tracing-subscriber's `ansi`.
             ("NO_COLOR", "1".to_owned()),
         ];

@@ -9,7 +9,7 @@
 //! `log::Log::log`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Barrier};
 
 use concurrent_log_handler::integrations::log::{
@@ -234,23 +234,8 @@ fn once_set_filter_returns_every_thread_logs_under_the_new_filter() {
 /// Runs `child::entry` as `role` on `log`, with `RUST_LOG` set to
 /// `rust_log` or removed; panics with its output unless it succeeds.
 fn run_child(role: &str, log: &Path, rust_log: Option<&str>) {
-    let exe = std::env::current_exe().expect("current exe");
-    let mut cmd = Command::new(exe);
-    cmd.args([
-        "--ignored",
-        "--exact",
-        "child::entry",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("CLH_CHILD_ROLE", role)
-    .env("CLH_LOG", log)
-    .env("CLH_WRITER", "0")
-    .env("CLH_COUNT", "0")
-    .env("CLH_MAX_BYTES", "0")
-    .env("CLH_BACKUPS", "0")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut cmd = crate::util::child_command(role, &[("CLH_LOG", log.display().to_string())]);
+    cmd.stderr(Stdio::piped());
     // Set or removed, never inherited: the outcome must not depend on the
     // environment the tests run in.
     match rust_log {

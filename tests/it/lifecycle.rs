@@ -176,10 +176,7 @@ fn exit_child(log: &TempLog, handler: &str, count: usize) -> std::process::Child
         &[
             ("CLH_LOG", log.path.display().to_string()),
             ("CLH_HANDLER", handler.to_owned()),
-            ("CLH_WRITER", "0".to_owned()),
             ("CLH_COUNT", count.to_string()),
-            ("CLH_MAX_BYTES", "0".to_owned()),
-            ("CLH_BACKUPS", "0".to_owned()),
         ],
     )
 }
@@ -279,10 +276,7 @@ fn nowait_writes_the_runtime_never_ran_are_counted_and_said() {
         "nowait_runtime_dropped",
         &[
             ("CLH_LOG", log.path.display().to_string()),
-            ("CLH_WRITER", "0".to_owned()),
             ("CLH_COUNT", count.to_string()),
-            ("CLH_MAX_BYTES", "0".to_owned()),
-            ("CLH_BACKUPS", "0".to_owned()),
         ],
     )
     .wait_with_output()

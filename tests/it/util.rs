@@ -222,7 +222,9 @@ pub fn spawn_child_capturing_stderr(role: &str, env: &[(&str, String)]) -> Child
         .expect("spawn child")
 }
 
-fn child_command(role: &str, env: &[(&str, String)]) -> Command {
+/// The command [`spawn_child`] runs, for callers that set up its output
+/// themselves (stdout piped, stderr inherited).
+pub fn child_command(role: &str, env: &[(&str, String)]) -> Command {
     let exe = std::env::current_exe().expect("current exe");
     let mut cmd = Command::new(exe);
     cmd.args([
