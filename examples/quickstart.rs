@@ -1,4 +1,4 @@
-//! The main job: eight tokio tasks log 100,000 records each into a log that
+//! The crate at work: eight tokio tasks log 100,000 records each into a log that
 //! rotates at 10 MB, a few critical records are awaited with `emit_wait`, then
 //! the handler's stats, the files produced and the throughput are printed.
 //!
@@ -23,8 +23,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handler = AsyncConcurrentHandler::builder(dir.join("app.log"))
         .max_bytes(10 << 20)
         .backup_count(10)
-        // When the queue is full, write in the caller rather than drop: this
-        // run should keep every record. `Drop` (the default) never waits.
+        // When the queue is full, wait for room rather than drop: this run
+        // should keep every record. `Drop` (the default) never waits.
         .fallback_mode(FallbackMode::Block)
         .build()?;
 
@@ -65,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "wrote {lines} records in {elapsed:.2?}: {:.0} lines/s",
         lines / elapsed.as_secs_f64()
     );
-    println!("{stats:#?}");
+    println!("{stats}");
 
     println!("files in {}:", dir.display());
     let mut files: Vec<_> = std::fs::read_dir(&dir)?.collect::<Result<_, _>>()?;

@@ -147,7 +147,11 @@ impl Queued {
         match self.settings.fallback_mode {
             FallbackMode::Block => {
                 add(&counters.waited, 1);
-                let pushed = blocking(|| self.queue.push_waiting(Msg::Line(line), false, None));
+                let line = match self.retry_briefly(Msg::Line(line)) {
+                    Ok(pushed) => return self.count_push(pushed),
+                    Err(msg) => msg,
+                };
+                let pushed = blocking(|| self.queue.push_waiting(line, false, None));
                 self.count_push(pushed.is_ok());
             }
             FallbackMode::Nowait => match &self.nowait {
@@ -156,6 +160,24 @@ impl Queued {
             },
             FallbackMode::Drop => add(&counters.dropped, 1),
         }
+    }
+
+    /// Tries `msg` again a few times, yielding the CPU in between: the
+    /// writer frees room a batch at a time, usually within microseconds, and
+    /// waiting that long here is far cheaper than `block_in_place` handing
+    /// the worker's other tasks to another thread. `Ok(pushed)` once it was
+    /// queued (`true`) or the queue closed (`false`); the message back if the
+    /// queue stayed full.
+    fn retry_briefly(&self, mut msg: Msg) -> std::result::Result<bool, Msg> {
+        for _ in 0..BRIEF_RETRIES {
+            std::thread::yield_now();
+            match self.queue.try_push(msg) {
+                Ok(()) => return Ok(true),
+                Err(Refused::Full(back)) => msg = back,
+                Err(Refused::Closed) => return Ok(false),
+            }
+        }
+        Err(msg)
     }
 
     /// A record's push: queued, or dropped because the queue closed.
@@ -332,6 +354,10 @@ fn answer(
         Some(Err(_)) | None => Err(Error::closed()),
     }
 }
+
+/// How often a `Block` caller that found the queue full tries again, yielding
+/// in between, before it blocks.
+const BRIEF_RETRIES: usize = 16;
 
 /// Runs `f`, which blocks, without stalling a multi-thread runtime's other
 /// tasks (`block_in_place` moves them to another thread first). On a
