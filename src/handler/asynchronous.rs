@@ -17,8 +17,6 @@ use super::options::builder_options;
 use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, ErrorKind, Result};
-use crate::file::FileConfig;
-use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::Stats;
 
@@ -91,13 +89,11 @@ impl AsyncConcurrentHandler {
     /// for the options and their defaults.
     pub fn builder(path: impl AsRef<std::path::Path>) -> AsyncConcurrentHandlerBuilder {
         AsyncConcurrentHandlerBuilder {
-            file: FileConfig::new(path.as_ref().to_path_buf()),
-            formatter: std::sync::Arc::new(TextFormatter::new()),
-            filter: None,
-            queue_capacity: DEFAULT_QUEUE_CAPACITY,
-            fallback_mode: DEFAULT_ASYNC_FALLBACK_MODE,
-            sync_level: Some(DEFAULT_ASYNC_SYNC_LEVEL),
-            nowait_limit: DEFAULT_NOWAIT_LIMIT,
+            settings: Settings::new(
+                path.as_ref(),
+                DEFAULT_ASYNC_FALLBACK_MODE,
+                Some(DEFAULT_ASYNC_SYNC_LEVEL),
+            ),
         }
     }
 
@@ -295,40 +291,30 @@ impl AsyncConcurrentHandler {
 /// | [`compression`](Self::compression) | off |
 /// | [`max_age`](Self::max_age) | off |
 /// | [`clock`](Self::clock) | the system clock |
-/// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
+/// | [`formatter`](Self::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
+/// | [`filter`](Self::filter) | none: every record is logged |
 #[derive(Clone)]
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct AsyncConcurrentHandlerBuilder {
-    file: FileConfig,
-    formatter: std::sync::Arc<dyn Formatter>,
-    filter: Option<crate::Filter>,
-    queue_capacity: usize,
-    fallback_mode: FallbackMode,
-    sync_level: Option<Level>,
-    nowait_limit: usize,
+    settings: Settings,
 }
 
 impl std::fmt::Debug for AsyncConcurrentHandlerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncConcurrentHandlerBuilder")
-            .field("file", &self.file)
-            .field("filter", &self.filter)
-            .field("queue_capacity", &self.queue_capacity)
-            .field("fallback_mode", &self.fallback_mode)
-            .field("sync_level", &self.sync_level)
-            .field("nowait_limit", &self.nowait_limit)
-            .finish_non_exhaustive()
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
 impl AsyncConcurrentHandlerBuilder {
-    builder_options!();
+    builder_options!(settings.common);
     super::queued_options!();
 
     /// Most `Nowait` writes in flight on the blocking pool at once (1 to
     /// [`MAX_NOWAIT_LIMIT`]).
     pub fn nowait_limit(mut self, limit: usize) -> Self {
-        self.nowait_limit = limit;
+        self.settings.nowait_limit = limit;
         self
     }
 
@@ -343,26 +329,18 @@ impl AsyncConcurrentHandlerBuilder {
     /// error that stopped the log or lock file from opening, with its path,
     /// or [`ErrorKind::Spawn`].
     pub fn build(self) -> Result<AsyncConcurrentHandler> {
-        if self.nowait_limit == 0 || self.nowait_limit > MAX_NOWAIT_LIMIT {
+        let settings = self.settings;
+        if settings.nowait_limit == 0 || settings.nowait_limit > MAX_NOWAIT_LIMIT {
             return Err(Error::invalid_config(format!(
                 "nowait_limit must be between 1 and {MAX_NOWAIT_LIMIT}, not {}",
-                self.nowait_limit
+                settings.nowait_limit
             )));
         }
-        let runtime = match self.fallback_mode {
+        let runtime = match settings.fallback_mode {
             FallbackMode::Nowait => {
                 Some(Handle::try_current().map_err(|_| Error::plain(ErrorKind::NoRuntime))?)
             }
             _ => None,
-        };
-        let settings = Settings {
-            file: self.file,
-            formatter: self.formatter,
-            filter: self.filter,
-            queue_capacity: self.queue_capacity,
-            fallback_mode: self.fallback_mode,
-            sync_level: self.sync_level,
-            nowait_limit: self.nowait_limit,
         };
         Ok(AsyncConcurrentHandler {
             queued: QueuedHandle::start(settings, runtime)?,

@@ -11,11 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::intake;
-use super::options::builder_options;
+use super::options::{Common, builder_options};
 use crate::error::{Error, ErrorKind, Result};
-use crate::file::FileConfig;
 use crate::fork::PerProcess;
-use crate::format::{Formatter, TextFormatter};
 use crate::queue::Line;
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
@@ -59,15 +57,9 @@ pub struct ConcurrentRotatingFileHandler {
     shared: Arc<Shared>,
 }
 
-/// What it takes to open the log again (in a forked child).
-struct Settings {
-    file: FileConfig,
-    formatter: Arc<dyn Formatter>,
-    filter: Option<crate::Filter>,
-}
-
 struct Shared {
-    settings: Settings,
+    /// What it takes to open the log again (in a forked child).
+    settings: Common,
     /// The open log of this process (see [`crate::fork`]).
     state: PerProcess<Arc<Core>>,
 }
@@ -90,9 +82,7 @@ impl ConcurrentRotatingFileHandler {
     /// the options and their defaults.
     pub fn builder(path: impl AsRef<Path>) -> ConcurrentRotatingFileHandlerBuilder {
         ConcurrentRotatingFileHandlerBuilder {
-            file: FileConfig::new(path.as_ref().to_path_buf()),
-            formatter: Arc::new(TextFormatter::new()),
-            filter: None,
+            common: Common::new(path.as_ref()),
         }
     }
 
@@ -113,7 +103,7 @@ impl ConcurrentRotatingFileHandler {
     /// `target` at `level` (always `true` without a filter). Records it
     /// refuses cost nothing, but checking first spares building one.
     pub fn enabled(&self, target: &str, level: Level) -> bool {
-        super::intake::passes(self.shared.settings.filter.as_ref(), target, level)
+        self.shared.settings.passes(target, level)
     }
 
     /// Formats `record` with the handler's formatter and writes it under the lock.
@@ -217,25 +207,24 @@ impl ConcurrentRotatingFileHandler {
 /// | [`compression`](Self::compression) | off |
 /// | [`max_age`](Self::max_age) | off |
 /// | [`clock`](Self::clock) | the system clock |
-/// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
+/// | [`formatter`](Self::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
+/// | [`filter`](Self::filter) | none: every record is logged |
 #[derive(Clone)]
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct ConcurrentRotatingFileHandlerBuilder {
-    file: FileConfig,
-    formatter: Arc<dyn Formatter>,
-    filter: Option<crate::Filter>,
+    common: Common,
 }
 
 impl std::fmt::Debug for ConcurrentRotatingFileHandlerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConcurrentRotatingFileHandlerBuilder")
-            .field("file", &self.file)
-            .field("filter", &self.filter)
+            .field("file", &self.common.file)
+            .field("filter", &self.common.filter)
             .finish_non_exhaustive()
     }
 }
 impl ConcurrentRotatingFileHandlerBuilder {
-    builder_options!();
+    builder_options!(common);
 
     /// Opens lock and log file.
     ///
@@ -258,14 +247,11 @@ impl ConcurrentRotatingFileHandlerBuilder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {
-        let core = Core::open(&self.file, Arc::clone(&self.formatter), false)?;
+        let common = self.common;
+        let core = Core::open(&common.file, Arc::clone(&common.formatter), false)?;
         Ok(ConcurrentRotatingFileHandler {
             shared: Arc::new(Shared {
-                settings: Settings {
-                    file: self.file,
-                    formatter: self.formatter,
-                    filter: self.filter,
-                },
+                settings: common,
                 state: PerProcess::new(core),
             }),
         })

@@ -20,12 +20,6 @@ pub(crate) enum Admission {
     Queue(Line),
 }
 
-/// Whether a handler's `filter` lets a record of `target` at `level`
-/// through (every record, without a filter).
-pub(crate) fn passes(filter: Option<&crate::Filter>, target: &str, level: Level) -> bool {
-    filter.is_none_or(|filter| filter.enabled(target, level))
-}
-
 /// The record as bytes, formatted in the calling thread: its line for the
 /// file and, when the handler forwards to a collector, its syslog message.
 /// `None` when the formatter panicked: that is reported, the record is

@@ -14,8 +14,6 @@ use super::options::builder_options;
 use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, Result};
-use crate::file::FileConfig;
-use crate::format::{Formatter, TextFormatter};
 use crate::record::{Level, Record};
 use crate::stats::Stats;
 
@@ -77,12 +75,11 @@ impl NonBlockingConcurrentHandler {
     /// for the options and their defaults.
     pub fn builder(path: impl AsRef<std::path::Path>) -> NonBlockingConcurrentHandlerBuilder {
         NonBlockingConcurrentHandlerBuilder {
-            file: FileConfig::new(path.as_ref().to_path_buf()),
-            formatter: std::sync::Arc::new(TextFormatter::new()),
-            filter: None,
-            queue_capacity: crate::DEFAULT_QUEUE_CAPACITY,
-            fallback_mode: DEFAULT_THREAD_FALLBACK_MODE,
-            sync_level: Some(DEFAULT_THREAD_SYNC_LEVEL),
+            settings: Settings::new(
+                path.as_ref(),
+                DEFAULT_THREAD_FALLBACK_MODE,
+                Some(DEFAULT_THREAD_SYNC_LEVEL),
+            ),
         }
     }
 
@@ -198,32 +195,24 @@ impl NonBlockingConcurrentHandler {
 /// | [`compression`](Self::compression) | off |
 /// | [`max_age`](Self::max_age) | off |
 /// | [`clock`](Self::clock) | the system clock |
-/// | [`formatter`](Self::formatter) | [`TextFormatter`], local time |
+/// | [`formatter`](Self::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
+/// | [`filter`](Self::filter) | none: every record is logged |
 #[derive(Clone)]
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct NonBlockingConcurrentHandlerBuilder {
-    file: FileConfig,
-    formatter: std::sync::Arc<dyn Formatter>,
-    filter: Option<crate::Filter>,
-    queue_capacity: usize,
-    fallback_mode: FallbackMode,
-    sync_level: Option<Level>,
+    settings: Settings,
 }
 
 impl std::fmt::Debug for NonBlockingConcurrentHandlerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NonBlockingConcurrentHandlerBuilder")
-            .field("file", &self.file)
-            .field("filter", &self.filter)
-            .field("queue_capacity", &self.queue_capacity)
-            .field("fallback_mode", &self.fallback_mode)
-            .field("sync_level", &self.sync_level)
-            .finish_non_exhaustive()
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
 impl NonBlockingConcurrentHandlerBuilder {
-    builder_options!();
+    builder_options!(settings.common);
     super::queued_options!();
 
     /// Opens the log and starts the writer thread (`clh-writer`).
@@ -236,23 +225,14 @@ impl NonBlockingConcurrentHandlerBuilder {
     /// log or lock file from opening, or
     /// [`ErrorKind::Spawn`](crate::ErrorKind::Spawn).
     pub fn build(self) -> Result<(NonBlockingConcurrentHandler, WriterGuard)> {
-        if self.fallback_mode == FallbackMode::Nowait {
+        if self.settings.fallback_mode == FallbackMode::Nowait {
             return Err(Error::invalid_config(
                 "fallback_mode nowait is only for the async handler (it writes on a tokio \
                  runtime's blocking pool); the thread handler takes drop or block",
             ));
         }
-        let settings = Settings {
-            file: self.file,
-            formatter: self.formatter,
-            filter: self.filter,
-            queue_capacity: self.queue_capacity,
-            fallback_mode: self.fallback_mode,
-            sync_level: self.sync_level,
-            nowait_limit: 1,
-        };
         let handler = NonBlockingConcurrentHandler {
-            queued: QueuedHandle::start(settings, None)?,
+            queued: QueuedHandle::start(self.settings, None)?,
         };
         let guard = WriterGuard::stopping(handler.queued.clone());
         Ok((handler, guard))

@@ -1,15 +1,61 @@
-//! The options every handler's builder takes, as one set of setters
-//! ([`builder_options!`]), so the three builders cannot drift apart.
+//! What every handler is configured with ([`Common`]) and the setters of
+//! it every builder takes ([`builder_options!`]), so the three builders
+//! cannot drift apart.
 
-/// The options every handler shares, as builder setters writing into
-/// `self.file: FileConfig`, `self.formatter` and `self.filter`.
+use std::sync::Arc;
+
+use crate::file::FileConfig;
+use crate::filter::Filter;
+use crate::format::{Formatter, TextFormatter};
+use crate::record::Level;
+
+/// What every handler is configured with, whatever its queue: where and how
+/// the file is written, how records become lines, and which are logged.
+#[derive(Clone)]
+pub(crate) struct Common {
+    pub(crate) file: FileConfig,
+    pub(crate) formatter: Arc<dyn Formatter>,
+    /// Which records the handler logs at all; `None`: every one.
+    pub(crate) filter: Option<Filter>,
+}
+
+impl Common {
+    /// The defaults for the log at `path`.
+    pub(crate) fn new(path: &std::path::Path) -> Common {
+        Common {
+            file: FileConfig::new(path.to_path_buf()),
+            formatter: Arc::new(TextFormatter::new()),
+            filter: None,
+        }
+    }
+
+    /// Whether the filter lets a record of `target` at `level` through
+    /// (every record, without a filter).
+    pub(crate) fn passes(&self, target: &str, level: Level) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|filter| filter.enabled(target, level))
+    }
+}
+
+impl std::fmt::Debug for Common {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Common")
+            .field("file", &self.file)
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The setters every builder has, writing into the [`Common`] at
+/// `self.<path>`.
 macro_rules! builder_options {
-    () => {
+    ($($path:ident).+) => {
         /// Rotate when the next line would push the file past this many bytes.
         /// `0` never rotates (Python CLH's `maxBytes`). A single line larger than
         /// the limit goes alone into a fresh file.
         pub fn max_bytes(mut self, max_bytes: u64) -> Self {
-            self.file.max_bytes = max_bytes;
+            self.$($path).+.file.max_bytes = max_bytes;
             self
         }
 
@@ -18,14 +64,14 @@ macro_rules! builder_options {
         /// `max_bytes > 0`: Python CLH would truncate the log instead, and we
         /// refuse to lose lines that way.
         pub fn backup_count(mut self, backup_count: usize) -> Self {
-            self.file.backup_count = backup_count;
+            self.$($path).+.file.backup_count = backup_count;
             self
         }
 
         /// Put the lock file in `dir` instead of beside the log (Python CLH's
         /// `lock_file_directory`). Every writer of the log must use the same one.
         pub fn lock_file_directory(mut self, dir: impl AsRef<std::path::Path>) -> Self {
-            self.file.lock_dir = Some(dir.as_ref().to_path_buf());
+            self.$($path).+.file.lock_dir = Some(dir.as_ref().to_path_buf());
             self
         }
 
@@ -33,21 +79,21 @@ macro_rules! builder_options {
         /// Directories removed later are not recreated: writes fail, and succeed
         /// again once someone restores the directory.
         pub fn create_dirs(mut self, create_dirs: bool) -> Self {
-            self.file.create_dirs = create_dirs;
+            self.$($path).+.file.create_dirs = create_dirs;
             self
         }
 
         /// Permission bits of files this handler creates (log and lock file),
         /// before the process umask applies.
         pub fn file_mode(mut self, mode: u32) -> Self {
-            self.file.file_mode = mode;
+            self.$($path).+.file.file_mode = mode;
             self
         }
 
         /// `fdatasync` the log after every batch, before its writers are told it
         /// was written. Costs one disk flush per batch, not per line.
         pub fn durable(mut self, durable: bool) -> Self {
-            self.file.durable = durable;
+            self.$($path).+.file.durable = durable;
             self
         }
 
@@ -60,14 +106,14 @@ macro_rules! builder_options {
         /// does. With time rotation, [`backup_count`](Self::backup_count) `0`
         /// keeps every backup.
         pub fn rotate_every(mut self, rotation: crate::Rotation) -> Self {
-            self.file.rotation = Some(rotation);
+            self.$($path).+.file.rotation = Some(rotation);
             self
         }
 
         /// Align time rotation to UTC instead of local time (also the time zone
         /// of backup names).
         pub fn rotate_in_utc(mut self, utc: bool) -> Self {
-            self.file.rotate_in_utc = utc;
+            self.$($path).+.file.rotate_in_utc = utc;
             self
         }
 
@@ -81,14 +127,14 @@ macro_rules! builder_options {
         /// start to finish (`ConcurrentRotatingFileHandler::wait_for_compression`
         /// waits for it explicitly).
         pub fn compression(mut self, compression: crate::Compression) -> Self {
-            self.file.compression = Some(compression);
+            self.$($path).+.file.compression = Some(compression);
             self
         }
 
         /// Delete backups (plain and compressed) last written longer ago than
         /// `max_age`, at every rotation and at start-up.
         pub fn max_age(mut self, max_age: std::time::Duration) -> Self {
-            self.file.max_age = Some(max_age);
+            self.$($path).+.file.max_age = Some(max_age);
             self
         }
 
@@ -99,7 +145,7 @@ macro_rules! builder_options {
         /// each guarantees, and which sinks `emit_wait` waits for.
         #[cfg(feature = "syslog")]
         pub fn syslog(mut self, config: crate::SyslogConfig) -> Self {
-            self.file.syslog = Some(config);
+            self.$($path).+.file.syslog = Some(config);
             self
         }
 
@@ -108,14 +154,14 @@ macro_rules! builder_options {
         /// flexi_logger's rotate-on-open). Safe with other processes: it runs
         /// under the lock, and a log another process just rotated is empty.
         pub fn rotate_on_open(mut self, rotate: bool) -> Self {
-            self.file.rotate_on_open = rotate;
+            self.$($path).+.file.rotate_on_open = rotate;
             self
         }
 
         /// Where "now" comes from for time rotation and age retention (the
         /// system clock by default); tests inject their own.
         pub fn clock(mut self, clock: impl crate::Clock) -> Self {
-            self.file.clock = std::sync::Arc::new(clock);
+            self.$($path).+.file.clock = std::sync::Arc::new(clock);
             self
         }
 
@@ -127,14 +173,14 @@ macro_rules! builder_options {
         /// `tracing` and `log` integrations skip them before formatting.
         /// Python's `handler.setLevel`; by default every record is logged.
         pub fn filter(mut self, filter: impl Into<crate::Filter>) -> Self {
-            self.filter = Some(filter.into());
+            self.$($path).+.filter = Some(filter.into());
             self
         }
 
         /// How records become lines; [`TextFormatter`](crate::format::TextFormatter)
         /// by default.
         pub fn formatter(mut self, formatter: impl crate::format::Formatter) -> Self {
-            self.formatter = std::sync::Arc::new(formatter);
+            self.$($path).+.formatter = std::sync::Arc::new(formatter);
             self
         }
     };

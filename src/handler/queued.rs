@@ -12,11 +12,10 @@ use tokio::sync::oneshot;
 
 use super::intake::{self, Admission, admit};
 use super::nowait::Nowait;
+use super::options::Common;
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, ErrorKind, Result};
-use crate::file::FileConfig;
 use crate::fork::PerProcess;
-use crate::format::Formatter;
 use crate::queue::{Line, MAX_QUEUE_CAPACITY, Msg, Queue, Refused, queue};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
@@ -28,10 +27,7 @@ use crate::writer::{BatchWriter, Core};
 /// forked child.
 #[derive(Clone)]
 pub(crate) struct Settings {
-    pub(crate) file: FileConfig,
-    pub(crate) formatter: Arc<dyn Formatter>,
-    /// Which records the handler logs at all; `None`: every one.
-    pub(crate) filter: Option<crate::Filter>,
+    pub(crate) common: Common,
     pub(crate) queue_capacity: usize,
     pub(crate) fallback_mode: FallbackMode,
     pub(crate) sync_level: Option<Level>,
@@ -41,15 +37,33 @@ pub(crate) struct Settings {
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
-            .field("file", &self.file)
+            .field("file", &self.common.file)
+            .field("filter", &self.common.filter)
             .field("queue_capacity", &self.queue_capacity)
             .field("fallback_mode", &self.fallback_mode)
             .field("sync_level", &self.sync_level)
+            .field("nowait_limit", &self.nowait_limit)
             .finish_non_exhaustive()
     }
 }
 
 impl Settings {
+    /// The defaults for the log at `path`, with a handler's own
+    /// `fallback_mode` and `sync_level`.
+    pub(crate) fn new(
+        path: &std::path::Path,
+        fallback_mode: FallbackMode,
+        sync_level: Option<Level>,
+    ) -> Settings {
+        Settings {
+            common: Common::new(path),
+            queue_capacity: crate::DEFAULT_QUEUE_CAPACITY,
+            fallback_mode,
+            sync_level,
+            nowait_limit: crate::DEFAULT_NOWAIT_LIMIT,
+        }
+    }
+
     /// The checks both builders make before anything is opened.
     pub(crate) fn check(&self) -> Result<()> {
         if self.queue_capacity == 0 || self.queue_capacity > MAX_QUEUE_CAPACITY {
@@ -88,7 +102,8 @@ pub(crate) struct Queued {
 impl Queued {
     fn start(settings: Arc<Settings>, runtime: Option<Handle>) -> Result<Queued> {
         let block = settings.fallback_mode == FallbackMode::Block;
-        let core = Core::open(&settings.file, Arc::clone(&settings.formatter), block)?;
+        let common = &settings.common;
+        let core = Core::open(&common.file, Arc::clone(&common.formatter), block)?;
         let (queue, inbox) = queue(settings.queue_capacity);
         let finished = crate::writer::thread::spawn(inbox, BatchWriter::new(Arc::clone(&core)))?;
         let nowait = match (settings.fallback_mode, runtime) {
@@ -448,7 +463,7 @@ impl QueuedHandle {
     /// Whether the handler's filter lets a record of `target` at `level`
     /// through.
     pub(crate) fn enabled(&self, target: &str, level: Level) -> bool {
-        super::intake::passes(self.shared.settings.filter.as_ref(), target, level)
+        self.shared.settings.common.passes(target, level)
     }
 
     fn filters_out(&self, record: &Record) -> bool {
@@ -557,22 +572,22 @@ impl QueuedHandle {
     }
 }
 
-/// The options both queued builders share, as setters writing into their
-/// `queue_capacity`, `fallback_mode` and `sync_level` fields.
+/// The options both queued builders share, as setters writing into the
+/// `queue_capacity`, `fallback_mode` and `sync_level` of their `settings`.
 macro_rules! queued_options {
     () => {
         /// How many records the queue holds (1 to
         /// [`MAX_QUEUE_CAPACITY`](crate::MAX_QUEUE_CAPACITY)). Memory is
         /// bounded by this times the size of a formatted line.
         pub fn queue_capacity(mut self, capacity: usize) -> Self {
-            self.queue_capacity = capacity;
+            self.settings.queue_capacity = capacity;
             self
         }
 
         /// What `emit` does when the queue is full; see
         /// [`FallbackMode`](crate::FallbackMode).
         pub fn fallback_mode(mut self, mode: crate::FallbackMode) -> Self {
-            self.fallback_mode = mode;
+            self.settings.fallback_mode = mode;
             self
         }
 
@@ -580,7 +595,7 @@ macro_rules! queued_options {
         /// earlier records and written before `emit` returns; `None` queues
         /// every level without waiting.
         pub fn sync_level(mut self, level: impl Into<Option<crate::Level>>) -> Self {
-            self.sync_level = level.into();
+            self.settings.sync_level = level.into();
             self
         }
     };
