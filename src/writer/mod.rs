@@ -247,35 +247,31 @@ impl BatchWriter {
         }));
     }
 
+    /// Adds the handler's own reports of dropped and of unforwarded records
+    /// to the batch, when due (always with `force`).
     fn push_drop_report(&mut self, force: bool) {
         let dropped = self
             .core
             .counters
             .dropped
             .load(std::sync::atomic::Ordering::Relaxed);
-        if let Some((record, count)) = self.drops.due(dropped, force) {
-            // Our own record through the user's formatter: a panicking
-            // formatter loses the report, never the writer.
-            if let Some(line) = self.core.format(&record) {
-                self.batch.push(Entry {
-                    line,
-                    kind: EntryKind::DropReport(count),
-                });
-            } else {
-                self.drops.unreport(count);
-            }
-        }
+        push_report(
+            &self.core,
+            &mut self.batch,
+            &mut self.drops,
+            dropped,
+            force,
+            EntryKind::DropReport,
+        );
         let refused = self.core.forward.as_ref().map_or(0, |f| f.refused());
-        if let Some((record, count)) = self.refusals.due(refused, force) {
-            if let Some(line) = self.core.format(&record) {
-                self.batch.push(Entry {
-                    line,
-                    kind: EntryKind::ForwardReport(count),
-                });
-            } else {
-                self.refusals.unreport(count);
-            }
-        }
+        push_report(
+            &self.core,
+            &mut self.batch,
+            &mut self.refusals,
+            refused,
+            force,
+            EntryKind::ForwardReport,
+        );
     }
 
     /// Writes `self.batch` under one lock; returns whether all of it was
@@ -351,5 +347,29 @@ impl BatchWriter {
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
         self.last_error = Some(error);
         false
+    }
+}
+
+/// Adds `reporter`'s report of `total` records to `batch` when it is due,
+/// as an entry of `kind`. The report goes through the user's formatter: a
+/// panicking formatter loses the report (it is due again later), never the
+/// writer.
+fn push_report(
+    core: &Core,
+    batch: &mut Vec<Entry>,
+    reporter: &mut DropReporter,
+    total: u64,
+    force: bool,
+    kind: fn(u64) -> EntryKind,
+) {
+    let Some((record, count)) = reporter.due(total, force) else {
+        return;
+    };
+    match core.format(&record) {
+        Some(line) => batch.push(Entry {
+            line,
+            kind: kind(count),
+        }),
+        None => reporter.unreport(count),
     }
 }

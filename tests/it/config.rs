@@ -285,16 +285,7 @@ fn level_and_filter_keys_decide_what_lands_in_the_file() {
             }
         }
         drop(guard);
-        let lines = all_lines(config.filename());
-        let mut got: Vec<String> = lines
-            .iter()
-            .map(|line| {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                words[words.len() - 2..].join(" ")
-            })
-            .collect();
-        got.sort();
-        got
+        crate::util::sorted_messages(config.filename())
     };
 
     let log = TempLog::new();

@@ -451,17 +451,7 @@ fn a_handlers_own_filter_applies_to_every_way_in() {
     use tracing_subscriber::layer::SubscriberExt;
 
     let filter: Filter = "warning,app::db=debug".parse().expect("filter");
-    let kept = |log: &TempLog| -> Vec<String> {
-        let mut got: Vec<String> = all_lines(&log.path)
-            .iter()
-            .map(|line| {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                words[words.len() - 2..].join(" ")
-            })
-            .collect();
-        got.sort();
-        got
-    };
+    let kept = |log: &TempLog| crate::util::sorted_messages(&log.path);
     let want = [
         "app warning",
         "app::db debug",

@@ -75,6 +75,21 @@ pub fn all_lines(log: &Path) -> Vec<String> {
     lines
 }
 
+/// The last two words of every line in `log`'s files (a test message such
+/// as `app::db debug`), sorted: what a filter let through, whatever the
+/// order the writer wrote it in.
+pub fn sorted_messages(log: &Path) -> Vec<String> {
+    let mut got: Vec<String> = all_lines(log)
+        .iter()
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words[words.len() - 2..].join(" ")
+        })
+        .collect();
+    got.sort();
+    got
+}
+
 /// One parsed text-format line: `<ts> <LEVEL> <pid> [<target>: ]<message>`.
 #[derive(Debug)]
 pub struct Line {
