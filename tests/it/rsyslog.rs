@@ -128,6 +128,14 @@ fn free_udp_port() -> u16 {
 }
 
 impl Rsyslog {
+    /// [`start`](Self::start) in a fresh temporary directory. Bound as
+    /// `(dir, rsyslog)`, rsyslogd is killed before its directory goes.
+    pub fn start_in_temp_dir(listeners: Listeners) -> Option<(tempfile::TempDir, Rsyslog)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rsyslog = Rsyslog::start(dir.path(), listeners)?;
+        Some((dir, rsyslog))
+    }
+
     /// Starts rsyslogd in `dir` (which must exist) with `listeners`, and
     /// waits until its TCP listeners accept connections. `None` when
     /// rsyslogd is not installed (and not under CI).

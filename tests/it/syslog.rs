@@ -14,8 +14,7 @@ use crate::rsyslog::{Listeners, Rsyslog, parse_sd, unescape};
 
 #[test]
 fn syslog_formatter_output_parses_in_rsyslogd_with_hostile_text_intact() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let Some(rsyslog) = Rsyslog::start(dir.path(), Listeners::default()) else {
+    let Some((_dir, rsyslog)) = Rsyslog::start_in_temp_dir(Listeners::default()) else {
         return;
     };
     let formatter = SyslogFormatter::new()
@@ -129,14 +128,10 @@ fn assert_each_once(received: &[crate::rsyslog::Received], writers: usize, per_w
 /// when `emit_wait` returns; per-sink stats add up.
 #[test]
 fn handlers_forward_every_record_over_relp_and_emit_wait_means_the_collector_has_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let Some(rsyslog) = Rsyslog::start(
-        dir.path(),
-        Listeners {
-            relp: true,
-            ..Listeners::default()
-        },
-    ) else {
+    let Some((_dir, rsyslog)) = Rsyslog::start_in_temp_dir(Listeners {
+        relp: true,
+        ..Listeners::default()
+    }) else {
         return;
     };
     let url = format!("relp://127.0.0.1:{}", rsyslog.ports.relp);
@@ -204,14 +199,10 @@ fn handlers_forward_every_record_over_relp_and_emit_wait_means_the_collector_has
 /// and the record is there.
 #[test]
 fn emit_wait_confirmed_by_the_collector_waits_for_its_acknowledgement() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let Some(rsyslog) = Rsyslog::start(
-        dir.path(),
-        Listeners {
-            relp: true,
-            ..Listeners::default()
-        },
-    ) else {
+    let Some((_dir, rsyslog)) = Rsyslog::start_in_temp_dir(Listeners {
+        relp: true,
+        ..Listeners::default()
+    }) else {
         return;
     };
     let url = format!("relp://127.0.0.1:{}", rsyslog.ports.relp);
@@ -306,14 +297,10 @@ fn an_unreachable_collector_never_blocks_emit_and_the_file_keeps_everything() {
 #[test]
 fn a_config_file_with_a_syslog_table_forwards_to_the_collector() {
     use concurrent_log_handler::config::HandlerConfig;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let Some(rsyslog) = Rsyslog::start(
-        dir.path(),
-        Listeners {
-            tcp: true,
-            ..Listeners::default()
-        },
-    ) else {
+    let Some((_dir, rsyslog)) = Rsyslog::start_in_temp_dir(Listeners {
+        tcp: true,
+        ..Listeners::default()
+    }) else {
         return;
     };
     let log = TempLog::new();

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use super::{
-    SyslogConfig, SyslogSink, config, counts, outgoing, soon, start_rsyslog, wait_confirm,
-};
+use super::{SyslogConfig, SyslogSink, config, counts, outgoing, soon, wait_confirm};
 use crate::error::Result;
 use crate::net::test_rsyslog::{Listeners, Rsyslog};
 
@@ -60,7 +58,7 @@ fn relp_resends_unacknowledged_frames_after_rsyslogd_is_killed_and_loses_nothing
         relp: true,
         ..Listeners::default()
     };
-    let Some((_dir, mut rsyslog)) = start_rsyslog(listeners) else {
+    let Some((_dir, mut rsyslog)) = Rsyslog::start_in_temp_dir(listeners) else {
         return;
     };
     let config = config(format!("relp://127.0.0.1:{}", rsyslog.ports.relp));
@@ -103,7 +101,7 @@ fn relp_resends_unacknowledged_frames_after_rsyslogd_is_killed_and_loses_nothing
 
 #[test]
 fn tcp_after_rsyslogd_is_killed_loses_only_what_its_kernel_had_taken_and_resends_the_rest() {
-    let Some((_dir, mut rsyslog)) = start_rsyslog(Listeners::default()) else {
+    let Some((_dir, mut rsyslog)) = Rsyslog::start_in_temp_dir(Listeners::default()) else {
         return;
     };
     let config = config(format!("tcp://127.0.0.1:{}", rsyslog.ports.tcp)).buffer_capacity(50_000);

@@ -4,14 +4,13 @@
 use std::time::Duration;
 
 use super::{
-    SyslogSink, check_fields, config, counts, delivers_every_record_once, outgoing, soon,
-    start_rsyslog,
+    Rsyslog, SyslogSink, check_fields, config, counts, delivers_every_record_once, outgoing, soon,
 };
 use crate::net::test_rsyslog::Listeners;
 
 #[test]
 fn tcp_delivers_every_record_once_with_its_header_and_structured_data() {
-    let Some((dir, rsyslog)) = start_rsyslog(Listeners::default()) else {
+    let Some((dir, rsyslog)) = Rsyslog::start_in_temp_dir(Listeners::default()) else {
         return;
     };
     let config = config(format!("tcp://127.0.0.1:{}", rsyslog.ports.tcp));
@@ -24,7 +23,7 @@ fn relp_delivers_every_record_once_and_counts_acknowledgements() {
         relp: true,
         ..Listeners::default()
     };
-    let Some((dir, rsyslog)) = start_rsyslog(listeners) else {
+    let Some((dir, rsyslog)) = Rsyslog::start_in_temp_dir(listeners) else {
         return;
     };
     let config = config(format!("relp://127.0.0.1:{}", rsyslog.ports.relp)).relp_window(16);
@@ -38,7 +37,7 @@ fn udp_and_unix_datagrams_deliver_one_message_each() {
         unix: true,
         ..Listeners::default()
     };
-    let Some((dir, rsyslog)) = start_rsyslog(listeners) else {
+    let Some((dir, rsyslog)) = Rsyslog::start_in_temp_dir(listeners) else {
         return;
     };
     // Few and small enough that loopback UDP does not drop any.

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::test_rsyslog::{Listeners, Received, Rsyslog, parse_sd, unescape};
+use super::test_rsyslog::{Received, Rsyslog, parse_sd, unescape};
 use super::{Outgoing, SyslogConfig, SyslogSink};
 use crate::error::{Error, Result};
 use crate::format::{Facility, Formatter};
@@ -132,16 +132,6 @@ fn wait_confirm(rx: &mut Answer, timeout: Duration) -> Option<Result<()>> {
 
 fn soon(secs: u64) -> Instant {
     Instant::now() + Duration::from_secs(secs)
-}
-
-/// A temporary directory with an rsyslogd in it, listening as `listeners`
-/// say; `None` where rsyslogd is not installed, and the test passes
-/// without running. Bound as `(dir, rsyslog)`, rsyslogd is killed before
-/// its directory goes.
-fn start_rsyslog(listeners: Listeners) -> Option<(tempfile::TempDir, Rsyslog)> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let rsyslog = Rsyslog::start(dir.path(), listeners)?;
-    Some((dir, rsyslog))
 }
 
 /// Sends `count` hostile records over `url`, half with confirms, and checks

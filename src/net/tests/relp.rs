@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{SyslogSink, config, counts, outgoing, soon, start_rsyslog, wait_confirm};
+use super::{Rsyslog, SyslogSink, config, counts, outgoing, soon, wait_confirm};
 use crate::error::ErrorKind;
 use crate::net::test_rsyslog::Listeners;
 
@@ -13,7 +13,7 @@ fn relp_confirm_resolves_only_after_rsyslogd_acknowledged() {
         relp: true,
         ..Listeners::default()
     };
-    let Some((_dir, rsyslog)) = start_rsyslog(listeners) else {
+    let Some((_dir, rsyslog)) = Rsyslog::start_in_temp_dir(listeners) else {
         return;
     };
     let config = config(format!("relp://127.0.0.1:{}", rsyslog.ports.relp));

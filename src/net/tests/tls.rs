@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{SyslogSink, config, delivers_every_record_once, outgoing, start_rsyslog};
+use super::{Rsyslog, SyslogSink, config, delivers_every_record_once, outgoing};
 use crate::error::ErrorKind;
 use crate::net::test_rsyslog::Listeners;
 
@@ -13,7 +13,7 @@ fn tls_delivers_with_the_server_verified_against_the_ca() {
         tls: true,
         ..Listeners::default()
     };
-    let Some((dir, rsyslog)) = start_rsyslog(listeners) else {
+    let Some((dir, rsyslog)) = Rsyslog::start_in_temp_dir(listeners) else {
         return;
     };
     let certs = rsyslog.certs.clone().expect("certs");
@@ -28,7 +28,7 @@ fn relp_over_tls_with_client_certificates_delivers_every_record_once() {
         relp_tls: true,
         ..Listeners::default()
     };
-    let Some((dir, rsyslog)) = start_rsyslog(listeners) else {
+    let Some((dir, rsyslog)) = Rsyslog::start_in_temp_dir(listeners) else {
         return;
     };
     let certs = rsyslog.certs.clone().expect("certs");
@@ -45,7 +45,7 @@ fn tls_refuses_a_server_its_ca_did_not_sign_or_a_wrong_name() {
         tls: true,
         ..Listeners::default()
     };
-    let Some((dir, rsyslog)) = start_rsyslog(listeners) else {
+    let Some((dir, rsyslog)) = Rsyslog::start_in_temp_dir(listeners) else {
         return;
     };
     let certs = rsyslog.certs.clone().expect("certs");
@@ -80,7 +80,7 @@ fn tls_presents_the_client_certificate_when_the_collector_demands_one() {
         tls_client_auth: true,
         ..Listeners::default()
     };
-    let Some((dir, rsyslog)) = start_rsyslog(listeners) else {
+    let Some((dir, rsyslog)) = Rsyslog::start_in_temp_dir(listeners) else {
         return;
     };
     let certs = rsyslog.certs.clone().expect("certs");
