@@ -365,14 +365,7 @@ fn fork_writer(log: PathBuf, count: usize) {
         // SAFETY: ends the forked child at once, as fork's rules ask.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
-    let mut status = 0;
-    // SAFETY: waits for the child we just forked; `status` is a valid out-pointer.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(waited, pid);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "forked child failed"
-    );
+    assert_forked_child_succeeded(pid);
     assert!(ok);
 }
 
@@ -481,14 +474,7 @@ fn fork_queued_writers(log: PathBuf, count: usize) {
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
     drop(guard);
-    let mut status = 0;
-    // SAFETY: waits for the child we just forked; `status` is a valid out-pointer.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(waited, pid);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "forked child failed"
-    );
+    assert_forked_child_succeeded(pid);
     assert!(
         ok,
         "parent: {:?} {:?}",
@@ -629,4 +615,16 @@ fn nowait_runtime_dropped(log: PathBuf, writer: usize, count: usize) {
     let stats = handler.stats();
     println!("dropped={} emitted={}", stats.dropped, stats.emitted);
     std::process::exit(0);
+}
+
+/// Waits for the child `fork` made and asserts it exited with status 0.
+fn assert_forked_child_succeeded(pid: libc::pid_t) {
+    let mut status = 0;
+    // SAFETY: waits for the child we just forked; `status` is a valid out-pointer.
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(waited, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "forked child failed"
+    );
 }
