@@ -31,7 +31,7 @@
 //!
 //! | handler | for | `emit` costs the caller |
 //! |---|---|---|
-//! | [`AsyncConcurrentHandler`] | tokio services (axum, actix, …) | format + push into a bounded queue; never awaits |
+//! | [`AsyncConcurrentHandler`] | tokio services (axum, actix, …) | a push into a bounded queue (the writer thread formats); never awaits |
 //! | [`NonBlockingConcurrentHandler`] | code without a tokio runtime: CLIs, sync services, libraries; a [`WriterGuard`] drains it on drop | the same queue and writer thread |
 //! | [`ConcurrentRotatingFileHandler`] | scripts, tools, your own front-end | lock + write in the caller |
 //!
@@ -191,6 +191,7 @@ mod handler;
 pub mod integrations;
 #[cfg(feature = "syslog")]
 mod net;
+mod pool;
 mod queue;
 mod record;
 mod report;
