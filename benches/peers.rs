@@ -47,9 +47,11 @@ const PACE: std::time::Duration = std::time::Duration::from_micros(2);
 enum Row {
     Clock,
     OursAsyncBlock,
+    OursAsyncBlockCallerFormats,
     OursAsyncDrop,
     OursAsyncDropNoYield,
     OursThread,
+    OursThreadCallerFormats,
     OursLayer,
     OursFmtWriter,
     TracingBlocking,
@@ -59,12 +61,14 @@ enum Row {
     Naive,
 }
 
-const ROWS: [Row; 12] = [
+const ROWS: [Row; 14] = [
     Row::Clock,
     Row::OursAsyncBlock,
+    Row::OursAsyncBlockCallerFormats,
     Row::OursAsyncDrop,
     Row::OursAsyncDropNoYield,
     Row::OursThread,
+    Row::OursThreadCallerFormats,
     Row::OursLayer,
     Row::OursFmtWriter,
     Row::TracingBlocking,
@@ -79,9 +83,11 @@ impl Row {
         match self {
             Row::Clock => "clock_only",
             Row::OursAsyncBlock => "ours_async_block",
+            Row::OursAsyncBlockCallerFormats => "ours_async_block_caller_formats",
             Row::OursAsyncDrop => "ours_async_drop",
             Row::OursAsyncDropNoYield => "ours_async_drop_noyield",
             Row::OursThread => "ours_thread",
+            Row::OursThreadCallerFormats => "ours_thread_caller_formats",
             Row::OursLayer => "ours_tracing_layer",
             Row::OursFmtWriter => "ours_fmt_writer",
             Row::TracingBlocking => "tracing_appender_blocking",
@@ -98,6 +104,9 @@ impl Row {
             Row::OursAsyncBlock => {
                 "AsyncConcurrentHandler::emit, FallbackMode::Block, 10 MB rotation, tasks yield / 1000"
             }
+            Row::OursAsyncBlockCallerFormats => {
+                "as ours_async_block, but each caller formats its record (format_on_writer(false))"
+            }
             Row::OursAsyncDrop => {
                 "AsyncConcurrentHandler::emit, FallbackMode::Drop, 10 MB rotation, tasks yield / 1000"
             }
@@ -106,6 +115,9 @@ impl Row {
             }
             Row::OursThread => {
                 "NonBlockingConcurrentHandler::emit, Block (default), 10 MB rotation, threads"
+            }
+            Row::OursThreadCallerFormats => {
+                "as ours_thread, but each caller formats its record (format_on_writer(false))"
             }
             Row::TracingBlocking => {
                 "tracing fmt + tracing-appender non_blocking lossy(false), no rotation, threads"
@@ -199,9 +211,12 @@ fn setup(row: Row, dir: &Path) -> Sink {
             dispatch: None,
             yield_between: false,
         },
-        Row::OursAsyncBlock | Row::OursAsyncDrop | Row::OursAsyncDropNoYield => {
+        Row::OursAsyncBlock
+        | Row::OursAsyncBlockCallerFormats
+        | Row::OursAsyncDrop
+        | Row::OursAsyncDropNoYield => {
             let rt = runtime();
-            let mode = if row == Row::OursAsyncBlock {
+            let mode = if matches!(row, Row::OursAsyncBlock | Row::OursAsyncBlockCallerFormats) {
                 FallbackMode::Block
             } else {
                 FallbackMode::Drop
@@ -211,6 +226,7 @@ fn setup(row: Row, dir: &Path) -> Sink {
                     .max_bytes(MAX_BYTES)
                     .backup_count(BACKUPS)
                     .fallback_mode(mode)
+                    .format_on_writer(row != Row::OursAsyncBlockCallerFormats)
                     .build()
                     .expect("build")
             });
@@ -227,10 +243,11 @@ fn setup(row: Row, dir: &Path) -> Sink {
                 yield_between: row != Row::OursAsyncDropNoYield,
             }
         }
-        Row::OursThread => {
+        Row::OursThread | Row::OursThreadCallerFormats => {
             let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.join("app.log"))
                 .max_bytes(MAX_BYTES)
                 .backup_count(BACKUPS)
+                .format_on_writer(row == Row::OursThread)
                 .build()
                 .expect("build");
             let stats = handler.clone();

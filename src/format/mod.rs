@@ -1,7 +1,9 @@
 //! Turning a [`Record`] into the bytes of one log line.
 //!
-//! Formatting runs in the caller's thread, before a record is queued, so the
-//! writer only concatenates bytes. A [`Formatter`] must produce exactly one line:
+//! The queued handlers format on their writer thread while it keeps up, and
+//! in the caller's thread otherwise (see `format_on_writer` on their
+//! builders); the blocking handler formats in the caller. A [`Formatter`]
+//! is therefore `Send + Sync` and must produce exactly one line:
 //! the handlers append a missing final `\n`, and the built-in formatters escape
 //! every character that could start a second line (see [`escape()`]).
 //!
@@ -111,7 +113,12 @@ pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Vec<u8>
                 .map(|(k, v)| k.len() + v.as_str().map_or(20, str::len) + 4)
                 .sum::<usize>(),
     );
-    formatter.format(record, &mut line);
-    end_line(&mut line);
+    format_into(formatter, record, &mut line);
     line
+}
+
+/// Formats `record` at the end of `line`, ending in exactly one `\n`.
+pub(crate) fn format_into(formatter: &dyn Formatter, record: &Record, line: &mut Vec<u8>) {
+    formatter.format(record, line);
+    end_line(line);
 }

@@ -1,8 +1,9 @@
 //! [`AsyncConcurrentHandler`]: the queued handler for tokio code.
 //!
-//! `emit` formats the record in the caller and pushes its bytes into the
-//! bounded queue ([`crate::queue`]) without awaiting; the writer thread
-//! ([`crate::writer::thread`]) writes them in batches. `emit_wait`, `flush`
+//! `emit` pushes the record (or, when the writer is behind, its formatted
+//! bytes) into the bounded queue ([`crate::queue`]) without awaiting; the
+//! writer thread ([`crate::writer::thread`]) formats and writes them in
+//! batches. `emit_wait`, `flush`
 //! and `shutdown` await room in the queue and the writer's answer, so they
 //! never block a runtime thread. Only the paths the caller asked to be
 //! blocking (`sync_level`, `FallbackMode::Block`) block, inside

@@ -1,9 +1,10 @@
 //! What every handler does with a record before it is queued or written:
-//! format it in the caller's thread (catching a panicking formatter), end
-//! its line, and decide by level whether the caller waits for it.
+//! format it in the caller's thread (catching a panicking formatter) unless
+//! the writer formats it, end its line, and decide by level whether the
+//! caller waits for it.
 
 use crate::format::end_line;
-use crate::queue::Line;
+use crate::queue::{Line, Pending};
 use crate::record::{Level, Record};
 use crate::writer::Core;
 
@@ -15,9 +16,9 @@ pub(crate) enum Admission {
     /// The handler is closed; counted as emitted and dropped.
     Closed,
     /// At or above `sync_level`: queue it and wait until it is written.
-    Sync(Line),
+    Sync(Pending),
     /// Queue it (counted once the queue takes it).
-    Queue(Line),
+    Queue(Pending),
 }
 
 /// The record as bytes, formatted in the calling thread: its line for the
@@ -25,12 +26,20 @@ pub(crate) enum Admission {
 /// `None` when the formatter panicked: that is reported, the record is
 /// counted as emitted and failed, and logging goes on.
 pub(crate) fn format(core: &Core, record: &Record) -> Option<Line> {
-    let Some(file) = core.format(record) else {
+    let line = core.line(record);
+    if line.is_none() {
         core.count_unformatted();
-        return None;
-    };
-    let syslog = core.forward.as_ref().map(|forward| forward.format(record));
-    Some(Line { file, syslog })
+    }
+    line
+}
+
+/// The record as it travels to the writer: as it is when the writer formats
+/// it (`on_writer`), else formatted now (`None` as for [`format`]).
+pub(crate) fn pending(core: &Core, record: Record, on_writer: bool) -> Option<Pending> {
+    if on_writer {
+        return Some(Pending::Record(record));
+    }
+    format(core, &record).map(Pending::Line)
 }
 
 /// A line formatted elsewhere (the `tracing` fmt writer), with its syslog
@@ -43,27 +52,29 @@ pub(crate) fn formatted(core: &Core, level: Level, file: Vec<u8>) -> Line {
     Line { file, syslog }
 }
 
-/// The first steps every queued handler takes with a line: an empty line is
-/// not logged, a missing final `\n` is added, a closed handler counts the
+/// The first steps every queued handler takes with a record: an empty line
+/// is not logged, a missing final `\n` is added, a closed handler counts the
 /// record as dropped, and a record at or above `sync_level` is one whose
 /// caller waits until it is written.
 pub(crate) fn admit(
     core: &Core,
     level: Level,
-    mut line: Line,
+    mut pending: Pending,
     closed: bool,
     sync_level: Option<Level>,
 ) -> Admission {
-    if line.file.is_empty() {
-        return Admission::Empty;
+    if let Pending::Line(line) = &mut pending {
+        if line.file.is_empty() {
+            return Admission::Empty;
+        }
+        end_line(&mut line.file);
     }
-    end_line(&mut line.file);
     if closed {
         core.count_closed_drop();
         return Admission::Closed;
     }
     if sync_level.is_some_and(|sync| level >= sync) {
-        return Admission::Sync(line);
+        return Admission::Sync(pending);
     }
-    Admission::Queue(line)
+    Admission::Queue(pending)
 }

@@ -16,7 +16,7 @@ use super::options::Common;
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fork::PerProcess;
-use crate::queue::{Line, MAX_QUEUE_CAPACITY, Msg, Queue, Refused, queue};
+use crate::queue::{MAX_QUEUE_CAPACITY, Msg, Pending, Queue, Refused, queue};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
 use crate::sync::block_on_until;
@@ -32,6 +32,8 @@ pub(crate) struct Settings {
     pub(crate) fallback_mode: FallbackMode,
     pub(crate) sync_level: Option<Level>,
     pub(crate) nowait_limit: usize,
+    /// Records travel to the writer as records and are formatted there.
+    pub(crate) format_on_writer: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -43,6 +45,7 @@ impl std::fmt::Debug for Settings {
             .field("fallback_mode", &self.fallback_mode)
             .field("sync_level", &self.sync_level)
             .field("nowait_limit", &self.nowait_limit)
+            .field("format_on_writer", &self.format_on_writer)
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +64,7 @@ impl Settings {
             fallback_mode,
             sync_level,
             nowait_limit: crate::DEFAULT_NOWAIT_LIMIT,
+            format_on_writer: true,
         }
     }
 
@@ -121,56 +125,78 @@ impl Queued {
         })
     }
 
+    /// The record as it goes into the queue: as it is, or formatted now
+    /// (`None`: the formatter panicked; counted and reported).
+    fn pending(&self, record: Record) -> Option<Pending> {
+        // A writer more than a batch behind is the bottleneck: the caller,
+        // which would wait for room anyway, formats its record itself.
+        let on_writer = self.settings.format_on_writer
+            && self.queue.depth() < crate::writer::MAX_BATCH_RECORDS as u64;
+        intake::pending(&self.core, record, on_writer)
+    }
+
     fn emit(&self, record: Record) {
         // Skip formatting what would be dropped anyway.
         if self.queue.is_closed() {
             self.core.count_closed_drop();
             return;
         }
-        let Some(line) = intake::format(&self.core, &record) else {
+        let level = record.level();
+        let Some(pending) = self.pending(record) else {
             return;
         };
-        self.emit_line(record.level(), line);
+        self.emit_pending(level, pending);
     }
 
     fn emit_text(&self, level: Level, text: Vec<u8>) {
         let line = intake::formatted(&self.core, level, text);
-        self.emit_line(level, line);
+        self.emit_pending(level, Pending::Line(line));
     }
 
-    fn emit_line(&self, level: Level, line: Line) {
+    fn emit_pending(&self, level: Level, pending: Pending) {
         let closed = self.queue.is_closed();
-        let line = match admit(&self.core, level, line, closed, self.settings.sync_level) {
-            Admission::Queue(line) => line,
-            Admission::Sync(line) => {
+        let pending = match admit(&self.core, level, pending, closed, self.settings.sync_level) {
+            Admission::Queue(pending) => pending,
+            Admission::Sync(pending) => {
                 // Its error was counted and reported by the writer.
-                let _ = blocking(|| self.write_and_wait(line));
+                let _ = blocking(|| self.write_and_wait(pending));
                 return;
             }
             Admission::Empty | Admission::Closed => return,
         };
         let counters = &self.core.counters;
-        match self.queue.try_push(Msg::Line(line)) {
+        match self.queue.try_push(Msg::Record(pending)) {
             Ok(()) => add(&counters.queued, 1),
-            Err(Refused::Full(Msg::Line(line))) => self.queue_full(line),
+            Err(Refused::Full(Msg::Record(pending))) => self.queue_full(pending),
             Err(_) => add(&counters.dropped, 1),
         }
     }
 
-    fn queue_full(&self, line: Line) {
+    fn queue_full(&self, pending: Pending) {
         let counters = &self.core.counters;
         match self.settings.fallback_mode {
             FallbackMode::Block => {
                 add(&counters.waited, 1);
-                let line = match self.retry_briefly(Msg::Line(line)) {
+                let msg = match self.retry_briefly(Msg::Record(pending)) {
                     Ok(pushed) => return self.count_push(pushed),
                     Err(msg) => msg,
                 };
-                let pushed = blocking(|| self.queue.push_waiting(line, false, None));
+                let pushed = blocking(|| self.queue.push_waiting(msg, false, None));
                 self.count_push(pushed.is_ok());
             }
             FallbackMode::Nowait => match &self.nowait {
-                Some(nowait) => nowait.write(&self.core, line),
+                Some(nowait) => {
+                    let line = match pending {
+                        Pending::Line(line) => line,
+                        Pending::Record(record) => {
+                            let Some(line) = intake::format(&self.core, &record) else {
+                                return;
+                            };
+                            line
+                        }
+                    };
+                    nowait.write(&self.core, line);
+                }
                 None => add(&counters.dropped, 1),
             },
             FallbackMode::Drop => add(&counters.dropped, 1),
@@ -189,7 +215,7 @@ impl Queued {
             match self.queue.try_push(msg) {
                 Ok(()) => return Ok(true),
                 Err(Refused::Full(back)) => msg = back,
-                Err(Refused::Closed) => return Ok(false),
+                Err(Refused::Closed(_)) => return Ok(false),
             }
         }
         Err(msg)
@@ -207,11 +233,11 @@ impl Queued {
         );
     }
 
-    /// Queues `line` behind the caller's earlier records and blocks until
+    /// Queues `pending` behind the caller's earlier records and blocks until
     /// its batch was written.
-    fn write_and_wait(&self, line: Line) -> Result<()> {
+    fn write_and_wait(&self, pending: Pending) -> Result<()> {
         let (waiter, outcome) = oneshot::channel();
-        let msg = Msg::Confirmed(line, waiter);
+        let msg = Msg::Confirmed(pending, waiter);
         let pushed = self.queue.push_waiting(msg, false, None).is_ok();
         self.count_push(pushed);
         if !pushed {
@@ -225,35 +251,58 @@ impl Queued {
         if self.queue.is_closed() {
             return Err(TryEmitError::Closed(record));
         }
+        if self.settings.format_on_writer {
+            // The record comes back untouched when the queue refuses it.
+            let (full, msg) = match self.queue.try_push(Msg::Record(Pending::Record(record))) {
+                Ok(()) => {
+                    add(&self.core.counters.queued, 1);
+                    return Ok(());
+                }
+                Err(Refused::Full(msg)) => (true, msg),
+                Err(Refused::Closed(msg)) => (false, msg),
+            };
+            // The queue hands back the message it was given.
+            return match msg {
+                Msg::Record(Pending::Record(record)) if full => Err(TryEmitError::Full(record)),
+                Msg::Record(Pending::Record(record)) => Err(TryEmitError::Closed(record)),
+                _ => Ok(()),
+            };
+        }
         let Some(line) = intake::format(&self.core, &record) else {
             return Ok(()); // counted as failed, and reported
         };
-        match self.queue.try_push(Msg::Line(line)) {
+        match self.queue.try_push(Msg::Record(Pending::Line(line))) {
             Ok(()) => {
                 add(&self.core.counters.queued, 1);
                 Ok(())
             }
             Err(Refused::Full(_)) => Err(TryEmitError::Full(record)),
-            Err(Refused::Closed) => Err(TryEmitError::Closed(record)),
+            Err(Refused::Closed(_)) => Err(TryEmitError::Closed(record)),
         }
     }
 
-    /// The line of a record whose caller waits for it, ready to queue.
-    fn confirmed_line(&self, record: &Record) -> Result<Line> {
+    /// A record whose caller waits for it, ready to queue.
+    fn confirmed(&self, record: Record) -> Result<Pending> {
         if self.queue.is_closed() {
             self.core.count_closed_drop();
             return Err(Error::closed());
         }
-        let mut line = intake::format(&self.core, record)
+        let mut pending = self
+            .pending(record)
             .ok_or_else(|| Error::plain(ErrorKind::FormatterPanicked))?;
-        crate::format::end_line(&mut line.file);
-        Ok(line)
+        if let Pending::Line(line) = &mut pending {
+            crate::format::end_line(&mut line.file);
+        }
+        Ok(pending)
     }
 
     async fn emit_wait(&self, record: Record) -> Result<()> {
-        let line = self.confirmed_line(&record)?;
+        let pending = self.confirmed(record)?;
         let (waiter, outcome) = oneshot::channel();
-        let pushed = self.queue.push(Msg::Confirmed(line, waiter), false).await;
+        let pushed = self
+            .queue
+            .push(Msg::Confirmed(pending, waiter), false)
+            .await;
         self.count_push(pushed.is_ok());
         pushed.map_err(|_| Error::closed())?;
         self.queue.nudge();
@@ -261,8 +310,8 @@ impl Queued {
     }
 
     fn emit_wait_blocking(&self, record: Record) -> Result<()> {
-        let line = self.confirmed_line(&record)?;
-        blocking(|| self.write_and_wait(line))
+        let pending = self.confirmed(record)?;
+        blocking(|| self.write_and_wait(pending))
     }
 
     async fn flush(&self) -> Result<()> {
@@ -596,6 +645,41 @@ macro_rules! queued_options {
         /// every level without waiting.
         pub fn sync_level(mut self, level: impl Into<Option<crate::Level>>) -> Self {
             self.settings.sync_level = level.into();
+            self
+        }
+
+        /// Where records become lines. `true` (the default): a record
+        /// travels through the queue as it is (level, strings, typed
+        /// values; one pointer wide) and the writer thread formats it into
+        /// the batch it writes, so the caller pays only for building the
+        /// record and queueing it. When the writer falls more than a batch
+        /// behind, callers format their records themselves (they would
+        /// soon wait for room anyway), so producers that together outpace
+        /// one formatting thread share the work. `false`: every caller
+        /// formats its record before queueing it, which a
+        /// [`Formatter`](crate::format::Formatter) of your own needs if it
+        /// reads anything of the calling thread (its name, a thread-local,
+        /// a task-local). A record's timestamp and pid are taken when it is
+        /// built, so they are the same either way; records keep their order
+        /// either way.
+        ///
+        /// ```
+        /// # fn main() -> concurrent_log_handler::Result<()> {
+        /// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
+        ///
+        /// let dir = tempfile::tempdir().unwrap();
+        /// let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log"))
+        ///     .format_on_writer(false)
+        ///     .build()?;
+        /// handler.emit(Record::new(Level::Info, "formatted by the caller"));
+        /// drop(guard);
+        /// let text = std::fs::read_to_string(dir.path().join("app.log")).unwrap();
+        /// assert!(text.ends_with("formatted by the caller\n"));
+        /// # Ok(())
+        /// # }
+        /// ```
+        pub fn format_on_writer(mut self, on_writer: bool) -> Self {
+            self.settings.format_on_writer = on_writer;
             self
         }
     };

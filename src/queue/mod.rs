@@ -22,8 +22,9 @@
 //!   for async callers, `try_send` for everyone, and a receiver the writer
 //!   thread drives without a runtime (see [`crate::sync::block_on_until`]).
 //!
-//! This module knows nothing of records, formats or files: it moves [`Msg`]s
-//! (bytes, and control messages that never share a slot with them).
+//! This module knows nothing of formats or files: it moves [`Msg`]s (records,
+//! as bytes or still as records, and control messages that never share a slot
+//! with them).
 
 mod gate;
 
@@ -39,6 +40,7 @@ use crate::sync::{block_on_until, lock_unpoisoned};
 use tokio::sync::oneshot;
 
 use crate::error::Result;
+use crate::record::Record;
 use gate::{Gate, Pass};
 
 /// Tells one waiting caller how its record, flush or stop went.
@@ -59,13 +61,23 @@ impl Line {
     }
 }
 
-/// One queue slot. Control messages never share a slot with log bytes.
+/// A record on its way to the writer: formatted by its caller, or still a
+/// record, which the writer formats.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// Formatted in the caller's thread.
+    Line(Line),
+    /// Formatted by the writer, into the batch it is building.
+    Record(Record),
+}
+
+/// One queue slot. Control messages never share a slot with records.
 #[derive(Debug)]
 pub(crate) enum Msg {
-    /// A formatted record, fire-and-forget.
-    Line(Line),
-    /// A formatted record whose caller waits for the outcome of its batch.
-    Confirmed(Line, Waiter),
+    /// A record, fire-and-forget.
+    Record(Pending),
+    /// A record whose caller waits for the outcome of its batch.
+    Confirmed(Pending, Waiter),
     /// Resolve once everything queued before it is written.
     Flush(Waiter),
     /// Rotate the log once everything queued before it is written.
@@ -127,9 +139,8 @@ const ROOM_RECHECK: Duration = Duration::from_millis(5);
 pub(crate) enum Refused {
     /// The queue is full right now.
     Full(Msg),
-    /// The queue is closed (stopped or shut down), or the writer is gone;
-    /// the message was dropped.
-    Closed,
+    /// The queue is closed (stopped or shut down), or the writer is gone.
+    Closed(Msg),
 }
 
 /// What the writer found when it took messages.
@@ -169,7 +180,7 @@ impl Queue {
     /// Pushes `msg` if there is room right now; never waits.
     pub(crate) fn try_push(&self, msg: Msg) -> Result<(), Refused> {
         let Some(pass) = self.enter(false) else {
-            return Err(Refused::Closed);
+            return Err(Refused::Closed(msg));
         };
         match self.tx.try_send(msg) {
             Ok(()) => {
@@ -177,7 +188,7 @@ impl Queue {
                 Ok(())
             }
             Err(TrySendError::Full(msg)) => Err(Refused::Full(msg)),
-            Err(TrySendError::Closed(_)) => Err(Refused::Closed),
+            Err(TrySendError::Closed(msg)) => Err(Refused::Closed(msg)),
         }
     }
 
@@ -191,7 +202,7 @@ impl Queue {
         deadline: Option<Instant>,
     ) -> Result<(), Refused> {
         let Some(pass) = self.enter(even_if_closed) else {
-            return Err(Refused::Closed);
+            return Err(Refused::Closed(msg));
         };
         let room = &self.shared.room;
         let mut msg = match self.tx.try_send(msg) {
@@ -200,7 +211,7 @@ impl Queue {
                 return Ok(());
             }
             Err(TrySendError::Full(msg)) => msg,
-            Err(TrySendError::Closed(_)) => return Err(Refused::Closed),
+            Err(TrySendError::Closed(msg)) => return Err(Refused::Closed(msg)),
         };
         room.waiters.fetch_add(1, Ordering::SeqCst);
         let result = loop {
@@ -209,11 +220,11 @@ impl Queue {
             // freed between the last try and the wait is not missed.
             match self.tx.try_send(msg) {
                 Ok(()) => break Ok(()),
-                Err(TrySendError::Closed(_)) => break Err(Refused::Closed),
+                Err(TrySendError::Closed(back)) => break Err(Refused::Closed(back)),
                 Err(TrySendError::Full(back)) => msg = back,
             }
             if !even_if_closed && self.shared.gate.is_closed() {
-                break Err(Refused::Closed);
+                break Err(Refused::Closed(msg));
             }
             let wait = match deadline {
                 Some(deadline) => {
@@ -241,14 +252,14 @@ impl Queue {
     /// pushes nothing and leaves the gate's count as it was.
     pub(crate) async fn push(&self, msg: Msg, even_if_closed: bool) -> Result<(), Refused> {
         let Some(pass) = self.enter(even_if_closed) else {
-            return Err(Refused::Closed);
+            return Err(Refused::Closed(msg));
         };
         match self.tx.send(msg).await {
             Ok(()) => {
                 pass.pushed();
                 Ok(())
             }
-            Err(mpsc::error::SendError(_)) => Err(Refused::Closed),
+            Err(mpsc::error::SendError(msg)) => Err(Refused::Closed(msg)),
         }
     }
 
@@ -358,14 +369,14 @@ mod tests {
     use super::*;
 
     fn line() -> Msg {
-        Msg::Line(Line::file(b"x\n".to_vec()))
+        Msg::Record(Pending::Line(Line::file(b"x\n".to_vec())))
     }
 
     #[test]
     fn a_closed_queue_refuses_records_but_not_control_messages() {
         let (queue, mut inbox) = queue(4);
         queue.close();
-        assert!(matches!(queue.try_push(line()), Err(Refused::Closed)));
+        assert!(matches!(queue.try_push(line()), Err(Refused::Closed(_))));
         let (waiter, _outcome) = tokio::sync::oneshot::channel();
         queue
             .push_waiting(Msg::Flush(waiter), true, None)

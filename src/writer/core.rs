@@ -8,7 +8,8 @@ use std::time::Duration;
 use super::forward::Forward;
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, LockedFile, WriteReport};
-use crate::format::{Formatter, format_line};
+use crate::format::{Formatter, format_into, format_line};
+use crate::queue::Line;
 use crate::record::Record;
 use crate::report::ErrorReporter;
 use crate::stats::{Counters, Stats, add};
@@ -111,6 +112,31 @@ impl Core {
                 None
             }
         }
+    }
+
+    /// The record as its bytes: its line for the file and, when the handler
+    /// forwards to a collector, its syslog message. `None` when the
+    /// formatter panicked (reported; the caller counts the record).
+    pub(crate) fn line(&self, record: &Record) -> Option<Line> {
+        let file = self.format(record)?;
+        let syslog = self.forward.as_ref().map(|forward| forward.format(record));
+        Some(Line { file, syslog })
+    }
+
+    /// Formats `record` into `buffer` (emptied first), as
+    /// [`format`](Self::format) does into a buffer of its own; `false` when
+    /// the formatter panicked (reported; `buffer` is left empty).
+    pub(crate) fn format_into(&self, record: &Record, buffer: &mut Vec<u8>) -> bool {
+        buffer.clear();
+        let formatted = catch_unwind(AssertUnwindSafe(|| {
+            format_into(&*self.formatter, record, buffer);
+        }));
+        if formatted.is_err() {
+            buffer.clear();
+            self.errors
+                .report(&Error::plain(ErrorKind::FormatterPanicked));
+        }
+        formatted.is_ok()
     }
 
     /// A record the formatter could not format: emitted and failed.

@@ -23,7 +23,7 @@ pub(crate) mod thread;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::file::{BatchOutcome, MAX_KEPT_SCRATCH};
 use crate::report::DropReporter;
 use crate::stats::add;
@@ -31,12 +31,14 @@ use crate::sync::lock_unpoisoned;
 
 pub(crate) use self::core::Core;
 use crate::confirm::Confirm;
-use crate::queue::{Line, Msg, Waiter};
+use crate::queue::{Line, Msg, Pending, Waiter};
 
 pub(crate) use crate::rest::MAX_BATCH_RECORDS;
 /// Most fire-and-forget lines kept for another attempt after a failed write;
 /// beyond this they are counted as failed.
 pub(crate) const RETRY_CAPACITY: usize = 10_000;
+/// A buffer of the writer's own larger than this is not kept for reuse.
+const MAX_KEPT_LINE: usize = 1024;
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -45,6 +47,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 struct Entry {
     line: Vec<u8>,
     kind: EntryKind,
+    /// The buffer is the writer's own (it formatted the record): once
+    /// written it is kept for the next record the writer formats, rather
+    /// than handed back to the callers.
+    own: bool,
 }
 
 #[derive(Debug)]
@@ -73,6 +79,8 @@ pub(crate) struct BatchWriter {
     retry: Vec<Vec<u8>>,
     /// Buffers of written lines, on their way back to the callers.
     spent: Vec<Vec<u8>>,
+    /// Empty buffers for the records the writer formats itself.
+    free: Vec<Vec<u8>>,
     /// Messages for the collector of the batch being written.
     forwarded: Vec<(Vec<u8>, Option<Confirm>)>,
     /// Callers of `stop`/`shutdown` waiting for [`finish`](Self::finish).
@@ -99,6 +107,7 @@ impl BatchWriter {
             scratch: Vec::new(),
             retry: Vec::new(),
             spent: Vec::with_capacity(MAX_BATCH_RECORDS),
+            free: Vec::with_capacity(MAX_BATCH_RECORDS),
             forwarded: Vec::new(),
             stops: Vec::new(),
             exiting: false,
@@ -138,10 +147,15 @@ impl BatchWriter {
         let mut flushes = Vec::new();
         let mut force_report = false;
         self.start_batch_with_retries();
+        for msg in msgs.iter() {
+            if let Msg::Record(Pending::Record(record)) = msg {
+                record.prefetch();
+            }
+        }
         for msg in msgs.drain(..) {
             match msg {
-                Msg::Line(line) => self.push_record(line, None),
-                Msg::Confirmed(line, waiter) => self.push_record(line, Some(waiter)),
+                Msg::Record(pending) => self.push_record(pending, None),
+                Msg::Confirmed(pending, waiter) => self.push_record(pending, Some(waiter)),
                 Msg::Flush(waiter) => {
                     flushes.push(waiter);
                     force_report = true;
@@ -173,10 +187,27 @@ impl BatchWriter {
         }
     }
 
-    /// Adds a record to the batch: its line for the file, its message for the
-    /// collector, and its caller's waiter split between the sinks that
-    /// confirm.
-    fn push_record(&mut self, line: Line, waiter: Option<Waiter>) {
+    /// Adds a record to the batch: its line for the file (formatted here if
+    /// its caller left that to the writer), its message for the collector,
+    /// and its caller's waiter split between the sinks that confirm.
+    fn push_record(&mut self, pending: Pending, waiter: Option<Waiter>) {
+        let (line, own) = match pending {
+            Pending::Line(line) => (line, false),
+            Pending::Record(record) => {
+                let mut file = self.free.pop().unwrap_or_default();
+                if !self.core.format_into(&record, &mut file) {
+                    // Reported; the record was counted as queued.
+                    self.free.push(file);
+                    add(&self.core.counters.failed, 1);
+                    if let Some(waiter) = waiter {
+                        let _ = waiter.send(Err(Error::plain(ErrorKind::FormatterPanicked)));
+                    }
+                    return;
+                }
+                let syslog = self.core.forward.as_ref().map(|f| f.format(&record));
+                (Line { file, syslog }, true)
+            }
+        };
         let Line { file, syslog } = line;
         let (for_file, for_collector) = match (&self.core.forward, &syslog, waiter) {
             (Some(forward), Some(_), Some(waiter)) => forward.split(waiter),
@@ -188,6 +219,7 @@ impl BatchWriter {
         self.batch.push(Entry {
             line: file,
             kind: EntryKind::Record(for_file),
+            own,
         });
     }
 
@@ -244,6 +276,7 @@ impl BatchWriter {
         self.batch.extend(self.retry.drain(..).map(|line| Entry {
             line,
             kind: EntryKind::Record(None),
+            own: false,
         }));
     }
 
@@ -309,7 +342,13 @@ impl BatchWriter {
         add(&counters.drop_reports, reports as u64);
         let mut entries = self.batch.drain(..);
         for entry in entries.by_ref().take(written) {
-            self.spent.push(entry.line);
+            if entry.own && entry.line.capacity() <= MAX_KEPT_LINE {
+                let mut line = entry.line;
+                line.clear();
+                self.free.push(line);
+            } else {
+                self.spent.push(entry.line);
+            }
             if let EntryKind::Record(Some(confirm)) = entry.kind {
                 confirm.send(match &unsynced {
                     Some(e) => Err(e.clone()),
@@ -369,6 +408,7 @@ fn push_report(
         Some(line) => batch.push(Entry {
             line,
             kind: kind(count),
+            own: false,
         }),
         None => reporter.unreport(count),
     }

@@ -22,9 +22,9 @@
 //! scheduled and then start a blocking-pool job. Its only cost is one idle
 //! thread, as with tracing-appender's worker.
 //!
-//! The writer never dies: a panic inside a batch (a bug, since user
-//! formatters run in the callers and are caught there) is caught, reported,
-//! and the loop goes on.
+//! The writer never dies: a panic inside a batch (a bug, since a panicking
+//! formatter is caught around each record) is caught, reported, and the
+//! loop goes on.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};

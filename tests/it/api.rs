@@ -86,3 +86,61 @@ fn errors_convert_to_io_errors_keeping_kind_and_path() {
     assert_eq!(io.kind(), kind);
     assert!(io.to_string().contains("d.log"), "{io}");
 }
+
+/// A formatter that writes the name of the thread it runs on.
+#[derive(Debug)]
+struct ThreadName;
+
+impl concurrent_log_handler::format::Formatter for ThreadName {
+    fn format(&self, record: &Record, out: &mut Vec<u8>) {
+        let thread = std::thread::current();
+        out.extend_from_slice(thread.name().unwrap_or("unnamed").as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(record.message().as_bytes());
+    }
+}
+
+/// By default the writer thread formats (the caller only queues the
+/// record); `format_on_writer(false)` has every caller format its own, for
+/// formatters that read the calling thread. Both queued handlers.
+#[test]
+fn format_on_writer_decides_which_thread_runs_the_formatter() {
+    for on_writer in [true, false] {
+        let log = TempLog::new();
+        let (thread_handler, guard) =
+            concurrent_log_handler::NonBlockingConcurrentHandler::builder(&log.path)
+                .formatter(ThreadName)
+                .format_on_writer(on_writer)
+                .build()
+                .expect("build");
+        let runtime = crate::util::current_thread();
+        let async_handler = runtime.block_on(async {
+            AsyncConcurrentHandler::builder(&log.path)
+                .formatter(ThreadName)
+                .format_on_writer(on_writer)
+                .build()
+                .expect("build")
+        });
+        std::thread::Builder::new()
+            .name("caller".into())
+            .spawn(move || {
+                for i in 0..10 {
+                    thread_handler.emit(Record::new(Level::Info, format!("thread {i}")));
+                    async_handler.emit(Record::new(Level::Info, format!("async {i}")));
+                }
+                thread_handler.flush().expect("flush");
+                runtime.block_on(async_handler.shutdown()).expect("shutdown");
+            })
+            .expect("spawn")
+            .join()
+            .expect("caller");
+        drop(guard);
+        let lines = crate::util::all_lines(&log.path);
+        assert_eq!(lines.len(), 20, "{lines:?}");
+        let expected = if on_writer { "clh-writer " } else { "caller " };
+        assert!(
+            lines.iter().all(|line| line.starts_with(expected)),
+            "on_writer {on_writer}: {lines:?}"
+        );
+    }
+}

@@ -531,42 +531,54 @@ fn a_panicking_formatter_loses_only_its_record_and_never_the_writer() {
             TextFormatter::new().format(record, out);
         }
     }
-    let log = TempLog::new();
-    let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
-        .formatter(Fussy)
-        .queue_capacity(1)
-        .fallback_mode(FallbackMode::Drop)
-        .build()
-        .expect("build");
-    handler.emit(record(0, 0));
-    let err = handler
-        .emit_wait(Record::new(Level::Info, "boom"))
-        .expect_err("the formatter panicked");
-    assert_eq!(err.kind(), ErrorKind::FormatterPanicked);
-    // Overflow the one-slot queue, so that a drop report is due.
-    let holder = LockHolder::hold(&lock_path(&log));
-    let mut dropped = 0;
-    for seq in 1..50 {
-        if handler.try_emit(record(0, seq)).is_err() {
-            handler.emit(record(0, seq)); // dropped and counted
-            dropped += 1;
+    // Formatted on the writer (the default) and in the callers.
+    for on_writer in [true, false] {
+        let log = TempLog::new();
+        let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+            .formatter(Fussy)
+            .format_on_writer(on_writer)
+            .queue_capacity(1)
+            .fallback_mode(FallbackMode::Drop)
+            .build()
+            .expect("build");
+        handler.emit(record(0, 0));
+        let err = handler
+            .emit_wait(Record::new(Level::Info, "boom"))
+            .expect_err("the formatter panicked");
+        assert_eq!(err.kind(), ErrorKind::FormatterPanicked);
+        handler.emit(Record::new(Level::Info, "boom, fire and forget"));
+        handler.flush().expect("the writer survived");
+        // Overflow the one-slot queue, so that a drop report is due.
+        let holder = LockHolder::hold(&lock_path(&log));
+        let mut dropped = 0;
+        for seq in 1..50 {
+            if handler.try_emit(record(0, seq)).is_err() {
+                handler.emit(record(0, seq)); // dropped and counted
+                dropped += 1;
+            }
         }
+        holder.release();
+        handler
+            .flush()
+            .expect("the writer survived the drop report's panic");
+        handler.emit(record(0, 1_000));
+        drop(guard);
+        let stats = handler.stats();
+        assert!(dropped > 0, "{stats:?}");
+        assert_eq!(stats.failed, 2, "on_writer {on_writer}: {stats:?}");
+        assert_eq!(
+            stats.emitted,
+            stats.written + stats.dropped + stats.failed,
+            "{stats:?}"
+        );
+        let lines = all_lines(&log.path);
+        assert_eq!(lines.len() as u64, stats.written);
+        assert!(lines.iter().all(|line| !line.contains("boom")), "{lines:?}");
+        assert!(
+            lines.iter().any(|line| line.contains("s000001000")),
+            "{lines:?}"
+        );
     }
-    holder.release();
-    handler
-        .flush()
-        .expect("the writer survived the drop report's panic");
-    handler.emit(record(0, 1_000));
-    drop(guard);
-    let stats = handler.stats();
-    assert!(dropped > 0, "{stats:?}");
-    assert_eq!(stats.failed, 1, "{stats:?}");
-    assert_eq!(
-        stats.emitted,
-        stats.written + stats.dropped + stats.failed,
-        "{stats:?}"
-    );
-    assert_eq!(all_lines(&log.path).len() as u64, stats.written);
 }
 
 /// Records still queued when their runtime shuts down are written: the
