@@ -225,17 +225,6 @@ impl Record {
         self
     }
 
-    /// Reads the record's body and its fields once, so that a batch of
-    /// records made on other threads comes into this core's cache in one
-    /// overlapped sweep rather than one miss at a time while formatting.
-    pub(crate) fn prefetch(&self) {
-        let body = &*self.body;
-        std::hint::black_box(body.pid);
-        if let Some((key, _)) = body.fields.first() {
-            std::hint::black_box(key.len());
-        }
-    }
-
     /// The record's level.
     pub fn level(&self) -> Level {
         self.body.level

@@ -147,11 +147,6 @@ impl BatchWriter {
         let mut flushes = Vec::new();
         let mut force_report = false;
         self.start_batch_with_retries();
-        for msg in msgs.iter() {
-            if let Msg::Record(Pending::Record(record)) = msg {
-                record.prefetch();
-            }
-        }
         for msg in msgs.drain(..) {
             match msg {
                 Msg::Record(pending) => self.push_record(pending, None),
