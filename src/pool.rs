@@ -74,9 +74,12 @@ impl<T: 'static> Pool<T> {
             cache.push(item);
             if cache.len() > CACHE_HIGH {
                 let from = cache.len() - REFILL;
-                let mut spill: Vec<T> = cache.drain(from..).collect();
-                drop(cache);
-                self.give_all(&mut spill);
+                if let Some(mut shared) = self.try_lock() {
+                    let room = self.limit.saturating_sub(shared.len());
+                    let keep = room.min(REFILL);
+                    shared.extend(cache.drain(from..from + keep));
+                }
+                cache.truncate(from);
             }
         });
     }
