@@ -36,6 +36,9 @@ const MAX_REOPENS: u32 = 16;
 pub(crate) struct LockFile {
     path: PathBuf,
     file: File,
+    /// `file`'s device and inode, which never change while it is open:
+    /// the stale check compares them with the path's without an `fstat`.
+    id: (u64, u64),
     mode: u32,
     /// The process that opened `file`; another pid means we were forked.
     opened_by: u32,
@@ -51,10 +54,11 @@ pub(crate) struct LockGuard<'a> {
 impl LockFile {
     /// Opens (creating if needed, never truncating) the lock file at `path`.
     pub(crate) fn open(path: &Path, mode: u32) -> Result<LockFile> {
-        let file = open_lock_file(path, mode)?;
+        let (file, id) = open_lock_file(path, mode)?;
         Ok(LockFile {
             path: path.to_path_buf(),
             file,
+            id,
             mode,
             opened_by: crate::fork::current_pid(),
         })
@@ -88,7 +92,7 @@ impl LockFile {
     fn lock_with(&mut self, mut after_locking: impl FnMut()) -> Result<(LockGuard<'_>, bool)> {
         let forked = crate::fork::current_pid() != self.opened_by;
         if forked {
-            self.file = open_lock_file(&self.path, self.mode)?;
+            (self.file, self.id) = open_lock_file(&self.path, self.mode)?;
             self.opened_by = crate::fork::current_pid();
         }
         for _ in 0..MAX_REOPENS {
@@ -98,7 +102,7 @@ impl LockFile {
                 return Ok((LockGuard { lock: self }, forked));
             }
             let _ = fs4::FileExt::unlock(&self.file);
-            self.file = open_lock_file(&self.path, self.mode)?;
+            (self.file, self.id) = open_lock_file(&self.path, self.mode)?;
         }
         Err(Error::lock_file_replaced(&self.path.clone(), MAX_REOPENS))
     }
@@ -115,12 +119,9 @@ impl LockFile {
         }
     }
 
-    /// Whether our descriptor is still the file at the path.
+    /// Whether our descriptor is still the file at the path (one `stat`).
     fn is_current(&self) -> bool {
-        match (self.file.metadata(), std::fs::symlink_metadata(&self.path)) {
-            (Ok(ours), Ok(now)) => ours.dev() == now.dev() && ours.ino() == now.ino(),
-            _ => false,
-        }
+        std::fs::symlink_metadata(&self.path).is_ok_and(|now| (now.dev(), now.ino()) == self.id)
     }
 }
 
@@ -157,9 +158,11 @@ impl Drop for LockGuard<'_> {
 
 /// Opens the lock file without following a symlink at its path: a link planted
 /// there by someone else must not make us write our rollover time into the
-/// file it points to (it fails with ELOOP instead).
-fn open_lock_file(path: &Path, mode: u32) -> Result<File> {
-    OpenOptions::new()
+/// file it points to (it fails with ELOOP instead). Returns the file with its
+/// device and inode.
+fn open_lock_file(path: &Path, mode: u32) -> Result<(File, (u64, u64))> {
+    let error = |e| Error::io(ErrorKind::OpenLockFile, path.to_path_buf(), e);
+    let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
@@ -167,7 +170,9 @@ fn open_lock_file(path: &Path, mode: u32) -> Result<File> {
         .mode(mode)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| Error::io(ErrorKind::OpenLockFile, path.to_path_buf(), e))
+        .map_err(error)?;
+    let meta = file.metadata().map_err(error)?;
+    Ok((file, (meta.dev(), meta.ino())))
 }
 
 #[cfg(test)]
