@@ -321,13 +321,26 @@ impl<H: QueuedHandler> log::Log for ConcurrentLogger<H> {
         if !self.enabled(record.metadata()) {
             return;
         }
-        // A message without arguments is a `&'static str`: no copy.
-        let message: Cow<'static, str> = match record.args().as_str() {
-            Some(text) => Cow::Borrowed(text),
-            None => Cow::Owned(record.args().to_string()),
+        // The macros' target is the module path, which `log` also hands
+        // out as a `&'static str`: no copy then.
+        let target: Cow<'static, str> = match record.module_path_static() {
+            Some(path) if path == record.target() => Cow::Borrowed(path),
+            _ => Cow::Owned(record.target().to_owned()),
         };
-        let mut ours =
-            Record::new(level_of(record.level()), message).with_target(record.target().to_owned());
+        // A message without arguments is a `&'static str`: no copy; one with
+        // arguments is rendered into a recycled buffer.
+        let level = level_of(record.level());
+        let mut ours = match record.args().as_str() {
+            Some(text) => Record::new(level, text),
+            None => {
+                let mut ours = Record::new(level, "");
+                ours.write_message(|message| {
+                    let _ = std::fmt::Write::write_fmt(message, *record.args());
+                });
+                ours
+            }
+        }
+        .with_target(target);
         // Only `Fields` itself could fail the visit, and it never does.
         let _ = record.key_values().visit(&mut Fields(&mut ours));
         self.handler.emit_record(ours);

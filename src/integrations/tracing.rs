@@ -50,7 +50,7 @@
 //! ```
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io;
 
 use ::tracing::field::{Field, Visit};
@@ -116,6 +116,11 @@ impl SpanFields {
 /// Whatever collects a `tracing` field's typed value.
 trait Collect {
     fn collect(&mut self, field: &Field, value: Value);
+
+    /// A value `tracing` has only as `Debug` (the message among them).
+    fn collect_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.collect(field, Value::debug(value));
+    }
 }
 
 impl Collect for SpanFields {
@@ -153,15 +158,13 @@ macro_rules! typed_visits {
             }
 
             fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-                // The message arrives as `fmt::Arguments`, whose Debug is its
-                // Display.
-                self.collect(field, Value::debug(value));
+                self.collect_debug(field, value);
             }
         }
     };
 }
 typed_visits!(SpanFields);
-typed_visits!(EventFields);
+typed_visits!(EventFields<'_>);
 
 /// The fields this layer recorded for a span (none if another layer made it).
 fn span_fields(
@@ -223,22 +226,46 @@ pub fn with_current_span(mut record: Record) -> Record {
     record
 }
 
-/// An event's message and fields, in the order they were given.
-#[derive(Default)]
-struct EventFields {
-    message: Option<String>,
-    fields: Vec<(&'static str, Value)>,
+/// Visits an event straight into its record: the message, and the other
+/// fields in the order they were given.
+struct EventFields<'a> {
+    record: &'a mut Record,
+    message_seen: bool,
 }
 
-impl Collect for EventFields {
+impl EventFields<'_> {
+    /// Whether `field` is the event's message (its first `message` field).
+    fn is_message(&mut self, field: &Field) -> bool {
+        let first = field.name() == "message" && !self.message_seen;
+        self.message_seen |= first;
+        first
+    }
+}
+
+impl Collect for EventFields<'_> {
     fn collect(&mut self, field: &Field, value: Value) {
-        if field.name() == "message" && self.message.is_none() {
-            self.message = Some(match value {
-                Value::Str(text) => text.into_owned(),
-                other => other.to_string(),
+        if self.is_message(field) {
+            self.record
+                .write_message(|message| match &value {
+                    Value::Str(text) => message.push_str(text),
+                    other => {
+                        let _ = write!(message, "{other}");
+                    }
+                });
+        } else {
+            self.record.push_field(field.name(), value);
+        }
+    }
+
+    fn collect_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.is_message(field) {
+            // The message arrives as `fmt::Arguments`, whose Debug is its
+            // Display; it is written into a recycled buffer.
+            self.record.write_message(|message| {
+                let _ = write!(message, "{value:?}");
             });
         } else {
-            self.fields.push((field.name(), value));
+            self.record.push_field(field.name(), Value::debug(value));
         }
     }
 }
@@ -290,22 +317,20 @@ where
         {
             return; // the handler's own filter: nothing to visit or format
         }
-        let mut visited = EventFields::default();
-        event.record(&mut visited);
+        let mut record = Record::new(level_of(meta.level()), "").with_target(meta.target());
+        event.record(&mut EventFields {
+            record: &mut record,
+            message_seen: false,
+        });
         if meta.target() == SELF_TARGET {
             // The handler's own report of a write error cannot go into the
             // handler that failed: stderr, where it is seen.
-            let mut line = format!("{SELF_TARGET}: {}", visited.message.unwrap_or_default());
-            for (key, value) in &visited.fields {
+            let mut line = format!("{SELF_TARGET}: {}", record.message());
+            for (key, value) in record.fields() {
                 line.push_str(&format!(" {key}={value}"));
             }
             crate::report::to_stderr(&line);
             return;
-        }
-        let mut record = Record::new(level_of(meta.level()), visited.message.unwrap_or_default())
-            .with_target(meta.target());
-        for (key, value) in visited.fields {
-            record.push_field(key, value);
         }
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {

@@ -54,6 +54,9 @@ struct Body {
     spans: Vec<SpanContext>,
     timestamp: SystemTime,
     pid: u32,
+    /// The buffer of an owned message of an earlier record, kept for the
+    /// next message written in place ([`Record::write_message`]).
+    spare: String,
 }
 
 /// Bodies of records that were written, for new records to reuse (see
@@ -66,6 +69,8 @@ const BODY_POOL_LIMIT: usize = 8192;
 const KEEP_FIELDS: usize = 16;
 /// A body whose span list grew beyond this is freed rather than kept.
 const KEEP_SPANS: usize = 8;
+/// An owned message buffer larger than this is freed rather than kept.
+const KEEP_MESSAGE: usize = 1024;
 
 thread_local! {
     static BODY_CACHE: Cache<Box<Body>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -82,7 +87,12 @@ impl Drop for Record {
         body.fields.clear();
         body.spans.clear();
         body.target = Cow::Borrowed("");
-        body.message = Cow::Borrowed("");
+        if let Cow::Owned(mut message) = std::mem::take(&mut body.message)
+            && message.capacity() <= KEEP_MESSAGE
+        {
+            message.clear();
+            body.spare = message;
+        }
         BODIES.give(body);
     }
 }
@@ -96,6 +106,7 @@ impl Body {
         spans: Vec::new(),
         timestamp: SystemTime::UNIX_EPOCH,
         pid: 0,
+        spare: String::new(),
     };
 }
 
@@ -203,6 +214,18 @@ impl Record {
     #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
     pub(crate) fn push_field(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
         self.body.fields.push((key.into(), value));
+    }
+
+    /// Sets the message to what `write` writes, into a buffer an earlier
+    /// record's owned message left (the integrations render messages this
+    /// way: no allocation once a buffer came back).
+    #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
+    pub(crate) fn write_message(&mut self, write: impl FnOnce(&mut String)) {
+        let body = &mut *self.body;
+        let mut message = std::mem::take(&mut body.spare);
+        message.clear();
+        write(&mut message);
+        body.message = Cow::Owned(message);
     }
 
     /// [`with_span`](Self::with_span) in place.
@@ -362,6 +385,18 @@ mod tests {
         assert_eq!(copy.target(), "old::target");
         assert_eq!(copy.fields().next(), Some(("owned", &Value::from("text"))));
         assert_eq!(copy.spans().next().map(|s| s.name()), Some("request"));
+    }
+
+    #[test]
+    fn a_message_written_in_place_reuses_an_earlier_buffer_and_only_its_own_text() {
+        let mut first = Record::new(Level::Info, "");
+        first.write_message(|m| m.push_str("a long first message, written in place"));
+        let buffer = first.message().as_ptr();
+        drop(first);
+        let mut second = Record::new(Level::Info, "");
+        second.write_message(|m| m.push_str("short"));
+        assert_eq!(second.message(), "short");
+        assert_eq!(second.message().as_ptr(), buffer, "the buffer was reused");
     }
 
     #[test]
