@@ -245,13 +245,12 @@ impl EventFields<'_> {
 impl Collect for EventFields<'_> {
     fn collect(&mut self, field: &Field, value: Value) {
         if self.is_message(field) {
-            self.record
-                .write_message(|message| match &value {
-                    Value::Str(text) => message.push_str(text),
-                    other => {
-                        let _ = write!(message, "{other}");
-                    }
-                });
+            self.record.write_message(|message| match &value {
+                Value::Str(text) => message.push_str(text),
+                other => {
+                    let _ = write!(message, "{other}");
+                }
+            });
         } else {
             self.record.push_field(field.name(), value);
         }

@@ -129,7 +129,9 @@ fn format_on_writer_decides_which_thread_runs_the_formatter() {
                     async_handler.emit(Record::new(Level::Info, format!("async {i}")));
                 }
                 thread_handler.flush().expect("flush");
-                runtime.block_on(async_handler.shutdown()).expect("shutdown");
+                runtime
+                    .block_on(async_handler.shutdown())
+                    .expect("shutdown");
             })
             .expect("spawn")
             .join()
