@@ -626,8 +626,11 @@ impl QueuedHandle {
 macro_rules! queued_options {
     () => {
         /// How many records the queue holds (1 to
-        /// [`MAX_QUEUE_CAPACITY`](crate::MAX_QUEUE_CAPACITY)). Memory is
-        /// bounded by this times the size of a formatted line.
+        /// [`MAX_QUEUE_CAPACITY`](crate::MAX_QUEUE_CAPACITY)). Its slots,
+        /// about 64 bytes each, are reserved when the handler is built (the
+        /// default: 640 KB); what the queued records hold (formatted lines,
+        /// owned strings) comes on top, so memory is bounded by this times
+        /// the size of a record.
         pub fn queue_capacity(mut self, capacity: usize) -> Self {
             self.settings.queue_capacity = capacity;
             self

@@ -101,8 +101,10 @@ impl Msg {
     }
 }
 
-/// The most records a queue may hold: beyond it a queue is no bound on memory.
-pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
+/// The most records a queue may hold (1,048,576): its slots alone take
+/// 64 MiB, reserved when the handler is built, and a queue that holds more
+/// than a few seconds of a disk's writes only delays the moment it is full.
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 
 /// The callers' side of the queue. Cheap to share behind the handler's `Arc`.
 #[derive(Debug)]
