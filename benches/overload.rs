@@ -79,7 +79,10 @@ fn child(mode: &str) {
         H::Async(rt.block_on(async {
             AsyncConcurrentHandler::builder(&log)
                 .max_bytes(10 << 20)
-                .backup_count(100)
+                // Room for every line of the window (a `Block` mode writes
+                // ~1 GB in 10 s): retention must not delete what the counts
+                // compare with the files.
+                .backup_count(1000)
                 .fallback_mode(fallback)
                 .build()
                 .expect("build")
@@ -87,7 +90,7 @@ fn child(mode: &str) {
     } else {
         let (h, g) = NonBlockingConcurrentHandler::builder(&log)
             .max_bytes(10 << 20)
-            .backup_count(100)
+            .backup_count(1000)
             .fallback_mode(if mode == "thread_fallback" {
                 FallbackMode::Block
             } else {
