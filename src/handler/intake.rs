@@ -34,7 +34,7 @@ pub(crate) fn format(core: &Core, record: &Record) -> Option<Line> {
 }
 
 /// The record as it travels to the writer: as it is when the writer formats
-/// it (`on_writer`), else formatted now (`None` as for [`format`]).
+/// it (`on_writer`), else formatted now (`None` as for [`format()`]).
 pub(crate) fn pending(core: &Core, record: Record, on_writer: bool) -> Option<Pending> {
     if on_writer {
         return Some(Pending::Record(record));
