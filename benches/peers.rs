@@ -54,6 +54,7 @@ enum Row {
     OursThreadCallerFormats,
     OursLayer,
     OursFmtWriter,
+    OursFmtWriterCachedTimer,
     TracingBlocking,
     TracingLossy,
     Spdlog,
@@ -61,7 +62,7 @@ enum Row {
     Naive,
 }
 
-const ROWS: [Row; 14] = [
+const ROWS: [Row; 15] = [
     Row::Clock,
     Row::OursAsyncBlock,
     Row::OursAsyncBlockCallerFormats,
@@ -71,6 +72,7 @@ const ROWS: [Row; 14] = [
     Row::OursThreadCallerFormats,
     Row::OursLayer,
     Row::OursFmtWriter,
+    Row::OursFmtWriterCachedTimer,
     Row::TracingBlocking,
     Row::TracingLossy,
     Row::Spdlog,
@@ -90,6 +92,7 @@ impl Row {
             Row::OursThreadCallerFormats => "ours_thread_caller_formats",
             Row::OursLayer => "ours_tracing_layer",
             Row::OursFmtWriter => "ours_fmt_writer",
+            Row::OursFmtWriterCachedTimer => "ours_fmt_writer_cached_timer",
             Row::TracingBlocking => "tracing_appender_blocking",
             Row::TracingLossy => "tracing_appender_lossy",
             Row::Spdlog => "spdlog_async_pool",
@@ -130,6 +133,9 @@ impl Row {
             }
             Row::OursFmtWriter => {
                 "tracing fmt().with_writer(thread handler), 10 MB rotation, threads (the migration from tracing-appender)"
+            }
+            Row::OursFmtWriterCachedTimer => {
+                "as ours_fmt_writer, with .with_timer(CachedTimer::local()) (our cached timestamp)"
             }
             Row::Spdlog => "spdlog-rs AsyncPoolSink(Block) over RotatingFileSink 10 MB, threads",
             Row::Flexi => "flexi_logger WriteMode::Async, Criterion::Size 10 MB, threads",
@@ -281,6 +287,19 @@ fn setup(row: Row, dir: &Path) -> Sink {
                 .build()
                 .expect("build");
             let subscriber = tracing_subscriber::fmt()
+                .with_writer(handler)
+                .with_ansi(false)
+                .finish();
+            tracing_sink(tracing::Dispatch::new(subscriber), guard)
+        }
+        Row::OursFmtWriterCachedTimer => {
+            let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.join("app.log"))
+                .max_bytes(MAX_BYTES)
+                .backup_count(BACKUPS)
+                .build()
+                .expect("build");
+            let subscriber = tracing_subscriber::fmt()
+                .with_timer(concurrent_log_handler::integrations::tracing::CachedTimer::local())
                 .with_writer(handler)
                 .with_ansi(false)
                 .finish();
@@ -787,6 +806,13 @@ fn main() {
                     lr / fr,
                     mark(lr <= 1.2 * fr)
                 );
+                if let Some(&(cr, _)) = t.get("ours_fmt_writer_cached_timer") {
+                    println!(
+                        "  (with .with_timer(CachedTimer::local()): {:.2}x slower than the layer, {:.2}x tracing-appender)",
+                        lr / cr,
+                        cr / tr
+                    );
+                }
             }
         }
     }

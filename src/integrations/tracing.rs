@@ -1,6 +1,6 @@
 //! `tracing` integration: a [`Layer`] that turns events into [`Record`]s, and
 //! [`MakeWriter`] for the handlers, so `tracing_subscriber::fmt()` can write
-//! through them.
+//! through them ([`CachedTimer`] makes fmt's timestamps cheaper).
 //!
 //! The layer, with the spans an event happened in written as
 //! `tracing_subscriber::fmt()` writes them (`request{id=7}: …`):
@@ -427,6 +427,77 @@ fn writer_for<'a, H: QueuedHandler>(
         to_stderr: target == SELF_TARGET,
         refused: target != SELF_TARGET && !handler.passes(target, level),
         buf: Vec::new(),
+    }
+}
+
+/// A timer for `tracing_subscriber::fmt()` that writes the crate's own
+/// timestamp (`2026-11-23T10:34:21.123+01:00`, or `…Z` in UTC), rendering
+/// each second once per thread and only the milliseconds after that. fmt's
+/// default timer renders the whole date and time for every event, which is
+/// about a fifth of what `fmt().with_writer(handler)` costs per event.
+///
+/// ```
+/// use concurrent_log_handler::integrations::tracing::CachedTimer;
+/// use concurrent_log_handler::NonBlockingConcurrentHandler;
+///
+/// let dir = tempfile::tempdir()?;
+/// let log = dir.path().join("app.log");
+/// let (handler, guard) = NonBlockingConcurrentHandler::builder(&log).build()?;
+/// let subscriber = tracing_subscriber::fmt()
+///     .with_timer(CachedTimer::utc())
+///     .with_writer(handler)
+///     .with_ansi(false)
+///     .finish();
+/// tracing::subscriber::with_default(subscriber, || tracing::info!("started"));
+/// drop(guard);
+///
+/// let text = std::fs::read_to_string(&log)?;
+/// let (time, rest) = text.split_once(' ').unwrap();
+/// assert!(time.len() == 24 && time.ends_with('Z') && time.as_bytes()[10] == b'T', "{text}");
+/// assert!(rest.contains("INFO") && rest.ends_with("started\n"), "{text}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CachedTimer {
+    utc: bool,
+}
+
+impl CachedTimer {
+    /// Local time with its UTC offset, as the crate's formatters write it.
+    pub fn local() -> CachedTimer {
+        CachedTimer { utc: false }
+    }
+
+    /// UTC, ending in `Z`.
+    pub fn utc() -> CachedTimer {
+        CachedTimer { utc: true }
+    }
+}
+
+thread_local! {
+    static TIMER_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl tracing_subscriber::fmt::time::FormatTime for CachedTimer {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> fmt::Result {
+        let write = |out: &mut Vec<u8>| {
+            out.clear();
+            crate::format::write_timestamp(std::time::SystemTime::now(), self.utc, out);
+        };
+        let written = TIMER_SCRATCH.try_with(|scratch| {
+            let mut scratch = scratch.try_borrow_mut().ok()?;
+            write(&mut scratch);
+            Some(w.write_str(std::str::from_utf8(&scratch).unwrap_or_default()))
+        });
+        match written {
+            Ok(Some(result)) => result,
+            // Re-entered, or after the thread's scratch was destroyed.
+            _ => {
+                let mut out = Vec::with_capacity(32);
+                write(&mut out);
+                w.write_str(std::str::from_utf8(&out).unwrap_or_default())
+            }
+        }
     }
 }
 
