@@ -280,30 +280,22 @@ fn setup(row: Row, dir: &Path) -> Sink {
             );
             tracing_sink(tracing::Dispatch::new(subscriber), guard)
         }
-        Row::OursFmtWriter => {
+        Row::OursFmtWriter | Row::OursFmtWriterCachedTimer => {
             let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.join("app.log"))
                 .max_bytes(MAX_BYTES)
                 .backup_count(BACKUPS)
                 .build()
                 .expect("build");
-            let subscriber = tracing_subscriber::fmt()
+            let fmt = tracing_subscriber::fmt()
                 .with_writer(handler)
-                .with_ansi(false)
-                .finish();
-            tracing_sink(tracing::Dispatch::new(subscriber), guard)
-        }
-        Row::OursFmtWriterCachedTimer => {
-            let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.join("app.log"))
-                .max_bytes(MAX_BYTES)
-                .backup_count(BACKUPS)
-                .build()
-                .expect("build");
-            let subscriber = tracing_subscriber::fmt()
-                .with_timer(concurrent_log_handler::integrations::tracing::CachedTimer::local())
-                .with_writer(handler)
-                .with_ansi(false)
-                .finish();
-            tracing_sink(tracing::Dispatch::new(subscriber), guard)
+                .with_ansi(false);
+            let dispatch = if row == Row::OursFmtWriterCachedTimer {
+                use concurrent_log_handler::integrations::tracing::CachedTimer;
+                tracing::Dispatch::new(fmt.with_timer(CachedTimer::local()).finish())
+            } else {
+                tracing::Dispatch::new(fmt.finish())
+            };
+            tracing_sink(dispatch, guard)
         }
         Row::TracingBlocking | Row::TracingLossy => {
             let appender = tracing_appender::rolling::never(dir, "app.log");
