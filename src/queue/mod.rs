@@ -305,10 +305,17 @@ impl Queue {
         let Some(pass) = self.enter(even_if_closed) else {
             return Err(Refused::Closed(msg));
         };
-        let mut msg = msg;
+        let mut msg = match self.tx.try_send(msg) {
+            Ok(()) => {
+                self.pushed(pass);
+                return Ok(());
+            }
+            Err(TrySendError::Full(msg)) => msg,
+            Err(TrySendError::Disconnected(msg)) => return Err(Refused::Closed(msg)),
+        };
         loop {
-            // Registered before trying, so that a batch the writer takes
-            // between the try and the wait still wakes us.
+            // Registered before trying again, so that a batch the writer
+            // takes between the try and the wait still wakes us.
             let freed = self.shared.room.notify.notified();
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
