@@ -214,18 +214,38 @@ impl Queue {
     fn enter(&self, even_if_closed: bool) -> Option<Pass<'_>> {
         let pass = self.shared.gate.enter(even_if_closed)?;
         // Counted in flight first: a writer going away after this check
-        // drops what we push (see `pushed`).
+        // drops what we push (see `send`).
         (!self.shared.writer_gone()).then_some(pass)
     }
 
-    /// After a successful send: if the writer went away meanwhile, what we
-    /// pushed is dropped (and a waiter learns of it), never left in the
-    /// channel unanswered.
-    fn pushed(&self, pass: Pass<'_>) {
-        pass.pushed();
-        if self.shared.writer_gone() {
-            self.shared.drop_orphans();
+    /// One attempt at sending `msg`, counted in flight by `pass`:
+    /// `Ok(outcome)` once the push is decided (the message is in the queue,
+    /// or the writer is gone), `Err` with both back when the ring is full.
+    /// A message that lands after the writer went away is dropped (a waiter
+    /// learns of it by its sender's drop), never left in the channel
+    /// unanswered.
+    fn send<'q>(
+        &'q self,
+        pass: Pass<'q>,
+        msg: Msg,
+    ) -> Result<Result<(), Refused>, (Pass<'q>, Msg)> {
+        match self.tx.try_send(msg) {
+            Ok(()) => {
+                pass.pushed();
+                if self.shared.writer_gone() {
+                    self.shared.drop_orphans();
+                }
+                Ok(Ok(()))
+            }
+            Err(TrySendError::Full(msg)) => Err((pass, msg)),
+            Err(TrySendError::Disconnected(msg)) => Ok(Err(Refused::Closed(msg))),
         }
+    }
+
+    /// Whether a push that found the ring full should give up rather than
+    /// wait: the writer is gone, or the queue closed to records.
+    fn gives_up(&self, even_if_closed: bool) -> bool {
+        (!even_if_closed && self.shared.gate.is_closed()) || self.shared.writer_gone()
     }
 
     /// Pushes `msg` if there is room right now; never waits.
@@ -233,14 +253,8 @@ impl Queue {
         let Some(pass) = self.enter(false) else {
             return Err(Refused::Closed(msg));
         };
-        match self.tx.try_send(msg) {
-            Ok(()) => {
-                self.pushed(pass);
-                Ok(())
-            }
-            Err(TrySendError::Full(msg)) => Err(Refused::Full(msg)),
-            Err(TrySendError::Disconnected(msg)) => Err(Refused::Closed(msg)),
-        }
+        self.send(pass, msg)
+            .unwrap_or_else(|(_, msg)| Err(Refused::Full(msg)))
     }
 
     /// Pushes `msg`, waiting (blocking the thread) for room until `deadline`
@@ -255,26 +269,21 @@ impl Queue {
         let Some(pass) = self.enter(even_if_closed) else {
             return Err(Refused::Closed(msg));
         };
-        let room = &self.shared.room;
-        let mut msg = match self.tx.try_send(msg) {
-            Ok(()) => {
-                self.pushed(pass);
-                return Ok(());
-            }
-            Err(TrySendError::Full(msg)) => msg,
-            Err(TrySendError::Disconnected(msg)) => return Err(Refused::Closed(msg)),
+        let (mut pass, mut msg) = match self.send(pass, msg) {
+            Ok(outcome) => return outcome,
+            Err(full) => full,
         };
+        let room = &self.shared.room;
         room.waiters.fetch_add(1, Ordering::SeqCst);
         let result = loop {
             let guard = lock_unpoisoned(&room.lock);
             // Tried again under the lock the writer signals under: a batch
             // freed between the last try and the wait is not missed.
-            match self.tx.try_send(msg) {
-                Ok(()) => break Ok(()),
-                Err(TrySendError::Disconnected(back)) => break Err(Refused::Closed(back)),
-                Err(TrySendError::Full(back)) => msg = back,
-            }
-            if (!even_if_closed && self.shared.gate.is_closed()) || self.shared.writer_gone() {
+            (pass, msg) = match self.send(pass, msg) {
+                Ok(outcome) => break outcome,
+                Err(full) => full,
+            };
+            if self.gives_up(even_if_closed) {
                 break Err(Refused::Closed(msg));
             }
             let wait = match deadline {
@@ -290,9 +299,6 @@ impl Queue {
             let _ = room.freed.wait_timeout(guard, wait);
         };
         room.waiters.fetch_sub(1, Ordering::SeqCst);
-        if result.is_ok() {
-            self.pushed(pass);
-        }
         result
     }
 
@@ -305,13 +311,9 @@ impl Queue {
         let Some(pass) = self.enter(even_if_closed) else {
             return Err(Refused::Closed(msg));
         };
-        let mut msg = match self.tx.try_send(msg) {
-            Ok(()) => {
-                self.pushed(pass);
-                return Ok(());
-            }
-            Err(TrySendError::Full(msg)) => msg,
-            Err(TrySendError::Disconnected(msg)) => return Err(Refused::Closed(msg)),
+        let (mut pass, mut msg) = match self.send(pass, msg) {
+            Ok(outcome) => return outcome,
+            Err(full) => full,
         };
         loop {
             // Registered before trying again, so that a batch the writer
@@ -322,15 +324,11 @@ impl Queue {
             if self.shared.writer_gone() {
                 return Err(Refused::Closed(msg));
             }
-            match self.tx.try_send(msg) {
-                Ok(()) => {
-                    self.pushed(pass);
-                    return Ok(());
-                }
-                Err(TrySendError::Full(back)) => msg = back,
-                Err(TrySendError::Disconnected(back)) => return Err(Refused::Closed(back)),
-            }
-            if (!even_if_closed && self.shared.gate.is_closed()) || self.shared.writer_gone() {
+            (pass, msg) = match self.send(pass, msg) {
+                Ok(outcome) => return outcome,
+                Err(full) => full,
+            };
+            if self.gives_up(even_if_closed) {
                 return Err(Refused::Closed(msg));
             }
             freed.await;
