@@ -101,10 +101,10 @@ pub(crate) fn end_line(line: &mut Vec<u8>) {
     }
 }
 
-/// Formats `record` into a fresh buffer sized for it, ending in exactly one `\n`.
-pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Vec<u8> {
-    // A recycled buffer (see `crate::buffers`), sized so that the line never regrows.
-    let mut line = crate::buffers::take(
+/// An empty buffer for `record`'s line: a recycled one (see
+/// `crate::buffers`), sized so that the line never regrows.
+pub(crate) fn line_buffer(record: &Record) -> Vec<u8> {
+    crate::buffers::take(
         96 + record.message().len()
             + record.target().len()
             + record
@@ -112,9 +112,7 @@ pub(crate) fn format_line(formatter: &dyn Formatter, record: &Record) -> Vec<u8>
                 .chain(record.span_fields())
                 .map(|(k, v)| k.len() + v.as_str().map_or(20, str::len) + 4)
                 .sum::<usize>(),
-    );
-    format_into(formatter, record, &mut line);
-    line
+    )
 }
 
 /// Formats `record` at the end of `line`, ending in exactly one `\n`.

@@ -287,13 +287,9 @@ impl Queued {
             self.core.count_closed_drop();
             return Err(Error::closed());
         }
-        let mut pending = self
-            .pending(record)
-            .ok_or_else(|| Error::plain(ErrorKind::FormatterPanicked))?;
-        if let Pending::Line(line) = &mut pending {
-            crate::format::end_line(&mut line.file);
-        }
-        Ok(pending)
+        // A line formatted here already ends in `\n` (`Core::format`).
+        self.pending(record)
+            .ok_or_else(|| Error::plain(ErrorKind::FormatterPanicked))
     }
 
     async fn emit_wait(&self, record: Record) -> Result<()> {

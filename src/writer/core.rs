@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::forward::Forward;
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, LockedFile, WriteReport};
-use crate::format::{Formatter, format_into, format_line};
+use crate::format::{Formatter, format_into, line_buffer};
 use crate::queue::Line;
 use crate::record::Record;
 use crate::report::ErrorReporter;
@@ -100,18 +100,12 @@ impl Core {
         add(&self.counters.dropped, 1);
     }
 
-    /// The record as one line of bytes, formatted in the calling thread.
-    /// `None` when the formatter panicked: that is reported (and the caller
-    /// counts the record as failed), and logging goes on.
+    /// The record as one line of bytes, in a buffer sized for it. `None`
+    /// when the formatter panicked: that is reported (and the caller counts
+    /// the record as failed), and logging goes on.
     pub(crate) fn format(&self, record: &Record) -> Option<Vec<u8>> {
-        match catch_unwind(AssertUnwindSafe(|| format_line(&*self.formatter, record))) {
-            Ok(line) => Some(line),
-            Err(_) => {
-                self.errors
-                    .report(&Error::plain(ErrorKind::FormatterPanicked));
-                None
-            }
-        }
+        let mut line = line_buffer(record);
+        self.format_into(record, &mut line).then_some(line)
     }
 
     /// The record as its bytes: its line for the file and, when the handler
@@ -119,13 +113,19 @@ impl Core {
     /// formatter panicked (reported; the caller counts the record).
     pub(crate) fn line(&self, record: &Record) -> Option<Line> {
         let file = self.format(record)?;
-        let syslog = self.forward.as_ref().map(|forward| forward.format(record));
-        Some(Line { file, syslog })
+        Some(self.with_syslog(record, file))
     }
 
-    /// Formats `record` into `buffer` (emptied first), as
-    /// [`format`](Self::format) does into a buffer of its own; `false` when
-    /// the formatter panicked (reported; `buffer` is left empty).
+    /// `file`, the record's formatted line, with the record's syslog message
+    /// when the handler forwards to a collector.
+    pub(crate) fn with_syslog(&self, record: &Record, file: Vec<u8>) -> Line {
+        let syslog = self.forward.as_ref().map(|forward| forward.format(record));
+        Line { file, syslog }
+    }
+
+    /// Formats `record` into `buffer` (emptied first), ending in exactly one
+    /// `\n`; `false` when the formatter panicked (reported; `buffer` is
+    /// left empty).
     pub(crate) fn format_into(&self, record: &Record, buffer: &mut Vec<u8>) -> bool {
         buffer.clear();
         let formatted = catch_unwind(AssertUnwindSafe(|| {

@@ -199,8 +199,7 @@ impl BatchWriter {
                     }
                     return;
                 }
-                let syslog = self.core.forward.as_ref().map(|f| f.format(&record));
-                (Line { file, syslog }, true)
+                (self.core.with_syslog(&record, file), true)
             }
         };
         let Line { file, syslog } = line;
