@@ -165,6 +165,18 @@ struct Room {
     notify: Notify,
 }
 
+impl Room {
+    /// Wakes the callers waiting for room: every async one, and the
+    /// blocking ones if there are any (under the lock they try again under).
+    fn signal(&self) {
+        self.notify.notify_waiters();
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = lock_unpoisoned(&self.lock);
+            self.freed.notify_all();
+        }
+    }
+}
+
 /// The longest a caller waits for room before it tries again on its own: a
 /// safety net only, the writer signals every freed batch.
 const ROOM_RECHECK: Duration = Duration::from_millis(5);
@@ -428,11 +440,7 @@ impl Inbox {
     fn taken(&self, n: usize) {
         let shared = &*self.shared;
         shared.gate.taken(n as u64);
-        shared.room.notify.notify_waiters();
-        if shared.room.waiters.load(Ordering::SeqCst) > 0 {
-            let _guard = lock_unpoisoned(&shared.room.lock);
-            shared.room.freed.notify_all();
-        }
+        shared.room.signal();
     }
 
     /// Whether the queue is closed to records.
@@ -452,12 +460,10 @@ impl Drop for Inbox {
     fn drop(&mut self) {
         self.shared.writer_gone.store(true, Ordering::SeqCst);
         // What was pushed before the store is dropped here, what comes
-        // after by its pusher (`Queue::pushed`).
+        // after by its pusher (`Queue::send`).
         self.shared.drop_orphans();
         // Callers waiting for room learn that none will come.
-        self.shared.room.notify.notify_waiters();
-        let _guard = lock_unpoisoned(&self.shared.room.lock);
-        self.shared.room.freed.notify_all();
+        self.shared.room.signal();
     }
 }
 
