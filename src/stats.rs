@@ -24,7 +24,10 @@ pub struct Stats {
     /// Records handed to `emit`, `try_emit` or `emit_wait`.
     pub emitted: u64,
     /// Records accepted into the queue (`sync_level` records included: they
-    /// are queued, and the caller waits until they are written).
+    /// are queued, and the caller waits until they are written). A record
+    /// whose caller waits for it on an idle handler (nothing queued, the
+    /// log's lock free, no rotation due) is written by that caller at once
+    /// and is not queued.
     pub queued: u64,
     /// Records written to the log file (by the writer or a fallback path).
     pub written: u64,
@@ -185,8 +188,8 @@ impl std::fmt::Display for Stats {
 /// up counted exactly once as `queued`, `outside` (a `Nowait` write) or
 /// `dropped`, and [`snapshot`](Self::snapshot) adds those up, which saves the
 /// callers one shared update per record. `emitted` itself counts the records
-/// of the synchronous handler, which has no queue, and records that could
-/// not be formatted.
+/// of the synchronous handler, which has no queue, records that could not
+/// be formatted, and records a waiting caller wrote itself.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) emitted: Counter,

@@ -83,20 +83,31 @@ impl LockFile {
     /// replaced is not chased forever: after [`MAX_REOPENS`] rounds this
     /// gives up with [`ErrorKind::LockFileReplaced`].
     pub(crate) fn lock(&mut self) -> Result<(LockGuard<'_>, bool)> {
-        self.lock_with(|| {})
+        self.lock_with(true, || {})
     }
 
-    /// [`lock`](Self::lock), calling `after_locking` each time the descriptor
-    /// was locked, before it is compared with the path (tests replace the
-    /// file there).
-    fn lock_with(&mut self, mut after_locking: impl FnMut()) -> Result<(LockGuard<'_>, bool)> {
+    /// [`lock`](Self::lock) without waiting: while another descriptor (this
+    /// process's or another's) holds the lock, it fails at once with an
+    /// [`ErrorKind::Lock`] error whose OS error is `WouldBlock`.
+    pub(crate) fn try_lock(&mut self) -> Result<(LockGuard<'_>, bool)> {
+        self.lock_with(false, || {})
+    }
+
+    /// [`lock`](Self::lock) (`wait`) or [`try_lock`](Self::try_lock),
+    /// calling `after_locking` each time the descriptor was locked, before
+    /// it is compared with the path (tests replace the file there).
+    fn lock_with(
+        &mut self,
+        wait: bool,
+        mut after_locking: impl FnMut(),
+    ) -> Result<(LockGuard<'_>, bool)> {
         let forked = crate::fork::current_pid() != self.opened_by;
         if forked {
             (self.file, self.id) = open_lock_file(&self.path, self.mode)?;
             self.opened_by = crate::fork::current_pid();
         }
         for _ in 0..MAX_REOPENS {
-            self.lock_descriptor()?;
+            self.lock_descriptor(wait)?;
             after_locking();
             if self.is_current() {
                 return Ok((LockGuard { lock: self }, forked));
@@ -107,9 +118,19 @@ impl LockFile {
         Err(Error::lock_file_replaced(&self.path.clone(), MAX_REOPENS))
     }
 
-    fn lock_descriptor(&self) -> Result<()> {
+    /// Locks the descriptor, waiting for the lock with `wait`, else failing
+    /// with `WouldBlock` while it is held elsewhere.
+    fn lock_descriptor(&self, wait: bool) -> Result<()> {
         loop {
-            match fs4::FileExt::lock(&self.file) {
+            let locked = if wait {
+                fs4::FileExt::lock(&self.file)
+            } else {
+                fs4::FileExt::try_lock(&self.file).map_err(|e| match e {
+                    fs4::TryLockError::WouldBlock => io::ErrorKind::WouldBlock.into(),
+                    fs4::TryLockError::Error(e) => e,
+                })
+            };
+            match locked {
                 Ok(()) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -212,6 +233,29 @@ mod tests {
         fs4::FileExt::try_lock(&second.file).expect("free after the guard dropped");
     }
 
+    #[test]
+    fn try_lock_is_refused_while_another_descriptor_holds_the_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(".__app.lock");
+        let mut first = LockFile::open(&path, 0o644).expect("open");
+        let mut second = LockFile::open(&path, 0o644).expect("open");
+        {
+            let _held = first.lock().expect("lock");
+            match second.try_lock() {
+                Err(e) => assert_eq!(
+                    e.io_error().map(io::Error::kind),
+                    Some(io::ErrorKind::WouldBlock),
+                    "{e}"
+                ),
+                Ok(_) => panic!("taken while held elsewhere"),
+            }
+        }
+        let (guard, _) = second
+            .try_lock()
+            .expect("free once the first guard dropped");
+        assert!(holds_lock(&guard.lock.file));
+    }
+
     /// Whether this process holds the flock of `file`'s open file
     /// description: a second description of the same inode (opened through
     /// /proc) cannot take it then.
@@ -236,7 +280,7 @@ mod tests {
         let mut lock = LockFile::open(&path, 0o644).expect("open");
         let mut replaced = 0;
         let (guard, _) = lock
-            .lock_with(|| {
+            .lock_with(true, || {
                 if replaced < 3 {
                     replace(&path);
                     replaced += 1;
@@ -255,7 +299,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(".__app.lock");
         let mut lock = LockFile::open(&path, 0o644).expect("open");
-        match lock.lock_with(|| replace(&path)) {
+        match lock.lock_with(true, || replace(&path)) {
             Err(e) if e.kind() == crate::error::ErrorKind::LockFileReplaced => {
                 assert!(
                     e.to_string().contains(&format!("{MAX_REOPENS} times")),

@@ -258,8 +258,10 @@ impl LockedFile {
                     // Our log descriptor is shared with the parent process; use our own.
                     self.log.file = None;
                 }
-                self.log
-                    .write_records(&guard, records, scratch, &mut report, &mut done)
+                self.log.open_for_batch().and_then(|size| {
+                    self.log
+                        .write_records(&guard, size, records, scratch, &mut report, &mut done)
+                })
             }
             Err(e) => Err(e),
         };
@@ -269,21 +271,82 @@ impl LockedFile {
             report,
         }
     }
+
+    /// [`write_records`](Self::write_records), only when that is a plain
+    /// append that waits for nobody: the lock is free now, no rotation is
+    /// due (by time, or by size before or within these lines), and the log
+    /// is not `durable`. `None`, with nothing written, when any of that is
+    /// not so, or when something failed before writing (the stale check, a
+    /// replaced lock file): the caller leaves the lines to a writer that
+    /// waits, rotates and retries.
+    pub(crate) fn append_if_free<R: AsRef<[u8]>>(
+        &mut self,
+        records: &[R],
+        scratch: &mut Vec<u8>,
+    ) -> Option<BatchOutcome> {
+        if self.log.durable {
+            return None;
+        }
+        let (guard, forked) = self.lock.try_lock().ok()?;
+        if forked {
+            self.log.file = None;
+        }
+        let size = self.log.open_for_batch().ok()?;
+        if !self.log.appends_plainly(&guard, size, records) {
+            return None;
+        }
+        let mut report = WriteReport::default();
+        let mut done = 0;
+        let result = self
+            .log
+            .write_records(&guard, size, records, scratch, &mut report, &mut done);
+        Some(BatchOutcome {
+            written: done,
+            error: result.err(),
+            report,
+        })
+    }
 }
 
 impl LogFile {
-    /// The body of [`LockedFile::write_records`]; the caller holds the lock.
+    /// The first step of a batch, under the lock: the log as the path names
+    /// it now, its torn last line ended; returns its size.
+    fn open_for_batch(&mut self) -> Result<u64> {
+        self.sync_failure = None;
+        let size = open_current(&mut self.file, &self.path, self.file_mode)?;
+        self.end_torn_line(size)
+    }
+
+    /// Whether `records` go into a log of `size` bytes without a rotation
+    /// (see [`LockedFile::append_if_free`]); under the lock.
+    fn appends_plainly<R: AsRef<[u8]>>(
+        &self,
+        guard: &LockGuard<'_>,
+        size: u64,
+        records: &[R],
+    ) -> bool {
+        if self.timed.is_some() {
+            match guard.read_rollover() {
+                Some(at) if epoch_seconds(self.clock.now()) < at => {}
+                _ => return false,
+            }
+        }
+        let len: u64 = records.iter().map(|r| line_len(r.as_ref())).sum();
+        !self.limit.is_full(size) && self.limit.fits(size, len)
+    }
+
+    /// The body of [`LockedFile::write_records`], after
+    /// [`open_for_batch`](Self::open_for_batch) found the log at `size`
+    /// bytes; the caller holds the lock.
     fn write_records<R: AsRef<[u8]>>(
         &mut self,
         guard: &LockGuard<'_>,
+        mut size: u64,
         records: &[R],
         scratch: &mut Vec<u8>,
         report: &mut WriteReport,
         done: &mut usize,
     ) -> Result<()> {
-        self.sync_failure = None;
-        let mut size = open_current(&mut self.file, &self.path, self.file_mode)?;
-        size = self.end_torn_line(size)?;
         let mut rotation_failed = false;
         // Time rotation: the shared next-rollover time lives in the lock file.
         let mut rollover_at = None;
@@ -341,7 +404,7 @@ impl LogFile {
             let mut next = first;
             while next < records.len() {
                 let line = records[next].as_ref();
-                let len = line.len() as u64 + u64::from(line.last() != Some(&b'\n'));
+                let len = line_len(line);
                 let joined = scratch.len() as u64;
                 if !rotation_failed && !self.limit.fits(size + joined, len) {
                     break;
@@ -500,6 +563,11 @@ impl LogFile {
         }
         Ok(())
     }
+}
+
+/// The bytes `line` takes in the log: a missing final `\n` is added.
+fn line_len(line: &[u8]) -> u64 {
+    line.len() as u64 + u64::from(line.last() != Some(&b'\n'))
 }
 
 /// `path.rotate.<N>` that does not exist yet.

@@ -121,6 +121,16 @@ impl AsyncConcurrentHandler {
     /// the runtime. Many concurrent callers share one batch: a thousand waiters
     /// cost a handful of lock cycles, not a thousand.
     ///
+    /// A caller alone in waiting, on an idle handler (nothing queued or
+    /// being written, the log's lock free, no rotation due, not `durable`,
+    /// no collector to forward to), appends its line itself, in its own
+    /// task: a few microseconds of `flock`, `stat` and `write`, with no
+    /// thread to wake and none to wait for. It then comes after everything
+    /// queued before it, as always; such a record counts in
+    /// [`Stats::emitted`] and [`Stats::written`] but not in
+    /// [`Stats::queued`]. Whatever would make it wait (the lock held by
+    /// another process) or do more than append goes to the writer thread.
+    ///
     /// # Errors
     ///
     /// The error of the batch that held the record (nothing of a failed batch

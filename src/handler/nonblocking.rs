@@ -100,7 +100,9 @@ impl NonBlockingConcurrentHandler {
 
     /// Logs `record` and returns once the batch holding it was written under
     /// the lock (and synced, with `durable`), blocking the calling thread.
-    /// Concurrent callers share batches.
+    /// Concurrent callers share batches; a caller alone in waiting on an
+    /// idle handler appends its line itself, as
+    /// [`AsyncConcurrentHandler::emit_wait`](crate::AsyncConcurrentHandler::emit_wait) describes.
     ///
     /// # Errors
     ///

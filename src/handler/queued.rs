@@ -5,6 +5,7 @@
 //! `shutdown().await` and `stop()`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::{Handle, RuntimeFlavor};
@@ -100,6 +101,8 @@ pub(crate) struct Queued {
     finished: Finished,
     /// `Nowait` writes on a runtime's blocking pool, when that mode is on.
     nowait: Option<Arc<Nowait>>,
+    /// Callers waiting for their records to be written.
+    waiting: Waiting,
     settings: Arc<Settings>,
 }
 
@@ -121,6 +124,7 @@ impl Queued {
             core,
             finished,
             nowait,
+            waiting: Waiting::default(),
             settings,
         })
     }
@@ -158,8 +162,8 @@ impl Queued {
         let pending = match admit(&self.core, level, pending, closed, self.settings.sync_level) {
             Admission::Queue(pending) => pending,
             Admission::Sync(pending) => {
-                // Its error was counted and reported by the writer.
-                let _ = blocking(|| self.write_and_wait(pending));
+                // Its error was counted and reported by whoever wrote it.
+                let _ = self.wait_blocking(pending);
                 return;
             }
             Admission::Empty | Admission::Closed => return,
@@ -233,6 +237,51 @@ impl Queued {
         );
     }
 
+    /// Writes `pending`, a record its caller waits for, in the caller's
+    /// thread when the handler is idle ([`Core::write_alone`]: nothing
+    /// queued or unwritten, the lock free, a plain append): an idle
+    /// handler's `emit_wait` then wakes no thread and waits for none. The
+    /// outcome, or the record back (formatted) for the queue.
+    ///
+    /// Only a caller that is alone in waiting does so: while others wait
+    /// too, their records share one batch (group commit), which costs each
+    /// of them far less than a lock cycle of its own.
+    fn write_alone(
+        &self,
+        pending: Pending,
+        alone: bool,
+    ) -> std::result::Result<Result<()>, Pending> {
+        // Cheap checks first: a busy queue or a collector take the queue.
+        if !alone || self.core.forward.is_some() || self.queue.depth() > 0 {
+            return Err(pending);
+        }
+        let Some(pass) = self.queue.enter_alone() else {
+            return Err(pending);
+        };
+        let line = match pending {
+            Pending::Line(line) => line,
+            Pending::Record(record) => match intake::format(&self.core, &record) {
+                Some(line) => line,
+                // Counted as failed, and reported.
+                None => return Ok(Err(Error::plain(ErrorKind::FormatterPanicked))),
+            },
+        };
+        let written = self
+            .core
+            .write_alone(&line.file, || self.queue.writer_idle(&pass));
+        written.ok_or(Pending::Line(line))
+    }
+
+    /// Blocks until `pending`, a record its caller waits for, was written:
+    /// by the caller itself when the handler is idle, else by the writer.
+    fn wait_blocking(&self, pending: Pending) -> Result<()> {
+        let (_waiting, alone) = self.waiting.enter();
+        match self.write_alone(pending, alone) {
+            Ok(written) => written,
+            Err(pending) => blocking(|| self.write_and_wait(pending)),
+        }
+    }
+
     /// Queues `pending` behind the caller's earlier records and blocks until
     /// its batch was written.
     fn write_and_wait(&self, pending: Pending) -> Result<()> {
@@ -293,7 +342,11 @@ impl Queued {
     }
 
     async fn emit_wait(&self, record: Record) -> Result<()> {
-        let pending = self.confirmed(record)?;
+        let (_waiting, alone) = self.waiting.enter();
+        let pending = match self.write_alone(self.confirmed(record)?, alone) {
+            Ok(written) => return written,
+            Err(pending) => pending,
+        };
         let (waiter, outcome) = oneshot::channel();
         let pushed = self
             .queue
@@ -306,8 +359,7 @@ impl Queued {
     }
 
     fn emit_wait_blocking(&self, record: Record) -> Result<()> {
-        let pending = self.confirmed(record)?;
-        blocking(|| self.write_and_wait(pending))
+        self.wait_blocking(self.confirmed(record)?)
     }
 
     async fn flush(&self) -> Result<()> {
@@ -401,6 +453,30 @@ impl Queued {
 
     fn stats(&self) -> Stats {
         self.core.stats(self.queue.depth(), self.queue.capacity())
+    }
+}
+
+/// How many callers wait for their records to be written; on a cache line
+/// of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Waiting(AtomicUsize);
+
+impl Waiting {
+    /// Counts the caller in until the guard drops; `true` with it when no
+    /// other caller waits.
+    fn enter(&self) -> (WaitingGuard<'_>, bool) {
+        let others = self.0.fetch_add(1, Ordering::Relaxed);
+        (WaitingGuard(self), others == 0)
+    }
+}
+
+/// A caller counted in [`Waiting`] until dropped.
+struct WaitingGuard<'a>(&'a Waiting);
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -654,7 +730,9 @@ macro_rules! queued_options {
         /// record and queueing it. When the writer falls more than a batch
         /// behind, callers format their records themselves (they would
         /// soon wait for room anyway), so producers that together outpace
-        /// one formatting thread share the work. `false`: every caller
+        /// one formatting thread share the work; and a waiting caller that
+        /// writes its record itself (`emit_wait` on an idle handler)
+        /// formats it too. `false`: every caller
         /// formats its record before queueing it, which a
         /// [`Formatter`](crate::format::Formatter) of your own needs if it
         /// reads anything of the calling thread (its name, a thread-local,

@@ -17,6 +17,10 @@
 //! closed before the writer's read; if it comes before, the writer sees it.
 //! `model` checks this with loom (`RUSTFLAGS="--cfg clh_loom" cargo test
 //! --release --lib gate`).
+//!
+//! The gate also follows what the writer took until it is written
+//! (`in_hand`), so that a caller of an idle handler may write its own record
+//! without passing one queued before it ([`Gate::writer_idle`]).
 
 #[cfg(clh_loom)]
 use loom::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +35,11 @@ pub(crate) struct Gate {
     in_flight: Aligned,
     /// Set by a stop or shutdown: pushes of records are refused.
     closed: AtomicBool,
+    /// Messages the writer took and is not done with yet (see
+    /// [`writer_idle`](Self::writer_idle)).
+    in_hand: AtomicU64,
+    /// The writer keeps lines of a failed write for another attempt.
+    backlog: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -77,9 +86,43 @@ impl Gate {
         Some(pass)
     }
 
-    /// The writer took `n` messages off the queue.
+    /// The writer took `n` messages off the queue: they count in hand
+    /// before they stop counting in flight.
     pub(crate) fn taken(&self, n: u64) {
+        self.in_hand.fetch_add(n, Ordering::AcqRel);
         self.in_flight.0.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// `n` messages were dropped unwritten, by no writer (it is gone).
+    pub(crate) fn discarded(&self, n: u64) {
+        self.in_flight.0.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// The writer is done with `n` messages it took: written, answered, or
+    /// (`backlog`) kept as lines for another attempt, which it says until
+    /// they are written.
+    pub(crate) fn done(&self, n: u64, backlog: bool) {
+        self.backlog.store(backlog, Ordering::Release);
+        self.in_hand.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Whether everything that passed the gate before the caller's own
+    /// `pass` was written: no push is counted in flight but the caller's,
+    /// and the writer holds no message it took and no lines kept for a
+    /// retry. Asked while holding the lock the writer writes under, it
+    /// tells the caller that a line it writes now comes after all of that.
+    ///
+    /// Why: a message that passed the gate before `pass` was counted in
+    /// flight before it. Finding the count at 1 means the writer took it
+    /// out (read-modify-writes of one atomic are totally ordered, and the
+    /// acquire here synchronizes with the writer's release), so its
+    /// earlier count in hand is visible; finding nothing in hand then means
+    /// the writer was done with it, which it is only once it was written,
+    /// under the lock the caller now holds. `model` checks this with loom.
+    pub(crate) fn writer_idle(&self, _pass: &Pass<'_>) -> bool {
+        self.in_flight.0.fetch_add(0, Ordering::AcqRel) == 1
+            && self.in_hand.fetch_add(0, Ordering::AcqRel) == 0
+            && !self.backlog.load(Ordering::Acquire)
     }
 
     /// Refuses records from now on.
@@ -163,5 +206,71 @@ mod model {
                 assert!(taken.contains(&1), "a record stranded behind the stop");
             }
         });
+    }
+
+    const QUEUED: u32 = 1;
+    const ALONE: u32 = 2;
+
+    /// A caller queues one record, then writes a second one itself if the
+    /// writer is idle (else queues it too), while the writer takes and
+    /// writes batches under the file's lock. The queued record must reach
+    /// the file first, however the steps interleave; and with nothing in
+    /// the way the caller does get to write (the check is not simply
+    /// always false).
+    #[test]
+    fn a_record_written_by_its_caller_never_passes_one_queued_before_it() {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        let alone_seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let seen = std::sync::Arc::clone(&alone_seen);
+        model.check(move || {
+            let gate = Arc::new(Gate::default());
+            let channel = Arc::new(Mutex::new(Vec::new()));
+            let file = Arc::new(Mutex::new(Vec::new()));
+            let caller = {
+                let (gate, channel, file) =
+                    (Arc::clone(&gate), Arc::clone(&channel), Arc::clone(&file));
+                loom::thread::spawn(move || {
+                    let pass = gate.enter(false).unwrap();
+                    channel.lock().unwrap().push(QUEUED);
+                    pass.pushed();
+                    let pass = gate.enter(false).unwrap();
+                    let mut written = file.lock().unwrap();
+                    if gate.writer_idle(&pass) {
+                        written.push(ALONE);
+                        return true;
+                    }
+                    drop(written);
+                    channel.lock().unwrap().push(ALONE);
+                    pass.pushed();
+                    false
+                })
+            };
+            // The writer: take what is queued, count it in hand, write it
+            // under the file's lock, then be done with it.
+            let mut taken = 0;
+            loop {
+                let batch: Vec<u32> = channel.lock().unwrap().drain(..).collect();
+                let n = batch.len() as u64;
+                gate.taken(n);
+                taken += batch.len();
+                file.lock().unwrap().extend(batch);
+                gate.done(n, false);
+                if file.lock().unwrap().len() == 2 {
+                    break;
+                }
+                loom::thread::yield_now();
+            }
+            let wrote_alone = caller.join().unwrap();
+            assert_eq!(*file.lock().unwrap(), [QUEUED, ALONE], "order lost");
+            assert_eq!(taken, if wrote_alone { 1 } else { 2 });
+            if wrote_alone {
+                seen.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        assert!(
+            alone_seen.load(std::sync::atomic::Ordering::Relaxed),
+            "the caller never found the writer idle"
+        );
     }
 }

@@ -45,7 +45,8 @@ use crate::error::Result;
 use crate::record::Record;
 use crate::rest::WriterWake;
 use crate::sync::lock_unpoisoned;
-use gate::{Gate, Pass};
+use gate::Gate;
+pub(crate) use gate::Pass;
 
 /// Tells one waiting caller how its record, flush or stop went.
 pub(crate) type Waiter = oneshot::Sender<Result<()>>;
@@ -149,7 +150,7 @@ impl Shared {
             dropped += 1;
         }
         if dropped > 0 {
-            self.gate.taken(dropped);
+            self.gate.discarded(dropped);
         }
     }
 }
@@ -362,6 +363,19 @@ impl Queue {
         self.shared.gate.is_closed() || self.shared.writer_gone()
     }
 
+    /// Passes the gate for a caller about to write its record itself
+    /// ([`crate::writer::Core::write_alone`]): counted in flight while it
+    /// writes, so that a stop waits for it. `None` when the queue is closed.
+    pub(crate) fn enter_alone(&self) -> Option<Pass<'_>> {
+        self.enter(false)
+    }
+
+    /// Whether everything queued before the caller's `pass` was written
+    /// (see [`Gate::writer_idle`]); ask while holding the file's mutex.
+    pub(crate) fn writer_idle(&self, pass: &Pass<'_>) -> bool {
+        self.shared.gate.writer_idle(pass)
+    }
+
     /// Ends the writer's rest: call after pushing a message whose sender
     /// waits for it to be written.
     pub(crate) fn nudge(&self) {
@@ -441,6 +455,13 @@ impl Inbox {
         let shared = &*self.shared;
         shared.gate.taken(n as u64);
         shared.room.signal();
+    }
+
+    /// The writer is done with `n` messages it took: written, answered, or
+    /// (`backlog`) kept as lines for another attempt, which it says until
+    /// they are written.
+    pub(crate) fn done(&self, n: usize, backlog: bool) {
+        self.shared.gate.done(n as u64, backlog);
     }
 
     /// Whether the queue is closed to records.

@@ -1,6 +1,8 @@
-//! The callers' own way of writing under the lock, in their thread: the
-//! `Nowait` fallback and the blocking handler. Callers that get there at the
-//! same moment share one lock cycle (flat combining).
+//! The callers' own ways of writing under the lock, in their thread: the
+//! `Nowait` fallback and the blocking handler, where callers that get there
+//! at the same moment share one lock cycle (flat combining); and a waiting
+//! caller of an idle queued handler, which writes its record itself rather
+//! than wake the writer thread and be woken back ([`Core::write_alone`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -8,7 +10,7 @@ use super::Core;
 use crate::error::{Error, Result};
 use crate::queue::Line;
 use crate::stats::add;
-use crate::sync::lock_unpoisoned;
+use crate::sync::{lock_unpoisoned, try_lock_unpoisoned};
 
 impl Core {
     /// Writes `line` (whole lines, each ending in `\n`, and the record's
@@ -74,6 +76,52 @@ impl Core {
         let result = lock_unpoisoned(&outcome).take();
         // Filled just above: our lines were among those waiting.
         result.unwrap_or(Err(Error::closed()))
+    }
+
+    /// Writes `line` (one line, ending in `\n`) now, in the calling thread,
+    /// if that waits for nobody and keeps the order of what was queued
+    /// before it; `None`, with nothing written, if not.
+    ///
+    /// It goes ahead only when the file's mutex is free, `idle` (asked while
+    /// holding it) says that the writer holds nothing unwritten and nothing
+    /// is queued, the log's lock is free, and the line is a plain append:
+    /// no rotation due, not `durable`, no collector to forward to. Anything
+    /// else would make the caller wait for another writer, rotate backups
+    /// or sync the disk in its own thread (on an async runtime, a worker's);
+    /// that is the writer thread's work.
+    ///
+    /// The record is counted as emitted, then as written or failed; a
+    /// failed append is reported and its error returned, like a failed
+    /// batch to its waiters.
+    pub(crate) fn write_alone(
+        &self,
+        line: &[u8],
+        idle: impl FnOnce() -> bool,
+    ) -> Option<Result<()>> {
+        if self.forward.is_some() {
+            return None;
+        }
+        let mut file = try_lock_unpoisoned(&self.file)?;
+        if !idle() {
+            return None;
+        }
+        let mut scratch = Vec::new();
+        let batch = file.append_if_free(&[line], &mut scratch)?;
+        drop(file);
+        let counters = &self.counters;
+        add(&counters.emitted, 1);
+        add(&counters.batches, 1);
+        self.account(&batch.report, batch.error.as_ref());
+        Some(match batch.error {
+            Some(error) => {
+                add(&counters.failed, 1);
+                Err(error)
+            }
+            None => {
+                add(&counters.written, 1);
+                Ok(())
+            }
+        })
     }
 }
 

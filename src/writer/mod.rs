@@ -130,6 +130,11 @@ impl BatchWriter {
         self.next_attempt.filter(|_| !self.retry.is_empty())
     }
 
+    /// Whether lines of a failed write wait for another attempt.
+    pub(crate) fn has_backlog(&self) -> bool {
+        !self.retry.is_empty()
+    }
+
     /// Whether a `stop` or `shutdown` is waiting for [`finish`](Self::finish).
     pub(crate) fn stop_requested(&self) -> bool {
         !self.stops.is_empty()

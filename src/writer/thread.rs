@@ -69,7 +69,7 @@ fn run(mut inbox: Inbox, mut writer: BatchWriter) -> Result<()> {
             break;
         }
         let records = msgs.len();
-        process(&mut writer, &mut msgs);
+        process(&inbox, &mut writer, &mut msgs);
         if writer.stop_requested() {
             settle(&mut inbox, &mut writer, &mut msgs);
             let exit = writer.exit_requested();
@@ -77,6 +77,7 @@ fn run(mut inbox: Inbox, mut writer: BatchWriter) -> Result<()> {
             // A stop that finds the handler started again is only a flush:
             // the writer does not wait for compressions while records come.
             let outcome = writer.finish(give_up, give_up);
+            inbox.done(0, writer.has_backlog());
             if exit {
                 wake.detach();
                 return outcome;
@@ -134,7 +135,9 @@ fn gather(
 }
 
 /// Writes one batch; a panic inside is reported and the writer goes on.
-fn process(writer: &mut BatchWriter, msgs: &mut Vec<Msg>) {
+/// The inbox then learns that the writer is done with these messages.
+fn process(inbox: &Inbox, writer: &mut BatchWriter, msgs: &mut Vec<Msg>) {
+    let taken = msgs.len();
     if catch_unwind(AssertUnwindSafe(|| writer.process(msgs))).is_err() {
         // The batch's waiters were dropped with it: they see `Closed`.
         msgs.clear();
@@ -143,6 +146,7 @@ fn process(writer: &mut BatchWriter, msgs: &mut Vec<Msg>) {
             .errors
             .report(&Error::plain(ErrorKind::WriterPanicked));
     }
+    inbox.done(taken, writer.has_backlog());
 }
 
 /// After a stop closed the queue: writes what callers that passed the gate
@@ -154,7 +158,7 @@ fn settle(inbox: &mut Inbox, writer: &mut BatchWriter, msgs: &mut Vec<Msg>) {
         let deadline = Instant::now() + Duration::from_millis(1);
         let taken = inbox.take_until(msgs, MAX_BATCH_RECORDS, Some(deadline));
         if !msgs.is_empty() {
-            process(writer, msgs);
+            process(inbox, writer, msgs);
             quiet_since = Instant::now();
         }
         if taken == Taken::Ended {

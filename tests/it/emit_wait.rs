@@ -104,6 +104,10 @@ fn emit_wait_reports_a_failed_write_and_the_handler_recovers_without_restart() {
             "the failed emit_wait record is the caller's"
         );
         assert!(text.contains("s000000003"));
+        assert!(
+            text.find("s000000001") < text.find("s000000003"),
+            "the record kept for a retry went in first: {text}"
+        );
         let stats = handler.stats();
         assert_eq!(stats.failed, 1, "{stats:?}");
         assert_eq!(stats.written, 3, "{stats:?}");
@@ -126,4 +130,142 @@ fn emit_wait_after_shutdown_is_closed() {
         assert!(err.is_closed());
         assert!(handler.flush().await.expect_err("closed").is_closed());
     });
+}
+
+/// A record's waiting caller on an idle handler writes it itself: nothing
+/// is queued and no thread is woken. Anything that would make it wait or
+/// do more than append goes to the writer thread instead: a lock held by
+/// another process, a rotation due, a `durable` log.
+#[test]
+fn an_idle_handlers_waiting_caller_writes_its_own_record_unless_that_would_block() {
+    let log = TempLog::new();
+    runtime().block_on(async {
+        let handler = AsyncConcurrentHandler::builder(&log.path)
+            .max_bytes(1_000)
+            .backup_count(5)
+            .build()
+            .expect("build");
+        handler.emit_wait(record(0, 0)).await.expect("idle");
+        let stats = handler.stats();
+        assert_eq!(
+            (stats.emitted, stats.queued, stats.written),
+            (1, 0, 1),
+            "{stats:?}"
+        );
+
+        // The lock held elsewhere: the record waits in the queue, not in
+        // the caller's thread, and is written once the lock is free.
+        let holder = LockHolder::hold(&lock_path(&log));
+        let waiting = {
+            let handler = handler.clone();
+            tokio::spawn(async move { handler.emit_wait(record(0, 1)).await })
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while handler.stats().queued < 1 {
+            assert!(Instant::now() < deadline, "the record was never queued");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(!waiting.is_finished(), "resolved while the lock was held");
+        tokio::task::spawn_blocking(move || holder.release())
+            .await
+            .expect("release");
+        waiting.await.expect("task").expect("written after release");
+
+        // Lines of ~90 bytes into a 1,000-byte log: every rotation is the
+        // writer's, and the records still land in order.
+        let before = handler.stats();
+        for seq in 2..40 {
+            handler.emit_wait(record(0, seq)).await.expect("emit_wait");
+        }
+        let stats = handler.stats();
+        assert!(stats.rotations >= 3, "{stats:?}");
+        assert!(
+            stats.queued - before.queued >= stats.rotations,
+            "rotations went through the queue: {stats:?}"
+        );
+        assert!(
+            stats.queued - before.queued < 38,
+            "plain appends were the callers': {stats:?}"
+        );
+        let found = check_records(&all_lines(&log.path), true);
+        assert_eq!(found.per_writer[&0], 40);
+    });
+
+    let durable = TempLog::new();
+    runtime().block_on(async {
+        let handler = AsyncConcurrentHandler::builder(&durable.path)
+            .durable(true)
+            .build()
+            .expect("build");
+        handler.emit_wait(record(0, 0)).await.expect("durable");
+        let stats = handler.stats();
+        assert_eq!((stats.queued, stats.written), (1, 1), "{stats:?}");
+    });
+}
+
+/// The default format, slowed down on the writer thread: the writer then
+/// spends a while between taking records off the queue and writing them.
+#[derive(Debug, Default)]
+struct SlowOnTheWriter(concurrent_log_handler::format::TextFormatter);
+
+impl concurrent_log_handler::format::Formatter for SlowOnTheWriter {
+    fn format(&self, record: &Record, out: &mut Vec<u8>) {
+        if std::thread::current().name() == Some("clh-writer") {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        self.0.format(record, out);
+    }
+}
+
+/// A caller that writes its own record must never pass a record queued
+/// before it: here a task queues a few fire-and-forget records and then
+/// waits for one, thousands of times, and the writer (its formatting
+/// slowed down) is often between taking the queued ones and writing them
+/// when the wait begins. Each task's records must be in the file in the
+/// order it emitted them.
+#[test]
+fn a_record_its_caller_writes_never_passes_records_queued_before_it() {
+    let log = TempLog::new();
+    let (tasks, rounds) = (1, 3_000);
+    runtime().block_on(async {
+        let handler = AsyncConcurrentHandler::builder(&log.path)
+            .formatter(SlowOnTheWriter::default())
+            .max_bytes(4 << 20)
+            .backup_count(20)
+            .build()
+            .expect("build");
+        let producers: Vec<_> = (0..tasks)
+            .map(|writer| {
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let mut seq = 0;
+                    for round in 0..rounds {
+                        for _ in 0..round % 4 {
+                            handler.emit(record(writer, seq));
+                            seq += 1;
+                        }
+                        handler
+                            .emit_wait(record(writer, seq))
+                            .await
+                            .expect("emit_wait");
+                        seq += 1;
+                    }
+                    seq
+                })
+            })
+            .collect();
+        let mut total = 0;
+        for producer in producers {
+            total += producer.await.expect("task");
+        }
+        handler.shutdown().await.expect("shutdown");
+        let stats = handler.stats();
+        assert_eq!(stats.written, total as u64, "{stats:?}");
+        assert!(
+            stats.queued < stats.emitted,
+            "no caller wrote its own record: {stats:?}"
+        );
+    });
+    let found = check_records(&all_lines(&log.path), true);
+    assert_eq!(found.per_writer.len(), tasks);
 }
