@@ -457,7 +457,8 @@ impl Queued {
 }
 
 /// How many callers wait for their records to be written; on a cache line
-/// of its own.
+/// of its own. Only a hint of whether a caller is alone (hence `Relaxed`):
+/// order never rests on it, but on the gate ([`Queue::writer_idle`]).
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct Waiting(AtomicUsize);
