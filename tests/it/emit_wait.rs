@@ -269,3 +269,53 @@ fn a_record_its_caller_writes_never_passes_records_queued_before_it() {
     let found = check_records(&all_lines(&log.path), true);
     assert_eq!(found.per_writer.len(), tasks);
 }
+
+/// The same on the thread handler, whose `emit_wait` blocks, with records
+/// at `sync_level` as the waiting ones: they too are written by their
+/// caller when it is alone, and never pass what it queued before.
+#[test]
+fn the_thread_handlers_waiting_callers_keep_their_order_too() {
+    let log = TempLog::new();
+    let (handler, guard) = concurrent_log_handler::NonBlockingConcurrentHandler::builder(&log.path)
+        .formatter(SlowOnTheWriter::default())
+        .sync_level(Level::Warn)
+        .build()
+        .expect("build");
+    let mut seq = 0;
+    for round in 0..3_000 {
+        for _ in 0..round % 4 {
+            handler.emit(record(0, seq));
+            seq += 1;
+        }
+        // Long enough for the resting writer to take them, not to write
+        // them: it formats each for 50 µs.
+        std::thread::sleep(Duration::from_micros(60 + 20 * (round % 3) as u64));
+        let waited = Record::new(Level::Warn, crate::util::message(0, seq))
+            .with_target(crate::util::TEST_TARGET);
+        if round % 2 == 0 {
+            handler.emit(waited); // at sync_level: emit waits
+        } else {
+            handler.emit_wait(waited).expect("emit_wait");
+        }
+        seq += 1;
+    }
+    drop(guard);
+    let stats = handler.stats();
+    assert_eq!(stats.written, seq as u64, "{stats:?}");
+    assert!(
+        stats.queued < stats.emitted,
+        "no caller wrote its own record: {stats:?}"
+    );
+    let lines = all_lines(&log.path);
+    assert_eq!(lines.len(), seq);
+    // Records in the order emitted, whatever their level.
+    let order: Vec<usize> = lines
+        .iter()
+        .map(|line| {
+            crate::util::try_parse_record(line)
+                .expect("a whole record")
+                .1
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "out of order");
+}
