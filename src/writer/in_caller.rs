@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Core;
 use crate::error::{Error, Result};
+use crate::file::BatchOutcome;
 use crate::queue::Line;
 use crate::stats::add;
 use crate::sync::{lock_unpoisoned, try_lock_unpoisoned};
@@ -54,10 +55,7 @@ impl Core {
             .collect();
         let mut scratch = Vec::new();
         let batch = file.write_records(&each, &mut scratch);
-        add(&self.counters.batches, 1);
-        self.account(&batch.report, batch.error.as_ref());
-        add(&self.counters.written, batch.written as u64);
-        add(&self.counters.failed, (each.len() - batch.written) as u64);
+        self.count_batch(&batch, each.len());
         drop(each);
         let mut spent = Vec::with_capacity(waiting.len());
         let mut end = 0;
@@ -108,20 +106,19 @@ impl Core {
         let mut scratch = Vec::new();
         let batch = file.append_if_free(&[line], &mut scratch)?;
         drop(file);
-        let counters = &self.counters;
-        add(&counters.emitted, 1);
-        add(&counters.batches, 1);
+        add(&self.counters.emitted, 1);
+        self.count_batch(&batch, 1);
+        Some(batch.error.map_or(Ok(()), Err))
+    }
+
+    /// Counts a batch of `lines` that a caller wrote in its own thread: one
+    /// lock cycle, what it did (rotations, bytes, errors, reported), its
+    /// lines written and the rest failed.
+    fn count_batch(&self, batch: &BatchOutcome, lines: usize) {
+        add(&self.counters.batches, 1);
         self.account(&batch.report, batch.error.as_ref());
-        Some(match batch.error {
-            Some(error) => {
-                add(&counters.failed, 1);
-                Err(error)
-            }
-            None => {
-                add(&counters.written, 1);
-                Ok(())
-            }
-        })
+        add(&self.counters.written, batch.written as u64);
+        add(&self.counters.failed, (lines - batch.written) as u64);
     }
 }
 
