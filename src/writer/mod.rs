@@ -127,7 +127,7 @@ impl BatchWriter {
     /// When lines kept from a failed batch are due for another attempt:
     /// `None` when nothing waits for a retry.
     pub(crate) fn retry_due(&self) -> Option<Instant> {
-        self.next_attempt.filter(|_| !self.retry.is_empty())
+        self.next_attempt.filter(|_| self.has_backlog())
     }
 
     /// Whether lines of a failed write wait for another attempt.
