@@ -42,6 +42,7 @@ pub use syslog::{
     DEFAULT_ENTERPRISE_ID, DEFAULT_SD_NAME, Facility, ParseFacilityError, SyslogFormatter, severity,
 };
 pub use text::TextFormatter;
+pub(crate) use timestamp::load_local_time_zone;
 pub use timestamp::{TimestampFormat, write_timestamp};
 
 use crate::record::{Record, Value};

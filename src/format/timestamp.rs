@@ -237,6 +237,16 @@ fn write_strftime(pattern: &str, time: SystemTime, utc: bool, out: &mut Vec<u8>)
     }
 }
 
+/// Loads the system time zone now, in the calling thread: call before a
+/// handler starts its threads. jiff loads it lazily, once per process,
+/// under a one-time lock; were a writer thread the first to need it and
+/// the process forked while it was loading, every thread of the child that
+/// needs a local time would wait forever for a load that no thread of the
+/// child is doing.
+pub(crate) fn load_local_time_zone() {
+    let _ = TimeZone::system();
+}
+
 /// The stamp of a whole second (`.000` for its milliseconds).
 fn stamp_of_second(ts: Option<Timestamp>, utc: bool) -> Vec<u8> {
     let ts = ts.unwrap_or(Timestamp::UNIX_EPOCH);

@@ -50,6 +50,8 @@ impl Core {
         formatter: Arc<dyn Formatter>,
         block: bool,
     ) -> Result<Arc<Core>> {
+        // Before any of the handler's threads exist (see the function).
+        crate::format::load_local_time_zone();
         let counters = Arc::new(Counters::default());
         let errors = Arc::new(ErrorReporter::default());
         #[cfg(feature = "syslog")]

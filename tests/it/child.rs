@@ -58,6 +58,7 @@ fn entry() {
         "fsize" => fsize_writer(log, writer, count),
         "fork" => fork_writer(log, count),
         "fork_queued" => fork_queued_writers(log, count),
+        "fork_while_writing" => fork_while_the_writer_formats(log, count as u64),
         "rotate_on_open" => rotate_on_open_writer(log, writer, count),
         "tls_destructor" => tls_destructor_writer(log),
         "errors_only_layer" => errors_with_only_our_tracing(log, false),
@@ -481,6 +482,37 @@ fn fork_queued_writers(log: PathBuf, count: usize) {
         thread.stats(),
         asynchronous.stats()
     );
+}
+
+/// Emits one record and forks `delay_us` microseconds later, while the
+/// writer thread may be formatting it (its first local time, in a fresh
+/// process); then parent and child each log one more record and stop,
+/// within a bound. A child whose writer waits for something the parent was
+/// in the middle of at the fork never stops in time.
+fn fork_while_the_writer_formats(log: PathBuf, delay_us: u64) {
+    let (handler, guard) = NonBlockingConcurrentHandler::builder(&log)
+        .build()
+        .expect("build");
+    handler.emit(record(0, 0));
+    let until = std::time::Instant::now() + std::time::Duration::from_micros(delay_us);
+    while std::time::Instant::now() < until {
+        std::hint::spin_loop();
+    }
+    // SAFETY: as in `fork_queued_writers`: the child only logs through the
+    // handler, which rebuilds its own state, and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    let writer = usize::from(pid == 0);
+    handler.emit(record(writer, 1));
+    let stopped = handler.stop_timeout(std::time::Duration::from_secs(5));
+    if pid == 0 {
+        std::mem::forget(guard);
+        // SAFETY: ends the forked child at once, as fork's rules ask.
+        unsafe { libc::_exit(if stopped.is_ok() { 0 } else { 1 }) };
+    }
+    drop(guard);
+    assert_forked_child_succeeded(pid);
+    stopped.expect("the parent stops");
 }
 
 /// Logs from a thread-local's destructor, as code that logs on thread exit

@@ -380,6 +380,24 @@ fn lines_kept_after_a_failed_write_are_retried_without_new_records() {
 
 // ---- Forked children -------------------------------------------------------
 
+/// A fork while the writer thread formats its first record (and loads the
+/// local time zone for it) leaves a child that logs and stops like any
+/// process. Each delay is a fresh process, so each fork meets the writer at
+/// another moment of its first batch.
+#[test]
+fn a_fork_while_the_writer_formats_its_first_record_leaves_a_working_child() {
+    for delay_us in (0..600).step_by(10) {
+        let log = TempLog::new();
+        wait_ok(spawn_child(
+            "fork_while_writing",
+            &[
+                ("CLH_LOG", log.path.display().to_string()),
+                ("CLH_COUNT", delay_us.to_string()),
+            ],
+        ));
+    }
+}
+
 #[test]
 fn both_queued_handlers_work_in_a_forked_child_with_compression() {
     let log = TempLog::new();
