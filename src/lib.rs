@@ -83,7 +83,7 @@
 //! | a failed write (disk full, size limit) leaves no partial line; the lines it kept are written again by themselves once the fault clears | `faults::a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed`, `regression::lines_kept_after_a_failed_write_are_retried_without_new_records` |
 //! | records queued when their tokio runtime shuts down are still written | `regression::records_queued_when_the_runtime_shuts_down_are_still_written` |
 //! | records queued when `std::process::exit` is called are written by an exit hook, unless it cannot get the lock within two seconds (then they are counted and said) | `lifecycle::process_exit_with_records_queued_writes_them_all`, `lifecycle::process_exit_while_the_lock_is_held_says_how_many_records_were_lost` |
-//! | a handler inherited through `fork()` works in the child | `regression::both_queued_handlers_work_in_a_forked_child_with_compression`, `crash::a_forked_child_reopens_the_lock_and_never_writes_beside_its_parent` |
+//! | a handler inherited through `fork()` works in the child, even forked while its writer renders its first timestamp | `regression::both_queued_handlers_work_in_a_forked_child_with_compression`, `regression::a_fork_while_the_writer_formats_its_first_record_leaves_a_working_child`, `crash::a_forked_child_reopens_the_lock_and_never_writes_beside_its_parent` |
 //! | one record is one line, whatever it contains | `hostile::*`, `json::*` |
 //!
 //! **May be lost, and always counted**
