@@ -117,7 +117,7 @@ fn run_handler(url: Option<String>, n: u64) -> f64 {
             config(url)
                 .relp_window(env_u64("SYSLOG_RELP_WINDOW", 128) as usize)
                 .confirmation(Confirmation::Both)
-                .flush_timeout(Duration::from_secs(120)),
+                .confirm_timeout(Duration::from_secs(120)),
         );
     }
     let (handler, guard) = builder.build().expect("handler");

@@ -40,3 +40,30 @@ impl Clock for SystemClock {
         SystemTime::now()
     }
 }
+
+/// The instant `wait` from now, or one far in the future when that would
+/// overflow (a timeout of `u64::MAX` seconds from a config file means
+/// "never", not a panic).
+pub(crate) fn deadline_after(wait: std::time::Duration) -> std::time::Instant {
+    let now = std::time::Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
+}
+
+/// What "never" is for a deadline: a hundred years.
+const FAR_FUTURE: std::time::Duration = std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_deadline_after_any_wait_never_overflows() {
+        let before = Instant::now();
+        assert!(deadline_after(Duration::MAX) > before + Duration::from_secs(3600));
+        let soon = deadline_after(Duration::from_millis(5));
+        assert!(soon >= before + Duration::from_millis(5));
+    }
+}

@@ -152,9 +152,14 @@ pub enum ErrorKind {
     Rejected,
     /// One message is larger than the transport carries; it is not sent.
     MessageTooLarge,
-    /// A flush or shutdown of the syslog sink reached its deadline before
-    /// every record was delivered.
+    /// A wait for the syslog collector (`emit_wait` or `flush` with a
+    /// `Confirmation` that names it, `stop`, `shutdown`) reached its deadline
+    /// before the collector had every record; the message names the
+    /// collector and how many records it has not delivered.
     DeliveryTimeout,
+    /// The syslog sink's buffer was full: the record was not forwarded (the
+    /// local file has it); counted in the sink's `dropped`.
+    SinkFull,
     /// The configuration makes no sense; the message says why.
     InvalidConfig,
     /// A configuration file could not be read.
@@ -457,6 +462,9 @@ impl ErrorKind {
             ErrorKind::Rejected => "the syslog collector refused a record",
             ErrorKind::MessageTooLarge => "a syslog message is too large for",
             ErrorKind::DeliveryTimeout => "records not delivered before the deadline to",
+            ErrorKind::SinkFull => {
+                "the syslog sink's buffer is full; the record was not forwarded to"
+            }
             ErrorKind::InvalidConfig => "invalid configuration",
             ErrorKind::ReadConfig => "cannot read config file",
             ErrorKind::Closed => "the log handler is closed",

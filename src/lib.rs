@@ -188,6 +188,7 @@ mod file;
 mod filter;
 mod fork;
 pub mod format;
+mod forward;
 mod handler;
 pub mod integrations;
 #[cfg(feature = "syslog")]
@@ -207,6 +208,8 @@ pub use file::{
     Compression, DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES, Rotation, Weekday,
 };
 pub use filter::{DEFAULT_FILTER_ENV, Filter, ParseFilterError, ParseFilterErrorKind};
+#[cfg(feature = "syslog")]
+pub use forward::{Confirmation, DEFAULT_CONFIRM_TIMEOUT, SyslogConfig};
 pub use handler::asynchronous::{
     AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_FALLBACK_MODE,
     DEFAULT_ASYNC_SYNC_LEVEL, DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, MAX_NOWAIT_LIMIT,
@@ -221,8 +224,8 @@ pub use handler::{
 };
 #[cfg(feature = "syslog")]
 pub use net::{
-    Confirmation, DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_FLUSH_TIMEOUT, DEFAULT_MAX_BACKOFF, DEFAULT_RELP_WINDOW, SyslogConfig,
+    DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BACKOFF,
+    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_RELP_WINDOW, WhenFull,
 };
 pub use queue::MAX_QUEUE_CAPACITY;
 pub use record::{Fields, Level, ParseLevelError, Record, Span, Spans, Value};

@@ -66,52 +66,83 @@ pub struct Stats {
 /// A snapshot of a syslog sink's counters, each counting records since the
 /// sink started.
 ///
-/// Once everything submitted has settled, each record has been counted as
-/// sent at least once, or in `dropped` or `failed`; `sent - resent` is the
-/// number of distinct records transmitted.
+/// Every record the handler offered the sink is in exactly one of five
+/// places, so that at every snapshot
+///
+/// `accepted == delivered + failed + dropped + buffered + in_flight`
+///
+/// ([`adds_up`](Self::adds_up)). `sent` and `resent` count transmissions:
+/// `sent - resent` is the number of distinct records transmitted.
 ///
 /// ```
 /// use concurrent_log_handler::SinkStats;
 ///
 /// let stats = SinkStats::default();
-/// assert_eq!((stats.sent, stats.resent, stats.buffered), (0, 0, 0));
+/// assert!(stats.adds_up());
+/// assert_eq!((stats.accepted, stats.lost()), (0, 0));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SinkStats {
-    /// Transmissions completed: frames written and flushed to the socket
-    /// (TCP, TLS, RELP) or datagrams sent. A record sent again after a
-    /// reconnect counts again (see `resent`).
-    pub sent: u64,
-    /// RELP records the collector answered with `rsp 200` (0 for the other
-    /// transports, which have no acknowledgement).
-    pub acknowledged: u64,
-    /// Records not delivered and given up: refused because the sink's buffer
-    /// was full and the handler's fallback mode is not `Block`, or still
-    /// undelivered when the shutdown deadline passed.
-    pub dropped: u64,
-    /// Records the collector or transport refused for good: a RELP status
-    /// other than 200, a message too large for RELP or a datagram, or a
-    /// record given up after eight broken connections.
+    /// Records the handler offered the sink: one per record it forwards,
+    /// offered once the local file write was attempted.
+    pub accepted: u64,
+    /// Records the collector has: acknowledged by RELP (`rsp 200`); over
+    /// TCP and TLS, their bytes acknowledged by the collector's kernel (on
+    /// Linux; elsewhere written to the socket); datagrams sent.
+    pub delivered: u64,
+    /// Records refused for good by the collector or the transport: a RELP
+    /// status other than 200, a datagram the socket refuses as too large, or
+    /// a record given up after eight connections broke while it was on them.
     pub failed: u64,
-    /// Connections established after the first one (recoveries).
-    pub reconnects: u64,
-    /// Connection attempts that failed (connect, TLS handshake, RELP `open`).
-    pub connect_errors: u64,
+    /// Records the sink gave up: its buffer was full (see
+    /// [`WhenFull`](crate::WhenFull)), or it was closed (shutdown, the exit
+    /// hook, a dropped handler) before it could deliver them. The local
+    /// file has them.
+    pub dropped: u64,
+    /// Records waiting to be sent now: in the buffer, or back from a
+    /// connection that broke.
+    pub buffered: u64,
+    /// Records sent whose outcome is not known yet (awaiting a RELP `rsp`
+    /// or the collector's kernel's acknowledgement).
+    pub in_flight: u64,
+    /// Transmissions: frames whose bytes reached the kernel (TCP, TLS,
+    /// RELP) or datagrams sent. A record sent again after a reconnect
+    /// counts again (see `resent`).
+    pub sent: u64,
     /// Transmissions that repeated an earlier one after a connection broke:
     /// RELP frames never acknowledged, TCP/TLS records whose bytes the
     /// collector's kernel never acknowledged. Each may be a duplicate.
     pub resent: u64,
-    /// Records waiting in the buffer now (not yet handed to a connection).
-    pub buffered: u64,
-    /// Records taken from the buffer whose outcome is not known yet
-    /// (awaiting a RELP `rsp`, a write, or a resend after a reconnect).
-    pub in_flight: u64,
+    /// Messages cut to the sink's `max_message_size` (or to what one
+    /// datagram carries).
+    pub truncated: u64,
+    /// Connections established after the first one (recoveries).
+    pub reconnects: u64,
+    /// Connection attempts that failed (connect, TLS handshake, RELP `open`).
+    pub connect_errors: u64,
+}
+
+impl SinkStats {
+    /// Records the collector never got: [`dropped`](Self::dropped) plus
+    /// [`failed`](Self::failed).
+    pub fn lost(&self) -> u64 {
+        self.dropped + self.failed
+    }
+
+    /// Whether every accepted record is in exactly one place:
+    /// `accepted == delivered + failed + dropped + buffered + in_flight`.
+    /// True of every snapshot.
+    pub fn adds_up(&self) -> bool {
+        self.accepted
+            == self.delivered + self.failed + self.dropped + self.buffered + self.in_flight
+    }
 }
 
 impl Stats {
-    /// Records accepted but not written: [`dropped`](Self::dropped) plus
-    /// [`failed`](Self::failed).
+    /// Records accepted but not written to the file: [`dropped`](Self::dropped)
+    /// plus [`failed`](Self::failed). What the syslog collector never got
+    /// is the sink's own: `syslog.map(|s| s.lost())`.
     ///
     /// ```
     /// use concurrent_log_handler::Stats;
@@ -124,7 +155,9 @@ impl Stats {
 
 /// One line for a person or a health endpoint:
 /// `written 998 of 1000 (lost 2: dropped 2, failed 0), queue 3/10000, 41 batches, 2 rotations, 0 write errors`,
-/// then the syslog sink's counters when the handler forwards.
+/// then, when the handler forwards, the syslog sink's with what the
+/// collector lost:
+/// `; syslog: delivered 990 of 1000 (lost 10: dropped 10, failed 0), 0 buffered, 0 in flight, …`.
 ///
 /// ```
 /// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
@@ -164,14 +197,19 @@ impl std::fmt::Display for Stats {
         if let Some(syslog) = &self.syslog {
             write!(
                 f,
-                "; syslog: sent {}, acknowledged {}, dropped {}, failed {}, {} reconnects, {} resent, {} buffered",
-                syslog.sent,
-                syslog.acknowledged,
+                "; syslog: delivered {} of {} (lost {}: dropped {}, failed {}), {} buffered, \
+                 {} in flight, {} sent, {} resent, {} truncated, {} reconnects",
+                syslog.delivered,
+                syslog.accepted,
+                syslog.lost(),
                 syslog.dropped,
                 syslog.failed,
-                syslog.reconnects,
-                syslog.resent,
                 syslog.buffered,
+                syslog.in_flight,
+                syslog.sent,
+                syslog.resent,
+                syslog.truncated,
+                syslog.reconnects,
             )?;
         }
         Ok(())

@@ -74,7 +74,7 @@ use crate::{
 /// | `filter` | | every record; `env_logger`-style directives, `"info,app::db=debug"` (see [`Filter`]); not with `level` |
 /// | `utc` | `utc` | `false`: timestamps and time rotation in local time |
 /// | `format` | | `"text"` (or `"json"`) |
-/// | `syslog` | | none; a table forwarding to a collector: `url` (required), `facility`, `app_name`, `hostname`, `msgid`, `enterprise_id`, `confirmation` (`"local_file"`, `"collector"`, `"both"`), `ca_file`, `client_cert` + `client_key`, `server_name`, `buffer_capacity`, `relp_window`, `flush_timeout_seconds` (feature `syslog`) |
+/// | `syslog` | | none; a table forwarding to a collector: `url` (required), `facility`, `app_name`, `hostname`, `msgid`, `enterprise_id`, `confirmation` (`"local_file"`, `"collector"`, `"both"`), `ca_file`, `client_cert` + `client_key`, `server_name`, `buffer_capacity`, `when_full` (`"drop"` or `{ wait_ms = 50 }`), `relp_window`, `max_message_size`, `confirm_timeout_seconds` (feature `syslog`) |
 ///
 /// Unknown options are refused with an [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) naming them,
 /// so a typo or a Python-only option (`delay`, `encoding`, …) does not pass

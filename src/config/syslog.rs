@@ -39,8 +39,24 @@ pub(crate) struct SyslogSection {
     buffer_capacity: Option<usize>,
     #[serde(default)]
     relp_window: Option<usize>,
+    /// The longest message sent, in bytes.
     #[serde(default)]
-    flush_timeout_seconds: Option<u64>,
+    max_message_size: Option<usize>,
+    /// `"drop"` (the default) or a number of milliseconds the writer may
+    /// wait for room in the sink's buffer.
+    #[serde(default)]
+    when_full: Option<WhenFullSetting>,
+    /// Earlier name: `flush_timeout_seconds`.
+    #[serde(default, alias = "flush_timeout_seconds")]
+    confirm_timeout_seconds: Option<u64>,
+}
+
+/// `when_full = "drop"` or `when_full = { wait_ms = 50 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum WhenFullSetting {
+    Named(String),
+    Wait { wait_ms: u64 },
 }
 
 impl SyslogSection {
@@ -97,8 +113,25 @@ impl SyslogSection {
         if let Some(window) = self.relp_window {
             config = config.relp_window(window);
         }
-        if let Some(secs) = self.flush_timeout_seconds {
-            config = config.flush_timeout(Duration::from_secs(secs));
+        if let Some(bytes) = self.max_message_size {
+            config = config.max_message_size(bytes);
+        }
+        match &self.when_full {
+            None => {}
+            Some(WhenFullSetting::Named(name)) if name.eq_ignore_ascii_case("drop") => {
+                config = config.when_full(crate::WhenFull::Drop);
+            }
+            Some(WhenFullSetting::Named(other)) => {
+                return Err(Error::invalid_config(format!(
+                    "syslog when_full = {other:?}: expected \"drop\" or {{ wait_ms = <milliseconds> }}"
+                )));
+            }
+            Some(WhenFullSetting::Wait { wait_ms }) => {
+                config = config.when_full(crate::WhenFull::Wait(Duration::from_millis(*wait_ms)));
+            }
+        }
+        if let Some(secs) = self.confirm_timeout_seconds {
+            config = config.confirm_timeout(Duration::from_secs(secs));
         }
         Ok(config)
     }

@@ -33,9 +33,6 @@ pub(crate) struct FileConfig {
     pub(crate) max_age: Option<Duration>,
     pub(crate) rotate_on_open: bool,
     pub(crate) clock: Arc<dyn Clock>,
-    /// Also forward every record to this collector.
-    #[cfg(feature = "syslog")]
-    pub(crate) syslog: Option<crate::SyslogConfig>,
 }
 
 impl FileConfig {
@@ -54,8 +51,6 @@ impl FileConfig {
             max_age: None,
             rotate_on_open: false,
             clock: Arc::new(SystemClock),
-            #[cfg(feature = "syslog")]
-            syslog: None,
         }
     }
 

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::intake;
@@ -62,6 +63,27 @@ struct Shared {
     settings: Common,
     /// The open log of this process (see [`crate::fork`]).
     state: PerProcess<Arc<Core>>,
+    /// [`shutdown`](ConcurrentRotatingFileHandler::shutdown) was called.
+    closed: AtomicBool,
+}
+
+impl Drop for Shared {
+    /// The last clone is gone: the syslog sink, if the handler forwards,
+    /// delivers what it holds (at most its confirm timeout) and is closed;
+    /// what it could not deliver is counted and said on stderr.
+    fn drop(&mut self) {
+        if let Some(core) = self.state.existing() {
+            core.close_forwarding(None, "when the log handler was dropped");
+        }
+    }
+}
+
+impl super::exit::DrainAtExit for Shared {
+    fn drain_at_exit(&self, wait: Duration) {
+        if let Some(core) = self.state.existing() {
+            core.close_forwarding(Some(crate::clock::deadline_after(wait)), "at exit");
+        }
+    }
 }
 
 impl std::fmt::Debug for ConcurrentRotatingFileHandler {
@@ -92,10 +114,8 @@ impl ConcurrentRotatingFileHandler {
         let settings = &self.shared.settings;
         self.shared
             .state
-            .get(
-                || Core::open(&settings.file, Arc::clone(&settings.formatter), false),
-                crate::report::report_to_stderr,
-            )
+            .get(|| settings.open(), crate::report::report_to_stderr)
+            .filter(|_| !self.shared.closed.load(Ordering::SeqCst))
             .ok_or(Error::closed())
     }
 
@@ -169,6 +189,53 @@ impl ConcurrentRotatingFileHandler {
             Ok(core) => core.stats(0, 0),
             Err(_) => Stats::default(),
         }
+    }
+
+    /// Waits until the syslog collector confirmed everything written so
+    /// far, when the handler forwards and its
+    /// [`Confirmation`](crate::Confirmation) names the collector (every
+    /// line is in the file once its call returned, so nothing else is
+    /// waited for); at most the collector's
+    /// [`confirm_timeout`](crate::SyslogConfig::confirm_timeout).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::DeliveryTimeout`] (naming the collector and how many
+    /// records it has not delivered) at the deadline, the error of a record
+    /// the collector refused meanwhile, or [`ErrorKind::Closed`] after
+    /// [`shutdown`](Self::shutdown).
+    pub fn flush(&self) -> Result<()> {
+        match &self.core()?.forward {
+            Some(forward) => forward.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Closes the handler: later calls fail with [`ErrorKind::Closed`]; the
+    /// syslog sink, if the handler forwards, delivers what it holds and is
+    /// closed; compressions of rotated backups finish. All of it within
+    /// `timeout` (the sink also within its
+    /// [`confirm_timeout`](crate::SyslogConfig::confirm_timeout)). Dropping
+    /// the last clone does the same without returning the outcome (what the
+    /// sink could not deliver is then said on stderr), and so does the
+    /// crate's exit hook at `std::process::exit`, within two seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::DeliveryTimeout`] naming the collector and how many
+    /// records it could not deliver by the deadline (they are counted in
+    /// `Stats::syslog`'s `dropped`; the file has them), or
+    /// [`ErrorKind::Closed`] if it was closed before.
+    pub fn shutdown(&self, timeout: Duration) -> Result<()> {
+        let core = Arc::clone(self.core()?);
+        self.shared.closed.store(true, Ordering::SeqCst);
+        let deadline = crate::clock::deadline_after(timeout);
+        let forwarded = match &core.forward {
+            Some(forward) => forward.close(Some(deadline)),
+            None => Ok(()),
+        };
+        core.wait_for_compression(deadline.saturating_duration_since(std::time::Instant::now()));
+        forwarded
     }
 
     /// Blocks until the background compressions of rotated backups queued so far
@@ -248,12 +315,19 @@ impl ConcurrentRotatingFileHandlerBuilder {
     /// ```
     pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {
         let common = self.common;
-        let core = Core::open(&common.file, Arc::clone(&common.formatter), false)?;
-        Ok(ConcurrentRotatingFileHandler {
-            shared: Arc::new(Shared {
-                settings: common,
-                state: PerProcess::new(core),
-            }),
-        })
+        let core = common.open()?;
+        let forwards = core.forward.is_some();
+        let shared = Arc::new(Shared {
+            settings: common,
+            state: PerProcess::new(core),
+            closed: AtomicBool::new(false),
+        });
+        if forwards {
+            // Records the sink holds at `std::process::exit` are delivered
+            // or counted (a handler that does not forward has nothing left).
+            let weak: std::sync::Weak<dyn super::exit::DrainAtExit> = Arc::downgrade(&shared) as _;
+            super::exit::register(weak);
+        }
+        Ok(ConcurrentRotatingFileHandler { shared })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::file::FileConfig;
 use crate::filter::Filter;
 use crate::format::{Formatter, TextFormatter};
+use crate::forward::SyslogConfig;
 use crate::record::Level;
 
 /// What every handler is configured with, whatever its queue: where and how
@@ -17,15 +18,28 @@ pub(crate) struct Common {
     pub(crate) formatter: Arc<dyn Formatter>,
     /// Which records the handler logs at all; `None`: every one.
     pub(crate) filter: Option<Filter>,
+    /// Also forward every record to this collector.
+    pub(crate) syslog: Option<SyslogConfig>,
 }
 
 impl Common {
+    /// Opens the log with this configuration (and starts forwarding, if
+    /// configured).
+    pub(crate) fn open(&self) -> crate::Result<Arc<crate::writer::Core>> {
+        crate::writer::Core::open(
+            &self.file,
+            Arc::clone(&self.formatter),
+            self.syslog.as_ref(),
+        )
+    }
+
     /// The defaults for the log at `path`.
     pub(crate) fn new(path: &std::path::Path) -> Common {
         Common {
             file: FileConfig::new(path.to_path_buf()),
             formatter: Arc::new(TextFormatter::new()),
             filter: None,
+            syslog: None,
         }
     }
 
@@ -43,6 +57,7 @@ impl std::fmt::Debug for Common {
         f.debug_struct("Common")
             .field("file", &self.file)
             .field("filter", &self.filter)
+            .field("syslog", &self.syslog)
             .finish_non_exhaustive()
     }
 }
@@ -145,7 +160,7 @@ macro_rules! builder_options {
         /// each guarantees, and which sinks `emit_wait` waits for.
         #[cfg(feature = "syslog")]
         pub fn syslog(mut self, config: crate::SyslogConfig) -> Self {
-            self.$($path).+.file.syslog = Some(config);
+            self.$($path).+.syslog = Some(config);
             self
         }
 

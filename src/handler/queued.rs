@@ -15,9 +15,10 @@ use super::intake::{self, Admission, admit};
 use super::nowait::Nowait;
 use super::options::Common;
 use super::{FallbackMode, TryEmitError};
+use crate::clock::deadline_after;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fork::PerProcess;
-use crate::queue::{MAX_QUEUE_CAPACITY, Msg, Pending, Queue, Refused, queue};
+use crate::queue::{Await, MAX_QUEUE_CAPACITY, Msg, Pending, Queue, Refused, queue};
 use crate::record::{Level, Record};
 use crate::stats::{Stats, add};
 use crate::sync::block_on_until;
@@ -108,9 +109,7 @@ pub(crate) struct Queued {
 
 impl Queued {
     fn start(settings: Arc<Settings>, runtime: Option<Handle>) -> Result<Queued> {
-        let block = settings.fallback_mode == FallbackMode::Block;
-        let common = &settings.common;
-        let core = Core::open(&common.file, Arc::clone(&common.formatter), block)?;
+        let core = settings.common.open()?;
         let (queue, inbox) = queue(settings.queue_capacity);
         let finished = crate::writer::thread::spawn(inbox, BatchWriter::new(Arc::clone(&core)))?;
         let nowait = match (settings.fallback_mode, runtime) {
@@ -163,7 +162,8 @@ impl Queued {
             Admission::Queue(pending) => pending,
             Admission::Sync(pending) => {
                 // Its error was counted and reported by whoever wrote it.
-                let _ = self.wait_blocking(pending);
+                // `sync_level` is about the file, whatever the confirmation.
+                let _ = self.wait_blocking(pending, Await::InFile);
                 return;
             }
             Admission::Empty | Admission::Closed => return,
@@ -272,21 +272,22 @@ impl Queued {
         written.ok_or(Pending::Line(line))
     }
 
-    /// Blocks until `pending`, a record its caller waits for, was written:
-    /// by the caller itself when the handler is idle, else by the writer.
-    fn wait_blocking(&self, pending: Pending) -> Result<()> {
+    /// Blocks until `pending`, a record its caller waits for, is where
+    /// `awaits` says: written by the caller itself when the handler is
+    /// idle, else by the writer.
+    fn wait_blocking(&self, pending: Pending, awaits: Await) -> Result<()> {
         let (_waiting, alone) = self.waiting.enter();
         match self.write_alone(pending, alone) {
             Ok(written) => written,
-            Err(pending) => blocking(|| self.write_and_wait(pending)),
+            Err(pending) => blocking(|| self.write_and_wait(pending, awaits)),
         }
     }
 
     /// Queues `pending` behind the caller's earlier records and blocks until
-    /// its batch was written.
-    fn write_and_wait(&self, pending: Pending) -> Result<()> {
+    /// its batch was written (and, as `awaits` says, confirmed).
+    fn write_and_wait(&self, pending: Pending, awaits: Await) -> Result<()> {
         let (waiter, outcome) = oneshot::channel();
-        let msg = Msg::Confirmed(pending, waiter);
+        let msg = Msg::Confirmed(pending, waiter, awaits);
         let pushed = self.queue.push_waiting(msg, false, None).is_ok();
         self.count_push(pushed);
         if !pushed {
@@ -350,7 +351,7 @@ impl Queued {
         let (waiter, outcome) = oneshot::channel();
         let pushed = self
             .queue
-            .push(Msg::Confirmed(pending, waiter), false)
+            .push(Msg::Confirmed(pending, waiter, Await::Confirmed), false)
             .await;
         self.count_push(pushed.is_ok());
         pushed.map_err(|_| Error::closed())?;
@@ -359,13 +360,14 @@ impl Queued {
     }
 
     fn emit_wait_blocking(&self, record: Record) -> Result<()> {
-        self.wait_blocking(self.confirmed(record)?)
+        self.wait_blocking(self.confirmed(record)?, Await::Confirmed)
     }
 
-    async fn flush(&self) -> Result<()> {
+    /// Resolves once everything accepted before is where `awaits` says.
+    async fn flush(&self, awaits: Await) -> Result<()> {
         let (waiter, outcome) = oneshot::channel();
         self.queue
-            .push(Msg::Flush(waiter), false)
+            .push(Msg::Flush(waiter, awaits), false)
             .await
             .map_err(|_| Error::closed())?;
         self.queue.nudge();
@@ -387,20 +389,24 @@ impl Queued {
     }
 
     fn flush_blocking(&self) -> Result<()> {
-        blocking(|| block_on_until(self.flush(), None).unwrap_or(Err(Error::closed())))
+        blocking(|| {
+            block_on_until(self.flush(Await::Confirmed), None).unwrap_or(Err(Error::closed()))
+        })
     }
 
-    /// Closes the queue and has the writer write everything accepted and let
-    /// the compressions finish: ends the writer for good with `exit`
-    /// (shutdown), keeps it for a later [`reopen`](Self::reopen) without
-    /// (stop). Every call, concurrent or later, returns once that is done.
-    async fn close(&self, exit: bool) -> Result<()> {
+    /// Closes the queue and has the writer write everything accepted, let
+    /// the compressions finish and the syslog sink deliver, each by
+    /// `deadline` if there is one: ends the writer (and closes the sink)
+    /// for good with `exit` (shutdown), keeps it for a later
+    /// [`reopen`](Self::reopen) without (stop). Every call, concurrent or
+    /// later, returns once that is done.
+    async fn close(&self, exit: bool, deadline: Option<Instant>) -> Result<()> {
         self.queue.close();
         let (waiter, outcome) = oneshot::channel();
         let msg = if exit {
-            Msg::Shutdown(waiter)
+            Msg::Shutdown(waiter, deadline)
         } else {
-            Msg::Stop(waiter)
+            Msg::Stop(waiter, deadline)
         };
         let result = match self.queue.push(msg, true).await {
             Ok(()) => {
@@ -420,11 +426,14 @@ impl Queued {
         result
     }
 
-    /// [`close`](Self::close) with a deadline: `Timeout` when it passed
-    /// first (the writer goes on in the background).
+    /// [`close`](Self::close) with a deadline `timeout` from now, which the
+    /// writer, the compressions and the syslog sink all race: `Timeout` when
+    /// the writer could not answer by then (it goes on in the background;
+    /// a file lock held elsewhere, say).
     async fn close_within(&self, exit: bool, timeout: Duration) -> Result<()> {
         let started = Instant::now();
-        match crate::sync::until(self.close(exit), started + timeout).await {
+        let deadline = deadline_after(timeout);
+        match crate::sync::until(self.close(exit, Some(deadline)), answer_by(deadline)).await {
             Some(result) => result,
             None => Err(Error::timeout(started.elapsed())),
         }
@@ -432,8 +441,8 @@ impl Queued {
 
     fn close_blocking(&self, exit: bool, timeout: Option<Duration>) -> Result<()> {
         let started = Instant::now();
-        let deadline = timeout.map(|timeout| started + timeout);
-        blocking(|| block_on_until(self.close(exit), deadline))
+        let deadline = timeout.map(deadline_after);
+        blocking(|| block_on_until(self.close(exit, deadline), deadline.map(answer_by)))
             .unwrap_or_else(|| Err(Error::timeout(started.elapsed())))
     }
 
@@ -492,6 +501,15 @@ fn answer(
     }
 }
 
+/// When a caller whose deadline is `deadline` stops waiting for the
+/// writer's answer: the writer and the sink end their work at the deadline
+/// itself, and their answer needs a moment to arrive.
+fn answer_by(deadline: Instant) -> Instant {
+    deadline
+        .checked_add(Duration::from_millis(500))
+        .unwrap_or(deadline)
+}
+
 /// How often a `Block` caller that found the queue full tries again, yielding
 /// in between, before it blocks.
 const BRIEF_RETRIES: usize = 16;
@@ -514,10 +532,22 @@ impl super::exit::DrainAtExit for Shared {
         let Some(queued) = self.state.existing() else {
             return;
         };
-        if queued.queue.is_closed() {
-            return; // stopped or shut down: nothing was left queued
+        let deadline = deadline_after(wait);
+        // Stopped or shut down: nothing was left queued; a stopped handler's
+        // sink may still hold records, which its close below counts.
+        if !queued.queue.is_closed() {
+            queued.write_at_exit(deadline, wait);
         }
-        let flushed = block_on_until(queued.flush(), Some(Instant::now() + wait));
+        queued.core.close_forwarding(Some(deadline), "at exit");
+    }
+}
+
+impl Queued {
+    /// Writes what is queued, by `deadline`; counts as dropped and says on
+    /// stderr what could not be written.
+    fn write_at_exit(&self, deadline: Instant, wait: Duration) {
+        let queued = self;
+        let flushed = block_on_until(queued.flush(Await::InFile), Some(deadline));
         let stats = queued.stats();
         let unwritten = stats
             .emitted
@@ -632,7 +662,7 @@ impl QueuedHandle {
     }
 
     pub(crate) async fn flush(&self) -> Result<()> {
-        self.current_or_closed()?.flush().await
+        self.current_or_closed()?.flush(Await::Confirmed).await
     }
 
     pub(crate) fn flush_blocking(&self) -> Result<()> {
@@ -649,7 +679,7 @@ impl QueuedHandle {
     }
 
     pub(crate) async fn shutdown(&self) -> Result<()> {
-        self.current_or_closed()?.close(true).await
+        self.current_or_closed()?.close(true, None).await
     }
 
     pub(crate) async fn shutdown_within(&self, timeout: Duration) -> Result<()> {

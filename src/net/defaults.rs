@@ -1,5 +1,5 @@
-//! The defaults of a [`SyslogConfig`](super::SyslogConfig)'s buffer, RELP
-//! window and timeouts.
+//! The defaults of a syslog sink's buffer, RELP window, timeouts and
+//! message size.
 
 use std::time::Duration;
 
@@ -42,5 +42,12 @@ pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// assert_eq!(concurrent_log_handler::DEFAULT_ACK_TIMEOUT, Duration::from_secs(30));
 /// ```
 pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default [`flush_timeout`](super::SyslogConfig::flush_timeout).
-pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest syslog message sent, by default: 8 KiB, rsyslog's default
+/// `maxMessageSize` (which its RELP input, imrelp, also takes as its
+/// `maxDataSize`). A longer message is truncated, marked and counted (see
+/// [`SyslogConfig::max_message_size`](crate::SyslogConfig::max_message_size)).
+///
+/// ```
+/// assert_eq!(concurrent_log_handler::DEFAULT_MAX_MESSAGE_SIZE, 8192);
+/// ```
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 8 * 1024;

@@ -1,23 +1,21 @@
-//! Forwarding to a syslog collector (rsyslog, syslog-ng): where the bytes of
-//! RFC 5424 messages go once formatted. This room never sees a `Record`; it
-//! carries bytes.
+//! The network sink: where the bytes of RFC 5424 messages go once the local
+//! file has their records. This room is a library that takes bytes: it
+//! never sees a `Record`, a formatter or a file.
 //!
-//! - [`SyslogConfig`]: where to send (`tcp://`, `tls://`, `relp://`,
-//!   `relp+tls://`, `udp://`, `unix://`) and how (TLS files, buffer, RELP
-//!   window, timeouts, backoff), plus the header fields of the messages;
-//!   `url` parses its URL, `defaults` holds its defaults.
+//! - `config`: [`SinkConfig`], where to send (`tcp://`, `tls://`, `relp://`,
+//!   `relp+tls://`, `udp://`, `unix://`) and how (TLS files, buffer and
+//!   [`WhenFull`], RELP window, timeouts, backoff, message size); `url`
+//!   parses its URL, `defaults` holds its defaults.
 //! - `framing`: RFC 6587 octet counting and RELP frames (tokio-util codecs).
 //! - `transport`: connecting (TCP, TLS with rustls, datagram sockets) and
 //!   what the kernel tells about a TCP connection.
-//! - `sink`: the sink the writer hands messages to: a bounded buffer, a
-//!   private runtime thread, reconnects; [`SinkStats`](crate::SinkStats). What the callers
-//!   and its task share: `sink::shared`; the task's connection loop:
-//!   `sink::task`, and what it does with records: `sink::records`. Its
-//!   sessions: `sink::stream` (TCP/TLS, datagrams) and `sink::relp` (the
-//!   RELP window and acknowledgements).
+//! - `sink`: the sink itself, [`SinkHandle`]: a bounded intake, a private
+//!   runtime thread, one ledger of records in flight, sessions per
+//!   transport, reconnects with a backoff per outage, and a close by the
+//!   caller's deadline that counts what it gave up.
 //!
 //! What each transport guarantees, and how to deploy it, is in
-//! [`SyslogConfig`]'s docs, where users read it.
+//! [`SyslogConfig`](crate::SyslogConfig)'s docs, where users read it.
 
 mod config;
 mod defaults;
@@ -34,13 +32,13 @@ mod tls;
 mod transport;
 mod url;
 
+pub(crate) use config::SinkConfig;
 #[cfg(feature = "tls")]
 use config::TlsSettings;
-pub use config::{Confirmation, SyslogConfig};
+pub use config::WhenFull;
 pub use defaults::{
-    DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_FLUSH_TIMEOUT,
-    DEFAULT_MAX_BACKOFF, DEFAULT_RELP_WINDOW,
+    DEFAULT_ACK_TIMEOUT, DEFAULT_BUFFER_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BACKOFF,
+    DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_RELP_WINDOW,
 };
-#[allow(unused_imports)] // for the handlers, which do not use them yet
-pub(crate) use sink::{Outgoing, Submitted, SyslogSink};
+pub(crate) use sink::{Envelope, SinkHandle};
 use url::{Endpoint, Transport};

@@ -61,6 +61,20 @@ impl Datagram {
             Datagram::Unix(socket) => socket.send(message).await,
         }
     }
+
+    /// The largest message one datagram carries: 65,507 bytes over IPv4
+    /// and 65,527 over IPv6 (65,535 less the headers that count against
+    /// it); `None` for a Unix socket, whose limit is its buffer size
+    /// (`EMSGSIZE` tells).
+    pub(crate) fn max_payload(&self) -> Option<usize> {
+        match self {
+            Datagram::Udp(socket) => match socket.peer_addr() {
+                Ok(addr) if addr.is_ipv6() => Some(65_527),
+                _ => Some(65_507),
+            },
+            Datagram::Unix(_) => None,
+        }
+    }
 }
 
 /// What [`connect`] needs to know.
@@ -74,9 +88,16 @@ pub(crate) struct Target {
 
 /// Connects to the collector (TCP connect and TLS handshake; for datagram
 /// sockets, binding and `connect` so that sends need no address), within
-/// `timeout`.
-pub(crate) async fn connect(target: &Target, timeout: Duration) -> io::Result<Conn> {
-    match tokio::time::timeout(timeout, connect_now(target)).await {
+/// `timeout`. A stream tries the addresses the host resolves to in order
+/// until one connects; a UDP socket, which cannot tell whether anyone
+/// listens until a send fails, takes the address `attempt` points at, so
+/// that each new attempt after a failed send tries the next one.
+pub(crate) async fn connect(
+    target: &Target,
+    timeout: Duration,
+    attempt: usize,
+) -> io::Result<Conn> {
+    match tokio::time::timeout(timeout, connect_now(target, attempt)).await {
         Ok(result) => result,
         Err(_) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
@@ -85,7 +106,7 @@ pub(crate) async fn connect(target: &Target, timeout: Duration) -> io::Result<Co
     }
 }
 
-async fn connect_now(target: &Target) -> io::Result<Conn> {
+async fn connect_now(target: &Target, attempt: usize) -> io::Result<Conn> {
     let (host, port) = match &target.endpoint {
         Endpoint::Unix(path) => {
             let socket = UnixDatagram::unbound()?;
@@ -94,32 +115,34 @@ async fn connect_now(target: &Target) -> io::Result<Conn> {
         }
         Endpoint::Inet { host, port } => (host.as_str(), *port),
     };
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+    let no_address = || {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{host} resolves to no address"),
+        )
+    };
+    if target.transport == Transport::Udp {
+        let addr = *addrs
+            .get(attempt % addrs.len().max(1))
+            .ok_or_else(no_address)?;
+        let local: std::net::SocketAddr = if addr.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let socket = UdpSocket::bind(local).await?;
+        socket.connect(addr).await?;
+        return Ok(Conn::Datagram(Datagram::Udp(socket)));
+    }
     let mut last_error = None;
-    for addr in tokio::net::lookup_host((host, port)).await? {
-        if target.transport == Transport::Udp {
-            let local: std::net::SocketAddr = if addr.is_ipv4() {
-                ([0, 0, 0, 0], 0).into()
-            } else {
-                (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-            };
-            let socket = UdpSocket::bind(local).await?;
-            match socket.connect(addr).await {
-                Ok(()) => return Ok(Conn::Datagram(Datagram::Udp(socket))),
-                Err(e) => last_error = Some(e),
-            }
-            continue;
-        }
+    for addr in addrs {
         match TcpStream::connect(addr).await {
             Ok(stream) => return stream_over(stream, target).await,
             Err(e) => last_error = Some(e),
         }
     }
-    Err(last_error.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{host} resolves to no address"),
-        )
-    }))
+    Err(last_error.unwrap_or_else(no_address))
 }
 
 async fn stream_over(stream: TcpStream, target: &Target) -> io::Result<Conn> {

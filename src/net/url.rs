@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
-/// The protocol of a [`SyslogConfig`](super::SyslogConfig) URL.
+/// The protocol of a collector's URL (its scheme).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Transport {
     /// `tcp://`: RFC 6587 octet counting over TCP.
@@ -120,7 +120,7 @@ pub(super) fn parse_url(url: &str) -> Result<(Transport, Endpoint)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::SyslogConfig;
+    use crate::SyslogConfig;
     #[test]
     fn urls_parse_to_transport_and_endpoint() {
         let inet = |host: &str, port| Endpoint::Inet {
@@ -158,7 +158,7 @@ mod tests {
         for (url, transport, endpoint) in cases {
             let config = SyslogConfig::new(url).unwrap_or_else(|e| panic!("{url}: {e}"));
             assert_eq!(
-                (config.transport, config.endpoint),
+                (config.sink.transport, config.sink.endpoint),
                 (transport, endpoint),
                 "{url}"
             );

@@ -76,29 +76,41 @@ pub(crate) enum Pending {
     Record(Record),
 }
 
+/// What a caller waiting for its record waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Await {
+    /// The record in the local file (`sync_level`), whatever the
+    /// handler's confirmation says about a collector.
+    InFile,
+    /// The sinks the handler's confirmation names (`emit_wait`).
+    Confirmed,
+}
+
 /// One queue slot. Control messages never share a slot with records.
 #[derive(Debug)]
 pub(crate) enum Msg {
     /// A record, fire-and-forget.
     Record(Pending),
-    /// A record whose caller waits for the outcome of its batch.
-    Confirmed(Pending, Waiter),
-    /// Resolve once everything queued before it is written.
-    Flush(Waiter),
+    /// A record whose caller waits for the outcome, for what [`Await`] says.
+    Confirmed(Pending, Waiter, Await),
+    /// Resolve once everything queued before it is written (and, for
+    /// [`Await::Confirmed`], confirmed as the handler's confirmation says).
+    Flush(Waiter, Await),
     /// Rotate the log once everything queued before it is written.
     Rotate(Waiter),
-    /// Write everything accepted, let compressions finish, resolve; the
-    /// writer goes on (the thread handler can be started again).
-    Stop(Waiter),
+    /// Write everything accepted, let compressions finish, resolve, by the
+    /// deadline if there is one; the writer goes on (the thread handler can
+    /// be started again).
+    Stop(Waiter, Option<Instant>),
     /// As `Stop`, then the writer ends for good.
-    Shutdown(Waiter),
+    Shutdown(Waiter, Option<Instant>),
 }
 
 impl Msg {
     /// Whether a caller waits for this message: the writer does not hold
     /// it back for a retry's backoff.
     pub(crate) fn is_control(&self) -> bool {
-        matches!(self, Msg::Flush(_) | Msg::Stop(_) | Msg::Shutdown(_))
+        matches!(self, Msg::Flush(..) | Msg::Stop(..) | Msg::Shutdown(..))
     }
 }
 
@@ -503,7 +515,7 @@ mod tests {
         assert!(matches!(queue.try_push(line()), Err(Refused::Closed(_))));
         let (waiter, _outcome) = tokio::sync::oneshot::channel();
         queue
-            .push_waiting(Msg::Flush(waiter), true, None)
+            .push_waiting(Msg::Flush(waiter, Await::Confirmed), true, None)
             .expect("control messages pass");
         let mut msgs = Vec::new();
         assert_eq!(inbox.take_now(&mut msgs, 8), Taken::Some(1));
@@ -557,7 +569,7 @@ mod tests {
         let (queue, inbox) = queue(4);
         let (waiter, outcome) = tokio::sync::oneshot::channel();
         queue
-            .push_waiting(Msg::Flush(waiter), true, None)
+            .push_waiting(Msg::Flush(waiter, Await::Confirmed), true, None)
             .expect("room");
         drop(inbox);
         assert!(outcome.blocking_recv().is_err(), "the waiter was dropped");
@@ -565,7 +577,7 @@ mod tests {
         assert!(matches!(queue.try_push(line()), Err(Refused::Closed(_))));
         let (waiter, _outcome) = tokio::sync::oneshot::channel();
         assert!(matches!(
-            queue.push_waiting(Msg::Stop(waiter), true, None),
+            queue.push_waiting(Msg::Stop(waiter, None), true, None),
             Err(Refused::Closed(_))
         ));
         assert_eq!(queue.depth(), 0, "nothing is counted in flight");
@@ -580,7 +592,10 @@ mod tests {
             let queue = Arc::clone(&queue);
             std::thread::spawn(move || {
                 let (waiter, _outcome) = tokio::sync::oneshot::channel();
-                crate::sync::block_on_until(queue.push(Msg::Flush(waiter), true), None)
+                crate::sync::block_on_until(
+                    queue.push(Msg::Flush(waiter, Await::Confirmed), true),
+                    None,
+                )
             })
         };
         std::thread::sleep(Duration::from_millis(20));

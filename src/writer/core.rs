@@ -3,12 +3,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::forward::Forward;
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{FileConfig, LockedFile, WriteReport};
 use crate::format::{Formatter, format_into, line_buffer};
+use crate::forward::{Forward, SyslogConfig};
 use crate::queue::Line;
 use crate::record::Record;
 use crate::report::ErrorReporter;
@@ -43,32 +43,22 @@ impl std::fmt::Debug for Core {
 }
 
 impl Core {
-    /// Opens the log (and starts forwarding, if configured; `block`: wait
-    /// for room in the forwarding buffer rather than drop).
+    /// Opens the log, and starts forwarding to a collector if `syslog`
+    /// names one (after the log opened: a bad path starts no thread).
     pub(crate) fn open(
         config: &FileConfig,
         formatter: Arc<dyn Formatter>,
-        block: bool,
+        syslog: Option<&SyslogConfig>,
     ) -> Result<Arc<Core>> {
         // Before any of the handler's threads exist (see the function).
         crate::format::load_local_time_zone();
         let counters = Arc::new(Counters::default());
         let errors = Arc::new(ErrorReporter::default());
-        #[cfg(feature = "syslog")]
-        if let Some(syslog) = &config.syslog {
+        if let Some(syslog) = syslog {
             syslog.validate()?;
         }
         let file = LockedFile::open(config, Arc::clone(&counters), Arc::clone(&errors))?;
-        #[cfg(feature = "syslog")]
-        let forward = match &config.syslog {
-            Some(syslog) => Some(Forward::start(syslog, block)?),
-            None => None,
-        };
-        #[cfg(not(feature = "syslog"))]
-        let forward = {
-            let _ = block;
-            None
-        };
+        let forward = syslog.map(Forward::start).transpose()?;
         Ok(Arc::new(Core {
             path: file.path().to_path_buf(),
             lock_path: file.lock_path().to_path_buf(),
@@ -95,6 +85,25 @@ impl Core {
         let mut stats = self.counters.snapshot(queue_depth, queue_capacity);
         stats.syslog = self.forward.as_ref().map(Forward::stats);
         stats
+    }
+
+    /// Closes the syslog sink, if the handler forwards, by `deadline` (and
+    /// its confirm timeout), and
+    /// says on stderr what it could not deliver (counted as dropped in its
+    /// stats), with `when` (for example "at exit"): for the paths that have
+    /// nobody to return the error to. A sink closed before is left as it is.
+    pub(crate) fn close_forwarding(&self, deadline: Option<Instant>, when: &str) {
+        let Some(forward) = &self.forward else {
+            return;
+        };
+        if let Some(error) = forward.close_unless_closed(deadline) {
+            crate::report::to_stderr(&format!(
+                "{}: {when}: {}; they are counted in the sink's dropped records (the log {} has them)",
+                crate::report::SELF_TARGET,
+                crate::report::error_chain(&error),
+                self.path.display()
+            ));
+        }
     }
 
     /// A record handed over after the handler closed: emitted and dropped.

@@ -17,7 +17,9 @@ impl Core {
     /// Writes `line` (whole lines, each ending in `\n`, and the record's
     /// syslog message if the handler forwards) now, in the calling thread,
     /// under the lock: the path of the `Nowait` fallback and of the blocking
-    /// handler. The message goes to the collector without waiting. `Ok` once every line is in the file (a rotation that
+    /// handler. Once the lines are written, the message is offered to the
+    /// syslog sink, which does not make the caller wait for the collector.
+    /// `Ok` once every line is in the file (a rotation that
     /// failed on the way is counted and reported, not returned: the lines
     /// are written all the same).
     ///
@@ -32,12 +34,10 @@ impl Core {
             file: lines,
             syslog,
         } = line;
-        if let (Some(forward), Some(message)) = (&self.forward, syslog) {
-            forward.submit(vec![(message, None)]);
-        }
         let outcome: Arc<Outcome> = Arc::default();
         lock_unpoisoned(&self.in_caller).push(InCaller {
             lines,
+            syslog,
             outcome: Arc::clone(&outcome),
         });
         let mut file = lock_unpoisoned(&self.file);
@@ -48,7 +48,7 @@ impl Core {
         }
         // Our lines are still waiting (only a holder of the file takes
         // lines), and so may others'.
-        let waiting = std::mem::take(&mut *lock_unpoisoned(&self.in_caller));
+        let mut waiting = std::mem::take(&mut *lock_unpoisoned(&self.in_caller));
         let each: Vec<&[u8]> = waiting
             .iter()
             .flat_map(|caller| caller.lines.split_inclusive(|&b| b == b'\n'))
@@ -57,6 +57,15 @@ impl Core {
         let batch = file.write_records(&each, &mut scratch);
         self.count_batch(&batch, each.len());
         drop(each);
+        if let Some(forward) = &self.forward {
+            // In file order, under the same hold of the file.
+            let mut messages = waiting
+                .iter_mut()
+                .filter_map(|caller| caller.syslog.take())
+                .map(|message| forward.envelope(message, None).1)
+                .collect();
+            forward.offer(&mut messages);
+        }
         let mut spent = Vec::with_capacity(waiting.len());
         let mut end = 0;
         for caller in waiting {
@@ -129,5 +138,7 @@ type Outcome = Mutex<Option<Result<()>>>;
 #[derive(Debug)]
 pub(super) struct InCaller {
     lines: Vec<u8>,
+    /// The record's message for the syslog sink, if the handler forwards.
+    syslog: Option<Vec<u8>>,
     outcome: Arc<Outcome>,
 }

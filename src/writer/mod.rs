@@ -3,8 +3,10 @@
 //! The writer thread ([`thread`]) drains the queue into a `Vec<Msg>` and hands
 //! it to [`BatchWriter::process`], which joins the lines, writes them with one
 //! lock and one `write`, tells each waiting caller of that batch the outcome
-//! (group commit), writes a report of dropped records into the log, and hands
-//! the written lines' buffers back to the callers (see [`crate::buffers`]).
+//! (group commit), writes a report of dropped records into the log, then
+//! offers the batch to the syslog sink when the handler forwards (see
+//! [`crate::forward`]; the file never waits on the network), and hands the
+//! written lines' buffers back to the callers (see [`crate::buffers`]).
 //! This module knows nothing of how records were produced or queued.
 //!
 //! Errors never stop the writer. A failed batch fails its waiters at once; its
@@ -16,7 +18,7 @@
 //! behind a mutex, the counters, the formatter, the error reporter.
 
 mod core;
-mod forward;
+mod drops;
 mod in_caller;
 pub(crate) mod thread;
 
@@ -25,13 +27,14 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::file::{BatchOutcome, MAX_KEPT_SCRATCH};
-use crate::report::DropReporter;
+use crate::forward::Outgoing;
 use crate::stats::add;
 use crate::sync::lock_unpoisoned;
 
 pub(crate) use self::core::Core;
+use self::drops::DropReporter;
 use crate::confirm::Confirm;
-use crate::queue::{Line, Msg, Pending, Waiter};
+use crate::queue::{Await, Line, Msg, Pending, Waiter};
 
 pub(crate) use crate::rest::MAX_BATCH_RECORDS;
 /// Most fire-and-forget lines kept for another attempt after a failed write;
@@ -59,7 +62,7 @@ enum EntryKind {
     Record(Option<Confirm>),
     /// The handler's own report of this many dropped records.
     DropReport(u64),
-    /// The handler's own report of this many records not forwarded.
+    /// The handler's own report of this many records the syslog sink gave up.
     ForwardReport(u64),
 }
 
@@ -81,14 +84,17 @@ pub(crate) struct BatchWriter {
     spent: Vec<Vec<u8>>,
     /// Empty buffers for the records the writer formats itself.
     free: Vec<Vec<u8>>,
-    /// Messages for the collector of the batch being written.
-    forwarded: Vec<(Vec<u8>, Option<Confirm>)>,
+    /// What the batch being written offers the syslog sink once it is in
+    /// the file: its records' messages and its flushes' marks, in order.
+    forwarded: Vec<Outgoing>,
     /// Callers of `stop`/`shutdown` waiting for [`finish`](Self::finish).
     stops: Vec<Waiter>,
+    /// The earliest deadline among them.
+    stop_deadline: Option<Instant>,
     /// A `Shutdown` was taken: the writer ends after finishing.
     exiting: bool,
     drops: DropReporter,
-    /// Reports of records the forwarding refused (its buffer was full).
+    /// Reports of records the syslog sink gave up.
     refusals: DropReporter,
     backoff: Duration,
     /// When the lines kept for retry are due for another attempt.
@@ -110,6 +116,7 @@ impl BatchWriter {
             free: Vec::with_capacity(MAX_BATCH_RECORDS),
             forwarded: Vec::new(),
             stops: Vec::new(),
+            stop_deadline: None,
             exiting: false,
             drops: DropReporter::queue(),
             refusals: DropReporter::forwarding(),
@@ -155,42 +162,66 @@ impl BatchWriter {
         for msg in msgs.drain(..) {
             match msg {
                 Msg::Record(pending) => self.push_record(pending, None),
-                Msg::Confirmed(pending, waiter) => self.push_record(pending, Some(waiter)),
-                Msg::Flush(waiter) => {
-                    flushes.push(waiter);
+                Msg::Confirmed(pending, waiter, awaits) => {
+                    self.push_record(pending, Some((waiter, awaits)));
+                }
+                Msg::Flush(waiter, awaits) => {
+                    // The file's part answers after this batch; the
+                    // collector's, when the mark settles in the sink.
+                    let file = match &self.core.forward {
+                        Some(forward) if awaits == Await::Confirmed => {
+                            let (file, mark) = forward.mark(waiter);
+                            self.forwarded.extend(mark);
+                            file
+                        }
+                        _ => Some(Confirm::new(waiter)),
+                    };
+                    flushes.extend(file);
                     force_report = true;
                 }
                 Msg::Rotate(waiter) => {
-                    // What came before goes into the file being rotated.
-                    self.write_batch();
-                    let _ = waiter.send(self.core.rotate_now());
+                    // What came before goes into the file being rotated; if
+                    // some of it waits for a retry, the rotation waits too,
+                    // so that those lines never land after later records.
+                    let _ = self.write_batch();
+                    let rotated = match self.has_backlog() {
+                        true => Err(self.last_error.clone().unwrap_or_else(Error::closed)),
+                        false => self.core.rotate_now(),
+                    };
+                    let _ = waiter.send(rotated);
+                    // Lines kept from that write go before what follows.
+                    self.start_batch_with_retries();
                 }
-                Msg::Stop(waiter) => {
-                    self.stops.push(waiter);
-                    force_report = true;
-                }
-                Msg::Shutdown(waiter) => {
-                    self.stops.push(waiter);
+                Msg::Stop(waiter, deadline) => self.stop_requested_by(waiter, deadline),
+                Msg::Shutdown(waiter, deadline) => {
+                    self.stop_requested_by(waiter, deadline);
                     self.exiting = true;
-                    force_report = true;
                 }
             }
         }
+        force_report |= self.stop_requested();
         self.push_drop_report(force_report);
         let ok = self.write_batch();
         if flushes.is_empty() {
             return;
         }
         let outcome = self.outcome(ok);
-        for waiter in flushes {
-            let _ = waiter.send(outcome.clone());
+        for confirm in flushes {
+            confirm.send(outcome.clone());
+        }
+    }
+
+    fn stop_requested_by(&mut self, waiter: Waiter, deadline: Option<Instant>) {
+        self.stops.push(waiter);
+        if let Some(deadline) = deadline {
+            self.stop_deadline = Some(self.stop_deadline.map_or(deadline, |d| d.min(deadline)));
         }
     }
 
     /// Adds a record to the batch: its line for the file (formatted here if
     /// its caller left that to the writer), its message for the collector,
-    /// and its caller's waiter split between the sinks that confirm.
-    fn push_record(&mut self, pending: Pending, waiter: Option<Waiter>) {
+    /// and its caller's waiter split by what it waits for.
+    fn push_record(&mut self, pending: Pending, waiter: Option<(Waiter, Await)>) {
         let (line, own) = match pending {
             Pending::Line(line) => (line, false),
             Pending::Record(record) => {
@@ -199,7 +230,7 @@ impl BatchWriter {
                     // Reported; the record was counted as queued.
                     self.free.push(file);
                     add(&self.core.counters.failed, 1);
-                    if let Some(waiter) = waiter {
+                    if let Some((waiter, _)) = waiter {
                         let _ = waiter.send(Err(Error::plain(ErrorKind::FormatterPanicked)));
                     }
                     return;
@@ -208,13 +239,14 @@ impl BatchWriter {
             }
         };
         let Line { file, syslog } = line;
-        let (for_file, for_collector) = match (&self.core.forward, &syslog, waiter) {
-            (Some(forward), Some(_), Some(waiter)) => forward.split(waiter),
-            (_, _, waiter) => (waiter.map(Confirm::new), None),
+        let for_file = match (&self.core.forward, syslog) {
+            (Some(forward), Some(message)) => {
+                let (for_file, outgoing) = forward.envelope(message, waiter);
+                self.forwarded.push(outgoing);
+                for_file
+            }
+            (_, _) => waiter.map(|(waiter, _)| Confirm::new(waiter)),
         };
-        if let Some(message) = syslog {
-            self.forwarded.push((message, for_collector));
-        }
         self.batch.push(Entry {
             line: file,
             kind: EntryKind::Record(for_file),
@@ -223,32 +255,35 @@ impl BatchWriter {
     }
 
     /// One last attempt at what is left, then the `stop`/`shutdown` callers
-    /// learn how it ended, once (with `wait_for_compression`) the
-    /// compressions of rotated backups are done too (at most
-    /// [`crate::file::COMPRESSION_DROP_WAIT`]). With `give_up`, lines that
-    /// still cannot be written are counted as failed and forgotten; without
-    /// it (the handler was started again meanwhile) they stay for the next
-    /// attempt.
-    pub(crate) fn finish(&mut self, give_up: bool, wait_for_compression: bool) -> Result<()> {
+    /// learn how it ended, once the compressions of rotated backups are
+    /// done too and the syslog sink delivered what it holds, each by the
+    /// callers' deadline (without one: compressions at most
+    /// [`crate::file::COMPRESSION_DROP_WAIT`], the sink its confirm
+    /// timeout). See [`Ending`] for what each ending gives up.
+    pub(crate) fn finish(&mut self, ending: Ending) -> Result<()> {
+        let deadline = self.stop_deadline.take();
         self.start_batch_with_retries();
         self.push_drop_report(true);
         let ok = self.write_batch();
-        if give_up {
+        if ending != Ending::Flush {
             add(&self.core.counters.failed, self.retry.len() as u64);
             self.retry.clear();
         }
         let mut outcome = self.outcome(ok);
         if let Some(forward) = &self.core.forward {
-            // The collector gets what was forwarded (or the deadline
-            // passes); a shutdown then closes the connection.
-            let forwarded = forward.finish(self.exiting);
+            let forwarded = match ending {
+                Ending::Shutdown => forward.close(deadline),
+                Ending::Stop | Ending::Flush => forward.flush_within(deadline),
+            };
             if outcome.is_ok() {
                 outcome = forwarded;
             }
         }
-        if wait_for_compression {
-            self.core
-                .wait_for_compression(crate::file::COMPRESSION_DROP_WAIT);
+        if ending != Ending::Flush {
+            let wait = deadline.map_or(crate::file::COMPRESSION_DROP_WAIT, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+            self.core.wait_for_compression(wait);
         }
         for waiter in self.stops.drain(..) {
             let _ = waiter.send(outcome.clone());
@@ -295,7 +330,7 @@ impl BatchWriter {
             force,
             EntryKind::DropReport,
         );
-        let refused = self.core.forward.as_ref().map_or(0, |f| f.refused());
+        let refused = self.core.forward.as_ref().map_or(0, |f| f.dropped());
         push_report(
             &self.core,
             &mut self.batch,
@@ -306,22 +341,29 @@ impl BatchWriter {
         );
     }
 
-    /// Writes `self.batch` under one lock; returns whether all of it was
+    /// Writes `self.batch` under one lock, then offers what it forwards to
+    /// the syslog sink (under the same hold of the file, so the collector
+    /// gets records in file order); returns whether all of the batch was
     /// written (and, with `durable`, synced).
     fn write_batch(&mut self) -> bool {
-        // The collector first: its sink sends on its own thread while the
-        // file is written.
-        if let Some(forward) = &self.core.forward {
-            forward.submit(std::mem::take(&mut self.forwarded));
-        }
         if self.batch.is_empty() {
+            if let Some(forward) = &self.core.forward {
+                forward.offer(&mut self.forwarded);
+            }
             return true;
         }
+        let mut file = lock_unpoisoned(&self.core.file);
         let BatchOutcome {
             written,
             error: failure,
             report,
-        } = lock_unpoisoned(&self.core.file).write_records(&self.batch, &mut self.scratch);
+        } = file.write_records(&self.batch, &mut self.scratch);
+        if let Some(forward) = &self.core.forward {
+            // Each record once, at its first attempt, whatever the file's
+            // outcome: a full disk must not silence the collector.
+            forward.offer(&mut self.forwarded);
+        }
+        drop(file);
         if self.scratch.capacity() > MAX_KEPT_SCRATCH {
             self.scratch = Vec::new();
         }
@@ -386,6 +428,21 @@ impl BatchWriter {
         self.last_error = Some(error);
         false
     }
+}
+
+/// How the writer finishes when a stop or shutdown asks it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// A stop that found the handler started again meanwhile: only a
+    /// flush; lines that cannot be written stay for the next attempt.
+    Flush,
+    /// A stop: lines that still cannot be written are counted as failed,
+    /// compressions finish, the syslog sink delivers what it holds (and
+    /// goes on: the handler can be started again).
+    Stop,
+    /// A shutdown, or every handle gone: as `Stop`, then the syslog sink is
+    /// closed; what it could not deliver is given up and counted.
+    Shutdown,
 }
 
 /// Adds `reporter`'s report of `total` records to `batch` when it is due,

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::{BatchWriter, MAX_BATCH_RECORDS, Msg};
+use super::{BatchWriter, Ending, MAX_BATCH_RECORDS, Msg};
 use crate::error::{Error, ErrorKind, Result};
 use crate::queue::{Inbox, Taken};
 use crate::rest::Resting;
@@ -71,12 +71,16 @@ fn run(mut inbox: Inbox, mut writer: BatchWriter) -> Result<()> {
         let records = msgs.len();
         process(&inbox, &mut writer, &mut msgs);
         if writer.stop_requested() {
-            settle(&mut inbox, &mut writer, &mut msgs);
+            drain_after_close(&mut inbox, &mut writer, &mut msgs);
             let exit = writer.exit_requested();
-            let give_up = exit || inbox.is_closed();
             // A stop that finds the handler started again is only a flush:
             // the writer does not wait for compressions while records come.
-            let outcome = writer.finish(give_up, give_up);
+            let ending = match (exit, inbox.is_closed()) {
+                (true, _) => Ending::Shutdown,
+                (false, true) => Ending::Stop,
+                (false, false) => Ending::Flush,
+            };
+            let outcome = writer.finish(ending);
             inbox.done(0, writer.has_backlog());
             if exit {
                 wake.detach();
@@ -92,7 +96,7 @@ fn run(mut inbox: Inbox, mut writer: BatchWriter) -> Result<()> {
     }
     wake.detach();
     // Every handle is gone: nothing more can come.
-    writer.finish(true, true)
+    writer.finish(Ending::Shutdown)
 }
 
 /// Fills `msgs` with the next batch. Returns `true` once every caller's side
@@ -152,7 +156,7 @@ fn process(inbox: &Inbox, writer: &mut BatchWriter, msgs: &mut Vec<Msg>) {
 /// After a stop closed the queue: writes what callers that passed the gate
 /// before it closed still push, until none is left (or the queue was opened
 /// again, or [`SETTLE_LIMIT`] passed without a message).
-fn settle(inbox: &mut Inbox, writer: &mut BatchWriter, msgs: &mut Vec<Msg>) {
+fn drain_after_close(inbox: &mut Inbox, writer: &mut BatchWriter, msgs: &mut Vec<Msg>) {
     let mut quiet_since = Instant::now();
     while inbox.is_closed() && !inbox.settled() && quiet_since.elapsed() < SETTLE_LIMIT {
         let deadline = Instant::now() + Duration::from_millis(1);

@@ -166,8 +166,9 @@ fn handlers_forward_every_record_over_relp_and_emit_wait_means_the_collector_has
         handler.shutdown().await.expect("shutdown");
         let stats = handler.stats();
         let sink = stats.syslog.expect("sink stats");
-        assert_eq!(sink.acknowledged, per_writer as u64, "{stats:?}");
+        assert_eq!(sink.delivered, per_writer as u64, "{stats:?}");
         assert_eq!((sink.dropped, sink.failed), (0, 0), "{stats:?}");
+        assert!(sink.adds_up(), "{stats:?}");
     });
     let (thread, guard) = NonBlockingConcurrentHandler::builder(&log.path)
         .syslog(config)
@@ -260,7 +261,7 @@ fn an_unreachable_collector_never_blocks_emit_and_the_file_keeps_everything() {
     let config = SyslogConfig::new(format!("relp://127.0.0.1:{port}"))
         .expect("url")
         .buffer_capacity(100)
-        .flush_timeout(Duration::from_millis(300));
+        .confirm_timeout(Duration::from_millis(300));
     let log = TempLog::new();
     let total = 5_000;
     crate::util::multi_thread().block_on(async {
@@ -284,7 +285,7 @@ fn an_unreachable_collector_never_blocks_emit_and_the_file_keeps_everything() {
     });
     let (reports, lines): (Vec<String>, Vec<String>) = all_lines(&log.path)
         .into_iter()
-        .partition(|l| l.contains("not forwarded to the syslog collector"));
+        .partition(|l| l.contains("not delivered to the syslog collector"));
     assert!(
         !reports.is_empty(),
         "the refusals are reported in the local log"

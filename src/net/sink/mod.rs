@@ -1,13 +1,23 @@
-//! The syslog sink: what the writer hands formatted messages to.
+//! The syslog sink: what the writer offers formatted messages to, after it
+//! wrote them to the local file.
+//!
+//! ```text
+//! writer ──offer (never waits, or waits as WhenFull says)──▶ intake (bounded)
+//!                                                               │
+//!        clh-syslog thread: task ◀───────────────────────────────┘
+//!          ledger (every record until retired) ◀──▶ session (stream, RELP, datagram)
+//!          expiry task (callers' deadlines)                │
+//!                                                        collector
+//! ```
 //!
 //! # Threads
 //!
-//! A [`SyslogSink`] owns one named std thread, `clh-syslog`, running a
-//! private tokio current-thread runtime with one task: connect, send,
-//! read acknowledgements, reconnect. The callers never touch a socket:
-//! [`submit`](SyslogSink::submit) puts messages into a bounded buffer (a
-//! mutex-guarded queue) and wakes the task; `flush` and `shutdown` wait on
-//! std primitives with a deadline.
+//! A [`SinkHandle`] owns one named std thread, `clh-syslog`, running a
+//! private tokio current-thread runtime with two tasks: the delivery task
+//! (connect, send, read acknowledgements, reconnect) and the expiry task
+//! (answers callers whose deadline for the collector's confirmation passed).
+//! The callers never touch a socket: [`offer`](SinkHandle::offer) puts
+//! messages into a bounded intake and wakes the task.
 //!
 //! Why a private runtime rather than the user's: the same sink serves the
 //! tokio handler and the std-thread handler (which has no runtime at all);
@@ -16,362 +26,527 @@
 //! thread, never a worker of the application's runtime. Why async at all,
 //! rather than blocking sockets: one task waits at once for room in the
 //! RELP window, for acknowledgements, for new records, for the peer to close
-//! and for timeouts, which a blocking socket can only do with a thread per
-//! direction.
+//! and for the deadline, which a blocking socket can only do with a thread
+//! per direction.
 //!
-//! # Delivery
+//! # One owner, one deadline
 //!
-//! Connection is lazy (at the first record) and kept; after a failure the
-//! task retries with exponential backoff (100 ms doubling up to
-//! `max_backoff`, each wait drawn at random from its upper half so that a
-//! fleet does not reconnect in step). Meanwhile records wait in the buffer;
-//! beyond its capacity `submit` hands them back to the caller.
-//!
-//! - RELP: up to `relp_window` frames are in flight; each record's confirm
-//!   resolves with its `rsp` (`200` is `Ok`, any other status a typed
-//!   [`ErrorKind::Rejected`](crate::ErrorKind::Rejected)). When a connection breaks, every frame not yet
-//!   acknowledged is sent again after reconnecting, in order, and counted in
-//!   [`SinkStats::resent`]. Duplicates arise exactly there: a frame the
-//!   collector had processed whose `rsp` was lost with the connection.
-//! - TCP and TLS: a record's confirm resolves once its bytes were written
-//!   and flushed to the socket. After a break, the records whose bytes the
-//!   collector's kernel had not acknowledged (`TCP_INFO`) are sent again;
-//!   see the module documentation of `net` for what is still lost.
-//! - Datagrams: the confirm resolves once the datagram was sent.
-//!
-//! A record that was on eight connections which all broke before it was
-//! acknowledged is given up (counted in `failed`): so a record that makes
-//! the collector drop the connection cannot stall the sink forever.
+//! Every record the task took from the intake is in its [`Ledger`](ledger::Ledger) until it
+//! is retired (delivered, refused by the collector, or given up); sessions
+//! only borrow it, and it is the one place that counts ([`Tally`]). When the
+//! sink is closed, its deadline (the caller's) reaches the task through
+//! [`Closing`](closing::Closing), which every await races: connect, RELP `open`, write, the
+//! wait for acknowledgements, the backoff, the `close` handshake. At the
+//! deadline what is left is given up, counted as dropped and reported.
 //!
 //! # Modules
 //!
-//! [`SyslogSink`], here, is what the callers hold. `shared` is what they
-//! share with the task (the buffer, the waiting flushes, the counters);
-//! `task` is the task's connection loop and `records` what it does with
-//! records (take, settle, resend, give up); `stream` and `relp` are its
-//! sessions on one connection.
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+//! `ledger` (records in flight), `tally` (the counters), `expiry` (callers'
+//! deadlines), `closing` (the sink's deadline), `task` (the connection loop
+//! and the backoff per outage), `stream`, `relp` and `datagram` (a session
+//! on one connection of each kind).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
+use tokio::sync::{Notify, watch};
 
-use super::SyslogConfig;
+use super::config::{SinkConfig, WhenFull};
 use super::transport::Target;
 use crate::confirm::Confirm;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::report::ErrorReporter;
 use crate::stats::SinkStats;
 use crate::sync::lock_unpoisoned;
-use shared::{Counters, FlushWaiter, MarkStopped, Pending, Shared, State, bump};
-use task::{FIRST_BACKOFF, SessionEnd, Task};
 
-mod records;
+pub(crate) use expiry::Reply;
+pub(crate) use ledger::{Envelope, Mark};
+use tally::{Place, Tally};
+
+mod closing;
+mod datagram;
+mod expiry;
+mod ledger;
 mod relp;
-mod shared;
 mod stream;
+mod tally;
 mod task;
 
-/// One message for the collector.
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    /// One RFC 5424 message, unframed. A final `\n` (which the handlers add
-    /// to every line) is dropped: the framing delimits the message.
-    pub(crate) message: Vec<u8>,
-    /// Told how delivery went: after the `rsp` (RELP), after the write and
-    /// flush (TCP, TLS), after the send (datagrams).
-    pub(crate) confirm: Option<Confirm>,
+/// How long [`SinkHandle::close`] waits, past its deadline, for the task
+/// to have given up what was left and ended. The task is woken by the
+/// deadline itself; this only covers the scheduling of that wake-up.
+const WAKE_MARGIN: Duration = Duration::from_millis(250);
+
+/// The mark of a message cut to `max_message_size`.
+const TRUNCATION_MARK: &[u8] = b" [truncated]";
+
+/// How a sink ended: what it could not deliver.
+#[derive(Debug, Clone)]
+pub(crate) struct Closed {
+    /// Records still undelivered at the deadline, given up and counted as
+    /// dropped (for a sink whose thread did not end in time: undelivered
+    /// when the wait ended; the thread counts them as it ends).
+    pub(crate) undelivered: u64,
+    /// The collector, for the error.
+    address: String,
+    /// This was the first call to learn how the sink ended (later ones
+    /// learn the same; only the first needs to tell anyone).
+    pub(crate) first: bool,
 }
 
-/// What [`SyslogSink::submit`] did with a batch.
-#[derive(Debug, Default)]
-pub(crate) struct Submitted {
-    /// Records taken into the buffer (the forwarder needs only `rejected`;
-    /// the sink's tests check this).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) accepted: usize,
-    /// Records that did not fit (or came after shutdown), in order, with
-    /// their confirms untouched: the caller's fallback decides.
-    pub(crate) rejected: Vec<Outgoing>,
+impl Closed {
+    /// `Ok` when everything was delivered; otherwise a
+    /// [`DeliveryTimeout`](ErrorKind::DeliveryTimeout) naming the collector
+    /// and the count.
+    pub(crate) fn outcome(&self) -> Result<()> {
+        if self.undelivered == 0 {
+            return Ok(());
+        }
+        Err(Error::delivery_timeout(
+            self.address.clone(),
+            self.undelivered,
+        ))
+    }
 }
 
-/// Most records written with one `write` on a stream.
-const STREAM_BATCH: usize = 1_024;
-/// Most datagrams sent per round (then the buffer is looked at again).
-const DATAGRAM_BATCH: usize = 64;
-/// TCP records kept until the collector's kernel acknowledged their bytes,
-/// at most; beyond this the sink waits for acknowledgements before writing.
-const MAX_RETAINED: usize = 100_000;
-/// How long a sink dropped without `shutdown` goes on delivering.
-const DROP_GRACE: Duration = Duration::from_secs(2);
-/// How long `shutdown` waits for the thread beyond its deadline (the thread
-/// fails what is left at the deadline, then ends).
-const STOP_GRACE: Duration = Duration::from_millis(500);
-/// The RELP `open` offers (librelp speaks `relp_version=0`).
-const RELP_OFFERS: &[u8] = concat!(
-    "relp_version=0\nrelp_software=concurrent-log-handler,",
-    env!("CARGO_PKG_VERSION"),
-    "\ncommands=syslog"
-)
-.as_bytes();
-/// The largest UDP payload over IPv4.
-const MAX_UDP: usize = 65_507;
+/// The callers' side of one syslog sink: cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct SinkHandle {
+    inner: Arc<Inner>,
+}
 
-/// Forwards messages to one syslog collector from a thread of its own (see
-/// the module documentation).
 #[derive(Debug)]
-pub(crate) struct SyslogSink {
-    shared: Arc<Shared>,
+struct Inner {
+    address: String,
+    intake: Sender<Envelope>,
+    /// Flushes, beside the records: a full intake never refuses one.
+    marks: Sender<Mark>,
+    /// Records put into the intake so far, for the marks.
+    pushed: AtomicU64,
+    /// A receiver of the intake for whoever gives up what is left in it.
+    leftovers: Leftovers,
+    wake: Arc<Notify>,
+    closing: watch::Sender<Option<Instant>>,
+    /// The task gave up what was left and ended: from now on offers are
+    /// refused, and one that raced the end gives up what it put in.
+    finished: Arc<AtomicBool>,
+    closed: Arc<(Mutex<Option<Closed>>, Condvar)>,
+    /// A `close` learned how the sink ended.
+    told: AtomicBool,
+    tally: Arc<Tally>,
+    expiries: Arc<expiry::Expiries>,
+    failures: Arc<AtomicU64>,
+    when_full: WhenFull,
+    max_message_size: usize,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
-impl SyslogSink {
+impl SinkHandle {
     /// Checks `config`, loads its TLS files, and starts the `clh-syslog`
     /// thread. Does not connect: the first record does.
-    pub(crate) fn start(config: &SyslogConfig) -> Result<SyslogSink> {
+    pub(crate) fn start(config: &SinkConfig) -> Result<SinkHandle> {
         config.validate()?;
         let target = target_of(config)?;
-        let shared = Arc::new(Shared {
-            address: config.url().to_owned(),
-            state: Mutex::new(State {
-                queue: VecDeque::new(),
-                capacity: config.buffer_capacity,
-                submitted: 0,
-                settled: 0,
-                failed: 0,
-                last_error: None,
-                flushes: VecDeque::new(),
-                waiting_submitters: 0,
-                closing: None,
-                stopped: false,
-            }),
-            room: Condvar::new(),
-            stopped: Condvar::new(),
-            wake: Notify::new(),
-            closing: Notify::new(),
-            counters: Counters::default(),
-            errors: ErrorReporter::default(),
-        });
+        let (intake, rx) = crossbeam_channel::bounded(config.buffer_capacity);
+        let (marks, marks_rx) = crossbeam_channel::unbounded();
+        let wake = Arc::new(Notify::new());
+        let (closing, closing_rx) = watch::channel(None);
+        let tally = Arc::new(Tally::default());
+        let failures = Arc::new(AtomicU64::new(0));
+        let finished = Arc::new(AtomicBool::new(false));
+        let closed: Arc<(Mutex<Option<Closed>>, Condvar)> = Arc::default();
+        let expiries = Arc::new(expiry::Expiries::default());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .thread_name("clh-syslog")
             .build()
             .map_err(Error::spawn)?;
-        let task = Task {
-            shared: Arc::clone(&shared),
+        let task = task::Task {
             target,
+            address: config.url.clone(),
             window: config.relp_window,
             connect_timeout: config.connect_timeout,
             ack_timeout: config.ack_timeout,
-            max_backoff: config.max_backoff.max(FIRST_BACKOFF),
-            resend: VecDeque::new(),
+            max_backoff: config.max_backoff,
+            intake: task::Intake {
+                rx: rx.clone(),
+                marks: marks_rx.clone(),
+                next_mark: None,
+                taken: 0,
+                wake: Arc::clone(&wake),
+            },
+            ledger: ledger::Ledger::new(Arc::clone(&tally), Arc::clone(&failures)),
+            closing: closing::Closing::new(closing_rx),
+            tally: Arc::clone(&tally),
+            errors: Arc::new(ErrorReporter::default()),
+            connections: 0,
+            attempts: 0,
         };
+        let leftovers = Leftovers {
+            records: rx,
+            marks: marks_rx,
+        };
+        let ending = Ending {
+            address: config.url.clone(),
+            leftovers: leftovers.clone(),
+            finished: Arc::clone(&finished),
+            closed: Arc::clone(&closed),
+            tally: Arc::clone(&tally),
+            failures: Arc::clone(&failures),
+        };
+        let (address, for_expiry, tally_for_expiry) = (
+            config.url.clone(),
+            Arc::clone(&expiries),
+            Arc::clone(&tally),
+        );
         let thread = std::thread::Builder::new()
             .name("clh-syslog".into())
             .spawn(move || {
-                let shared = Arc::clone(&task.shared);
-                let _stopped = MarkStopped(shared);
-                runtime.block_on(task.run());
+                // However the task ends (a panic would be a bug), what it
+                // held is given up and counted, and `close` is answered.
+                let ending = ending;
+                let undelivered = runtime.block_on(async move {
+                    let expiry = tokio::spawn(async move {
+                        for_expiry.run(address, tally_for_expiry).await;
+                    });
+                    let undelivered = task.run().await;
+                    expiry.abort();
+                    undelivered
+                });
+                ending.end(undelivered);
             })
             .map_err(Error::spawn)?;
-        Ok(SyslogSink {
-            shared,
-            thread: Mutex::new(Some(thread)),
+        Ok(SinkHandle {
+            inner: Arc::new(Inner {
+                address: config.url.clone(),
+                intake,
+                marks,
+                pushed: AtomicU64::new(0),
+                leftovers,
+                wake,
+                closing,
+                finished,
+                closed,
+                told: AtomicBool::new(false),
+                tally,
+                expiries,
+                failures,
+                when_full: config.when_full,
+                max_message_size: config.max_message_size,
+                thread: Mutex::new(Some(thread)),
+            }),
         })
     }
 
-    /// Puts `batch` into the buffer, in order. With `wait == false` it never
-    /// blocks: what does not fit comes back in [`Submitted::rejected`]. With
-    /// `wait == true` it blocks until there is room for all of it (Block
-    /// mode), or until the sink shuts down or its thread ended, whichever
-    /// comes first. After shutdown everything is rejected.
-    pub(crate) fn submit(&self, batch: Vec<Outgoing>, wait: bool) -> Submitted {
-        let mut records = batch.into_iter().peekable();
-        let mut accepted = 0;
-        let mut state = self.shared.lock();
-        loop {
-            if state.closing.is_some() || state.stopped {
-                break;
-            }
-            while state.queue.len() < state.capacity {
-                let Some(Outgoing {
-                    mut message,
-                    confirm,
-                }) = records.next()
-                else {
-                    break;
-                };
-                if message.last() == Some(&b'\n') {
-                    message.pop();
+    /// A caller's `confirm`, answered by the sink when its record or mark
+    /// settles, or with a [`DeliveryTimeout`](ErrorKind::DeliveryTimeout)
+    /// at `deadline`, whichever comes first.
+    pub(crate) fn reply(&self, confirm: Confirm, deadline: Instant) -> Reply {
+        self.inner.expiries.register(confirm, deadline)
+    }
+
+    /// A flush answered through `reply`: settles once everything offered
+    /// before it did.
+    pub(crate) fn mark(&self, reply: Reply) -> Envelope {
+        Envelope::Mark(Mark {
+            waiter: reply,
+            after: 0,
+            failures_before: self.inner.failures.load(Ordering::Relaxed),
+            refused: None,
+        })
+    }
+
+    /// Puts `batch` into the intake, in order, and wakes the task; never
+    /// waits with [`WhenFull::Drop`], at most the configured time with
+    /// [`WhenFull::Wait`]. A record that does not fit is refused: counted as
+    /// accepted and dropped, its waiter told; a mark after a refused record
+    /// of the same batch fails. Marks always fit. A message longer than
+    /// `max_message_size` is truncated first (marked and counted). Returns
+    /// how many records were refused.
+    pub(crate) fn offer(&self, batch: impl IntoIterator<Item = Envelope>) -> u64 {
+        let inner = &*self.inner;
+        let batch: Vec<Envelope> = batch.into_iter().collect();
+        let records = batch
+            .iter()
+            .filter(|e| matches!(e, Envelope::Record { .. }))
+            .count() as u64;
+        if batch.is_empty() {
+            return 0;
+        }
+        inner.tally.accepted(records, Place::Buffered);
+        let deadline = match inner.when_full {
+            WhenFull::Wait(wait) => crate::clock::deadline_after(wait),
+            WhenFull::Drop => Instant::now(),
+        };
+        let mut refused = 0;
+        let mut refusal: Option<Error> = None;
+        let mut sent = 0;
+        for envelope in batch {
+            let envelope = match envelope {
+                Envelope::Record { message, waiter } => Envelope::Record {
+                    message: self.truncated(message),
+                    waiter,
+                },
+                Envelope::Mark(mut mark) => {
+                    if mark.refused.is_none() {
+                        mark.refused = refusal.clone();
+                    }
+                    // Every record pushed so far goes before it.
+                    mark.after = inner.pushed.load(Ordering::SeqCst);
+                    Envelope::Mark(mark)
                 }
-                state.submitted += 1;
-                let seq = state.submitted;
-                state.queue.push_back(Pending {
-                    seq,
-                    message,
-                    confirm,
-                    settled: false,
-                    broken: 0,
-                });
-                accepted += 1;
+            };
+            let pushed = if inner.finished.load(Ordering::SeqCst) {
+                Err(envelope)
+            } else if let Envelope::Mark(mark) = envelope {
+                inner.marks.send(mark).map_err(|e| Envelope::Mark(e.0))
+            } else {
+                self.push(envelope, deadline)
+                    .inspect(|()| _ = inner.pushed.fetch_add(1, Ordering::SeqCst))
+            };
+            match pushed {
+                Ok(()) => sent += 1,
+                Err(envelope) => {
+                    let error = refusal.get_or_insert_with(|| self.full_error()).clone();
+                    refused += self.refuse(envelope, error);
+                }
             }
-            if !wait || records.peek().is_none() {
+        }
+        if sent > 0 {
+            inner.wake.notify_one();
+            // The task may have ended between the check above and the push:
+            // then what was pushed is given up here (see `Ending::end`).
+            if inner.finished.load(Ordering::SeqCst) {
+                self.give_up_leftovers();
+            }
+        }
+        refused
+    }
+
+    fn push(&self, envelope: Envelope, deadline: Instant) -> std::result::Result<(), Envelope> {
+        match self.inner.intake.try_send(envelope) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(envelope)) if Instant::now() < deadline => {
+                self.inner.wake.notify_one();
+                self.inner
+                    .intake
+                    .send_deadline(envelope, deadline)
+                    .map_err(|e| match e {
+                        SendTimeoutError::Timeout(e) | SendTimeoutError::Disconnected(e) => e,
+                    })
+            }
+            Err(TrySendError::Full(e) | TrySendError::Disconnected(e)) => Err(e),
+        }
+    }
+
+    /// Refuses one envelope with `error`; returns 1 for a record.
+    fn refuse(&self, envelope: Envelope, error: Error) -> u64 {
+        match envelope {
+            Envelope::Record { message, waiter } => {
+                self.inner.tally.moved(1, Place::Buffered, Place::Dropped);
+                self.inner.failures.fetch_add(1, Ordering::Relaxed);
+                crate::buffers::recycle(&mut vec![message]);
+                if let Some(waiter) = waiter {
+                    waiter.send(Err(error));
+                }
+                1
+            }
+            Envelope::Mark(mark) => {
+                mark.waiter.send(Err(mark.refused.unwrap_or(error)));
+                0
+            }
+        }
+    }
+
+    fn full_error(&self) -> Error {
+        if self.inner.finished.load(Ordering::SeqCst) {
+            return Error::closed();
+        }
+        Error::net(
+            ErrorKind::SinkFull,
+            self.inner.address.clone(),
+            std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!(
+                    "{} records wait to be delivered",
+                    self.inner.tally.undelivered()
+                ),
+            ),
+        )
+    }
+
+    fn give_up_leftovers(&self) {
+        self.inner
+            .leftovers
+            .give_up(&self.inner.tally, &self.inner.failures, &Error::closed());
+    }
+
+    /// `message`, cut at a character boundary and marked if it is longer
+    /// than the limit (counted in `SinkStats::truncated`).
+    fn truncated(&self, message: Vec<u8>) -> Vec<u8> {
+        let (message, cut) = truncate(message, self.inner.max_message_size);
+        if cut {
+            self.inner.tally.bump(|s| s.truncated += 1);
+        }
+        message
+    }
+
+    /// Delivers what it holds until `deadline`, then gives up the rest
+    /// (counted as dropped, reported) and ends its thread. Returns by the
+    /// deadline (plus the moment the thread needs to end). Calling it again
+    /// returns the same; a later deadline never extends an earlier one.
+    #[must_use = "what the sink could not deliver is in Closed"]
+    pub(crate) fn close(&self, deadline: Instant) -> Closed {
+        let inner = &*self.inner;
+        inner
+            .closing
+            .send_modify(|at| *at = Some(at.map_or(deadline, |at| at.min(deadline))));
+        inner.wake.notify_one();
+        let (lock, ended) = &*inner.closed;
+        let give_up_at = deadline.checked_add(WAKE_MARGIN).unwrap_or(deadline);
+        let mut closed = lock_unpoisoned(lock);
+        while closed.is_none() {
+            let now = Instant::now();
+            if now >= give_up_at {
                 break;
             }
-            // Full: let the task drain, then look again. The timed wait only
-            // re-checks `closing`/`stopped`, which are signalled anyway.
-            self.shared.wake.notify_one();
-            state.waiting_submitters += 1;
-            state = self
-                .shared
-                .room
-                .wait_timeout(state, Duration::from_millis(100))
-                .map(|(guard, _)| guard)
-                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
-            state.waiting_submitters -= 1;
-        }
-        drop(state);
-        if accepted > 0 {
-            self.shared.wake.notify_one();
-        }
-        Submitted {
-            accepted,
-            rejected: records.collect(),
-        }
-    }
-
-    /// Waits until every record submitted before the call has settled: RELP
-    /// acknowledged, TCP/TLS written and flushed, datagram sent, or failed.
-    ///
-    /// # Errors
-    ///
-    /// The last error among those records if any failed;
-    /// [`ErrorKind::DeliveryTimeout`](crate::ErrorKind::DeliveryTimeout) if they had not all settled by `deadline`
-    /// (they go on); [`ErrorKind::Closed`](crate::ErrorKind::Closed) if the sink's thread ended first.
-    pub(crate) fn flush(&self, deadline: Instant) -> Result<()> {
-        let reply = {
-            let mut state = self.shared.lock();
-            if state.settled >= state.submitted {
-                return Ok(());
-            }
-            if state.stopped {
-                return Err(Error::closed());
-            }
-            let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            let waiter = FlushWaiter {
-                target: state.submitted,
-                failed_before: state.failed,
-                reply: tx,
-            };
-            state.flushes.push_back(waiter);
-            rx
-        };
-        self.shared.wake.notify_one();
-        let timeout = deadline.saturating_duration_since(Instant::now());
-        match reply.recv_timeout(timeout) {
-            Ok(outcome) => outcome,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(self.timeout_error()),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::closed()),
-        }
-    }
-
-    /// Delivers what was submitted (until `deadline`), closes the connection
-    /// (RELP: the `close` handshake) and stops the thread. Records still
-    /// undelivered at the deadline are given up: their confirms get
-    /// [`ErrorKind::DeliveryTimeout`](crate::ErrorKind::DeliveryTimeout) and they are counted in `dropped`. Later
-    /// submissions are rejected. Calling it again waits again.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::DeliveryTimeout`](crate::ErrorKind::DeliveryTimeout) if records were given up, the last error of
-    /// a record that failed, or [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) if the thread did not
-    /// end by shortly after the deadline.
-    pub(crate) fn shutdown(&self, deadline: Instant) -> Result<()> {
-        let started = Instant::now();
-        let (target, failed_before) = {
-            let mut state = self.shared.lock();
-            state.closing = Some(state.closing.map_or(deadline, |d| d.min(deadline)));
-            (state.submitted, state.failed)
-        };
-        self.shared.wake.notify_one();
-        self.shared.closing.notify_one();
-        self.shared.room.notify_all();
-        let give_up = deadline + STOP_GRACE;
-        let mut state = self.shared.lock();
-        while !state.stopped {
-            let Some(left) = give_up.checked_duration_since(Instant::now()) else {
-                break;
-            };
-            state = self
-                .shared
-                .stopped
-                .wait_timeout(state, left)
+            closed = ended
+                .wait_timeout(closed, give_up_at - now)
                 .map(|(guard, _)| guard)
                 .unwrap_or_else(|poisoned| poisoned.into_inner().0);
         }
-        let outcome = if !state.stopped {
-            Err(Error::timeout(give_up.saturating_duration_since(started)))
-        } else if state.settled < target || state.failed > failed_before {
-            Err(state
-                .last_error
-                .clone()
-                .unwrap_or_else(|| self.timeout_error()))
-        } else {
-            Ok(())
-        };
-        let stopped = state.stopped;
-        drop(state);
-        if stopped && let Some(thread) = lock_unpoisoned(&self.thread).take() {
-            // It has ended (it said so as its last act): this returns at once.
-            let _ = thread.join();
+        let outcome = closed.clone();
+        drop(closed);
+        match outcome {
+            Some(mut outcome) => {
+                if let Some(thread) = lock_unpoisoned(&inner.thread).take() {
+                    // It has ended (it said so as its last act): this returns at once.
+                    let _ = thread.join();
+                }
+                outcome.first = !inner.told.swap(true, Ordering::SeqCst);
+                outcome
+            }
+            None => Closed {
+                undelivered: inner.tally.undelivered(),
+                address: inner.address.clone(),
+                first: !inner.told.swap(true, Ordering::SeqCst),
+            },
         }
-        outcome
     }
 
-    /// The counters, and the buffer's depth now.
+    /// The counters now.
     pub(crate) fn stats(&self) -> SinkStats {
-        let (buffered, pending) = {
-            let state = self.shared.lock();
-            (state.queue.len() as u64, state.submitted - state.settled)
-        };
-        let c = &self.shared.counters;
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        SinkStats {
-            sent: get(&c.sent),
-            acknowledged: get(&c.acknowledged),
-            dropped: get(&c.dropped),
-            failed: get(&c.failed),
-            reconnects: get(&c.reconnects),
-            connect_errors: get(&c.connect_errors),
-            resent: get(&c.resent),
-            buffered,
-            in_flight: pending.saturating_sub(buffered),
-        }
-    }
-
-    fn timeout_error(&self) -> Error {
-        let state = self.shared.lock();
-        Error::delivery_timeout(self.shared.address.clone(), state.submitted - state.settled)
+        self.inner.tally.snapshot()
     }
 }
 
-impl Drop for SyslogSink {
-    /// Without a `shutdown`, the thread goes on delivering for
-    /// [`DROP_GRACE`] and then ends; dropping never blocks.
+impl Drop for Inner {
+    /// A sink dropped without [`close`](SinkHandle::close) (its handler
+    /// was never stopped) gives up what it holds at once, counting and
+    /// reporting it; dropping never blocks.
     fn drop(&mut self) {
-        let mut state = self.shared.lock();
-        if state.closing.is_none() {
-            state.closing = Some(Instant::now() + DROP_GRACE);
-        }
-        drop(state);
-        self.shared.wake.notify_one();
-        self.shared.closing.notify_one();
-        self.shared.room.notify_all();
+        self.closing.send_modify(|at| {
+            at.get_or_insert_with(Instant::now);
+        });
+        self.wake.notify_one();
     }
 }
 
-fn target_of(config: &SyslogConfig) -> Result<Target> {
+/// What the sink's thread does as its last act: refuse further offers,
+/// give up what is left in the intake, and tell `close`.
+struct Ending {
+    address: String,
+    leftovers: Leftovers,
+    finished: Arc<AtomicBool>,
+    closed: Arc<(Mutex<Option<Closed>>, Condvar)>,
+    tally: Arc<Tally>,
+    failures: Arc<AtomicU64>,
+}
+
+impl Ending {
+    fn end(self, given_up_by_task: u64) {
+        self.finished.store(true, Ordering::SeqCst);
+        let error = Error::delivery_timeout(self.address.clone(), self.tally.undelivered());
+        let left = self.leftovers.give_up(&self.tally, &self.failures, &error);
+        let undelivered = given_up_by_task + left;
+        let (lock, ended) = &*self.closed;
+        *lock_unpoisoned(lock) = Some(Closed {
+            undelivered,
+            address: self.address.clone(),
+            first: false,
+        });
+        ended.notify_all();
+    }
+}
+
+impl Drop for Ending {
+    /// The thread panicked (a bug): `close` must still hear of it.
+    fn drop(&mut self) {
+        let (lock, ended) = &*self.closed;
+        let mut closed = lock_unpoisoned(lock);
+        if closed.is_none() {
+            self.finished.store(true, Ordering::SeqCst);
+            *closed = Some(Closed {
+                undelivered: self.tally.undelivered(),
+                address: self.address.clone(),
+                first: false,
+            });
+            ended.notify_all();
+        }
+    }
+}
+
+/// Receivers of the intake, for whoever gives up what is left in it.
+#[derive(Debug, Clone)]
+struct Leftovers {
+    records: Receiver<Envelope>,
+    marks: Receiver<Mark>,
+}
+
+impl Leftovers {
+    /// Gives up everything left with `error`: records counted as dropped,
+    /// waiters and marks answered. Returns how many records.
+    fn give_up(&self, tally: &Tally, failures: &AtomicU64, error: &Error) -> u64 {
+        let mut records = 0;
+        while let Ok(envelope) = self.records.try_recv() {
+            match envelope {
+                Envelope::Record { waiter, .. } => {
+                    records += 1;
+                    if let Some(waiter) = waiter {
+                        waiter.send(Err(error.clone()));
+                    }
+                }
+                Envelope::Mark(mark) => mark.waiter.send(Err(error.clone())),
+            }
+        }
+        while let Ok(mark) = self.marks.try_recv() {
+            mark.waiter.send(Err(error.clone()));
+        }
+        tally.moved(records, Place::Buffered, Place::Dropped);
+        failures.fetch_add(records, Ordering::Relaxed);
+        records
+    }
+}
+
+/// `message` cut to at most `max` bytes, at a UTF-8 character boundary,
+/// ending in [`TRUNCATION_MARK`]; whether it was cut.
+fn truncate(mut message: Vec<u8>, max: usize) -> (Vec<u8>, bool) {
+    if message.len() <= max {
+        return (message, false);
+    }
+    let mut keep = max.saturating_sub(TRUNCATION_MARK.len());
+    // Back to the start of a character: never more than three steps.
+    while keep > 0 && message.get(keep).is_some_and(|&b| b & 0xC0 == 0x80) {
+        keep -= 1;
+    }
+    message.truncate(keep);
+    message.extend_from_slice(TRUNCATION_MARK);
+    (message, true)
+}
+
+fn target_of(config: &SinkConfig) -> Result<Target> {
     #[cfg(feature = "tls")]
     let tls = match (&config.endpoint, config.transport.is_tls()) {
         (super::Endpoint::Inet { host, .. }, true) => Some(super::tls::client(&config.tls, host)?),
@@ -383,4 +558,22 @@ fn target_of(config: &SyslogConfig) -> Result<Target> {
         #[cfg(feature = "tls")]
         tls,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_keeps_whole_characters_and_marks_the_cut() {
+        let (same, cut) = truncate(b"short".to_vec(), 480);
+        assert_eq!((same.as_slice(), cut), (&b"short"[..], false));
+        let long = "é".repeat(400); // 800 bytes, two per character
+        let (cut_message, cut) = truncate(long.into_bytes(), 481);
+        assert!(cut);
+        assert!(cut_message.len() <= 481, "{}", cut_message.len());
+        let text = String::from_utf8(cut_message).expect("still UTF-8");
+        assert!(text.ends_with(" [truncated]"), "{text}");
+        assert_eq!(text.trim_end_matches(" [truncated]").chars().count(), 234);
+    }
 }

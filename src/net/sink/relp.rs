@@ -1,222 +1,235 @@
-//! The RELP session of the sink's task: `open`, a window of `syslog`
-//! frames acknowledged by `rsp`, `close` (librelp's `doc/relp.md`).
+//! A RELP session (librelp's `doc/relp.md`): `open`, a window of `syslog`
+//! frames each acknowledged by its `rsp`, `close`.
 
-use std::collections::VecDeque;
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::sleep_until;
 use tokio_util::codec::{Decoder, Encoder};
 
+use super::ledger::Wire;
 use super::stream::write_all_flush;
-use super::{Pending, RELP_OFFERS, SessionEnd, Task, bump};
+use super::task::{End, Task};
 use crate::error::{Error, ErrorKind, Result};
+use crate::net::config::MAX_MESSAGE_SIZE;
 use crate::net::framing::{MAX_TXNR, RELP_MAX_DATA, RelpCodec, RelpFrame, RelpOut};
 use crate::net::transport::Io;
 
+/// The RELP `open` offers (librelp speaks `relp_version=0`).
+const RELP_OFFERS: &[u8] = concat!(
+    "relp_version=0\nrelp_software=concurrent-log-handler,",
+    env!("CARGO_PKG_VERSION"),
+    "\ncommands=syslog"
+)
+.as_bytes();
+
+/// What a RELP session reads and writes with.
+struct Codecs {
+    /// Frames we send: as long as a message may be.
+    out: RelpCodec,
+    /// Frames the collector sends: `rsp` and hints, short; a longer one is
+    /// a broken peer, not a reason to allocate.
+    inbound: RelpCodec,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+}
+
 impl Task {
-    /// RELP: `open`, then `syslog` frames in a window, acknowledged by `rsp`.
-    pub(super) async fn relp_session(
-        &mut self,
-        io: &mut Box<dyn Io>,
-        connected_before: &mut bool,
-    ) -> SessionEnd {
-        let mut codec = RelpCodec {
-            max_data: RELP_MAX_DATA,
+    /// RELP: `open`, then `syslog` frames in a window, each retired by its
+    /// `rsp`; `close` once the sink is closing and everything settled.
+    pub(super) async fn relp_session(&mut self, mut io: Box<dyn Io>) -> End {
+        let mut codecs = Codecs {
+            out: RelpCodec {
+                max_data: MAX_MESSAGE_SIZE,
+            },
+            inbound: RelpCodec {
+                max_data: RELP_MAX_DATA,
+            },
+            rbuf: BytesMut::with_capacity(8 * 1024),
+            wbuf: BytesMut::new(),
         };
-        let mut rbuf = BytesMut::with_capacity(8 * 1024);
-        let mut wbuf = BytesMut::new();
-        if let Err(error) = self.relp_open(io, &mut codec, &mut rbuf, &mut wbuf).await {
-            return SessionEnd::OpenFailed(error);
+        let limit = self.connect_timeout;
+        let open = self.relp_open(&mut io, &mut codecs);
+        let opened = match tokio::time::timeout(limit, open).await {
+            Ok(opened) => opened,
+            Err(_) => Err(self.open_error(format!("no answer to RELP open within {limit:?}"))),
+        };
+        match opened {
+            Ok(()) => {}
+            Err(error) if error.kind() == ErrorKind::Timeout => return End::Deadline,
+            Err(error) => return End::OpenFailed(error),
         }
-        self.count_connection(connected_before);
+        self.connected();
         let mut next_txnr: u32 = 2;
-        // Sent and not yet acknowledged, in order; `None` for a record that
-        // was refused before sending (too large) and settles in its turn.
-        let mut unacked: VecDeque<(Option<u32>, Instant, Pending)> = VecDeque::new();
-        let mut batch = Vec::new();
-        let mut acked = Vec::new();
-        let end = 'session: loop {
-            let room = self.window.saturating_sub(unacked.len());
-            let closing = if room > 0 {
-                self.take(room, &mut batch)
-            } else {
-                self.shared.closing()
-            };
-            if !batch.is_empty() {
-                wbuf.clear();
+        loop {
+            let room = self.window.saturating_sub(self.ledger.on_wire());
+            self.fill(room);
+            let batch = self.ledger.waiting().min(room);
+            if batch > 0 {
+                codecs.wbuf.clear();
                 let now = Instant::now();
-                let mut sent = Vec::with_capacity(batch.len());
-                for p in batch.drain(..) {
+                for entry in self.ledger.next_to_send(batch) {
                     let frame = RelpOut {
                         txnr: next_txnr,
                         command: "syslog",
-                        data: &p.message,
+                        data: &entry.message,
                     };
-                    if codec.encode(frame, &mut wbuf).is_err() {
-                        unacked.push_back((None, now, p));
-                        continue;
-                    }
-                    unacked.push_back((Some(next_txnr), now, p));
-                    sent.push(unacked.len() - 1);
+                    // Messages were cut to max_message_size on the way in,
+                    // so the codec's limit (the largest possible) holds.
+                    let _ = codecs.out.encode(frame, &mut codecs.wbuf);
+                    entry.wire = Wire::Relp {
+                        txnr: next_txnr,
+                        sent: now,
+                    };
                     next_txnr = if next_txnr >= MAX_TXNR {
                         1
                     } else {
                         next_txnr + 1
                     };
                 }
-                let budget = self.budget(self.ack_timeout, closing);
-                if let Err(e) = write_all_flush(io, &wbuf, budget).await {
-                    break SessionEnd::Broken(self.shared.send_error(e));
-                }
-                let resent = sent.iter().filter(|&&i| unacked[i].2.broken > 0).count();
-                bump(&self.shared.counters.sent, sent.len() as u64);
-                bump(&self.shared.counters.resent, resent as u64);
-                self.settle_refused_front(&mut unacked, &mut acked);
-                continue;
-            }
-            if unacked.is_empty() && closing.is_some() {
-                self.relp_close(io, &mut codec, &mut rbuf, next_txnr, closing)
-                    .await;
-                break SessionEnd::Drained;
-            }
-            let ack_deadline = unacked.front().map(|(_, sent, _)| *sent + self.ack_timeout);
-            let far = Instant::now() + Duration::from_secs(3600);
-            tokio::select! {
-                read = io.read_buf(&mut rbuf) => {
-                    match read {
-                        Ok(0) => break SessionEnd::Broken(self.shared.send_error(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "the collector closed the connection",
-                        ))),
-                        Err(e) => break SessionEnd::Broken(self.shared.send_error(e)),
-                        Ok(_) => {}
+                self.ledger.put_on_wire(batch);
+                let start = io.tcp().written();
+                let write = write_all_flush(&mut io, &codecs.wbuf, self.ack_timeout);
+                let result = self.closing.run(write).await;
+                let left = io.tcp().written() > start;
+                self.ledger
+                    .transmitted(|entry| matches!(entry.wire, Wire::Relp { .. }) && left);
+                match result {
+                    Some(Ok(())) => continue,
+                    Some(Err(e)) => {
+                        let error = self.send_error(e);
+                        self.ledger.rewind(None, &error);
+                        return End::Broken(error);
                     }
-                    loop {
-                        let frame = match codec.decode(&mut rbuf) {
-                            Ok(Some(frame)) => frame,
-                            Ok(None) => break,
-                            Err(e) => break 'session SessionEnd::Broken(self.shared.send_error(e)),
-                        };
-                        if frame.is_serverclose() {
-                            break 'session SessionEnd::Broken(self.shared.send_error(io::Error::new(
-                                io::ErrorKind::ConnectionAborted,
-                                "the collector closed the session (serverclose)",
-                            )));
-                        }
-                        let response = match frame.response() {
-                            Some(Ok(response)) => response,
-                            Some(Err(e)) => break 'session SessionEnd::Broken(self.shared.send_error(e)),
-                            // Another hint: nothing to do with it.
-                            None if frame.txnr == 0 => continue,
-                            None => break 'session SessionEnd::Broken(self.shared.send_error(
-                                io::Error::new(io::ErrorKind::InvalidData, format!("unexpected RELP command {:?}", frame.command)),
-                            )),
-                        };
-                        if unacked.front().and_then(|(txnr, _, _)| *txnr) != Some(frame.txnr) {
-                            break 'session SessionEnd::Broken(self.shared.send_error(io::Error::new(
-                                io::ErrorKind::InvalidData,
-                                format!("RELP rsp for txnr {} out of order", frame.txnr),
-                            )));
-                        }
-                        let Some((_, _, p)) = unacked.pop_front() else { break };
-                        if response.code == Some(200) {
-                            bump(&self.shared.counters.acknowledged, 1);
-                            acked.push(p);
-                        } else {
-                            self.settle(&mut acked, None);
-                            acked.clear();
-                            self.fail(p, Error::rejected(self.shared.address.clone(), response.code.unwrap_or(0), response.text));
-                        }
-                        self.settle_refused_front(&mut unacked, &mut acked);
-                    }
-                    self.settle(&mut acked, None);
-                    acked.clear();
-                }
-                _ = self.shared.wake.notified(), if room > 0 => {}
-                _ = self.shared.closing.notified() => {}
-                _ = sleep_until(ack_deadline.unwrap_or(far).into()), if ack_deadline.is_some() => {
-                    break SessionEnd::Broken(self.shared.send_error(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("no RELP rsp within {:?}", self.ack_timeout),
-                    )));
-                }
-                _ = sleep_until(closing.unwrap_or(far).into()), if closing.is_some() => {
-                    break SessionEnd::Deadline;
+                    None => return End::Deadline,
                 }
             }
-        };
-        self.settle(&mut acked, None);
-        // Whatever is unacknowledged goes again, in order, on the next connection.
-        let records: Vec<Pending> = unacked.drain(..).map(|(_, _, p)| p).collect();
-        self.resend_first(records.into_iter());
-        end
-    }
-
-    /// Settles the records at the front of `unacked` that were refused
-    /// before sending (their turn came: everything before them settled).
-    fn settle_refused_front(
-        &self,
-        unacked: &mut VecDeque<(Option<u32>, Instant, Pending)>,
-        acked: &mut Vec<Pending>,
-    ) {
-        while unacked.front().is_some_and(|(txnr, _, _)| txnr.is_none()) {
-            if let Some((_, _, p)) = unacked.pop_front() {
-                self.settle(acked, None);
-                acked.clear();
-                let len = p.message.len();
-                self.fail(
-                    p,
-                    Error::message_too_large(self.shared.address.clone(), len, RELP_MAX_DATA),
-                );
+            if self.ledger.on_wire() == 0 && self.closing.draining() && self.drained() {
+                self.relp_close(&mut io, &mut codecs, next_txnr).await;
+                return End::Drained;
+            }
+            let ack_due = self
+                .ledger
+                .first_unacked()
+                .map(|(_, sent)| sent + self.ack_timeout);
+            let wake = std::sync::Arc::clone(&self.intake.wake);
+            let ack_timeout = self.ack_timeout;
+            let wait = async {
+                tokio::select! {
+                    read = io.read_buf(&mut codecs.rbuf) => Some(read),
+                    () = wake.notified(), if room > 0 => None,
+                    () = sleep_until(ack_due), if ack_due.is_some() => {
+                        Some(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("no RELP rsp within {ack_timeout:?}"),
+                        )))
+                    }
+                }
+            };
+            let read = match self.closing.run(wait).await {
+                None => return End::Deadline,
+                Some(None) => continue,
+                Some(Some(read)) => read,
+            };
+            let broken = match read {
+                Ok(0) => Some(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the collector closed the connection",
+                )),
+                Ok(_) => self.relp_responses(&mut codecs).err(),
+                Err(e) => Some(e),
+            };
+            if let Some(e) = broken {
+                let error = self.send_error(e);
+                self.ledger.rewind(None, &error);
+                return End::Broken(error);
             }
         }
     }
 
-    async fn relp_open(
-        &self,
-        io: &mut Box<dyn Io>,
-        codec: &mut RelpCodec,
-        rbuf: &mut BytesMut,
-        wbuf: &mut BytesMut,
-    ) -> Result<()> {
-        let refused = |why: String| {
-            Error::net(
-                ErrorKind::Connect,
-                self.shared.address.clone(),
-                io::Error::new(io::ErrorKind::ConnectionRefused, why),
-            )
-        };
-        let connect_error =
-            |e: io::Error| Error::net(ErrorKind::Connect, self.shared.address.clone(), e);
-        wbuf.clear();
+    /// Retires the frames the responses in `rbuf` answer, in order.
+    fn relp_responses(&mut self, codecs: &mut Codecs) -> io::Result<()> {
+        while let Some(frame) = codecs.inbound.decode(&mut codecs.rbuf)? {
+            if frame.is_serverclose() {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the collector closed the session (serverclose)",
+                ));
+            }
+            let response = match frame.response() {
+                Some(response) => response?,
+                // Another hint: nothing to do with it.
+                None if frame.txnr == 0 => continue,
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("unexpected RELP command {:?}", frame.command),
+                    ));
+                }
+            };
+            if self.ledger.first_unacked().map(|(txnr, _)| txnr) != Some(frame.txnr) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("RELP rsp for txnr {} out of order", frame.txnr),
+                ));
+            }
+            let outcome = match response.code {
+                Some(200) => Ok(()),
+                code => Err(Error::rejected(
+                    self.address.clone(),
+                    code.unwrap_or(0),
+                    response.text,
+                )),
+            };
+            self.ledger.retire_front(outcome);
+        }
+        Ok(())
+    }
+
+    fn open_error(&self, why: String) -> Error {
+        Error::net(
+            ErrorKind::Connect,
+            self.address.clone(),
+            io::Error::new(io::ErrorKind::ConnectionRefused, why),
+        )
+    }
+
+    /// The `open` handshake: our offers, the collector's `rsp 200` with
+    /// `commands=syslog` among its offers. Raced with the sink's deadline
+    /// (`Timeout` when it passed).
+    async fn relp_open(&mut self, io: &mut Box<dyn Io>, codecs: &mut Codecs) -> Result<()> {
+        let connect_error = |e: io::Error| Error::net(ErrorKind::Connect, self.address.clone(), e);
+        codecs.wbuf.clear();
         let open = RelpOut {
             txnr: 1,
             command: "open",
             data: RELP_OFFERS,
         };
-        codec.encode(open, wbuf).map_err(connect_error)?;
-        let budget = self.budget(self.connect_timeout, self.shared.closing());
-        let deadline = Instant::now() + budget;
-        write_all_flush(io, wbuf, budget)
-            .await
+        codecs
+            .out
+            .encode(open, &mut codecs.wbuf)
             .map_err(connect_error)?;
-        let frame = read_frame(io, codec, rbuf, deadline)
-            .await
-            .map_err(connect_error)?;
+        let limit = self.connect_timeout;
+        let exchange = async {
+            write_all_flush(io, &codecs.wbuf, limit).await?;
+            read_frame(io, &mut codecs.inbound, &mut codecs.rbuf).await
+        };
+        let frame = match self.closing.run(exchange).await {
+            None => return Err(Error::timeout(limit)),
+            Some(frame) => frame.map_err(connect_error)?,
+        };
         let response = match frame.response() {
             Some(Ok(r)) if frame.txnr == 1 => r,
             _ => {
-                return Err(refused(format!(
+                return Err(self.open_error(format!(
                     "unexpected answer to RELP open: {:?}",
                     frame.command
                 )));
             }
         };
         if response.code != Some(200) {
-            return Err(refused(format!(
+            return Err(self.open_error(format!(
                 "RELP open refused: {} {}",
                 response.code.unwrap_or(0),
                 response.text
@@ -228,70 +241,59 @@ impl Task {
                 .is_some_and(|cmds| cmds.split(',').any(|c| c == "syslog"))
         });
         if !syslog {
-            return Err(refused(
-                "the RELP server does not offer the syslog command".into(),
-            ));
+            return Err(self.open_error("the RELP server does not offer the syslog command".into()));
         }
         Ok(())
     }
 
-    /// The `close` handshake, best effort within the shutdown budget.
-    async fn relp_close(
-        &self,
-        io: &mut Box<dyn Io>,
-        codec: &mut RelpCodec,
-        rbuf: &mut BytesMut,
-        txnr: u32,
-        closing: Option<Instant>,
-    ) {
-        let budget = self.budget(Duration::from_secs(2), closing);
-        let deadline = Instant::now() + budget;
-        let mut wbuf = BytesMut::new();
+    /// The `close` handshake, best effort before the sink's deadline (what
+    /// it closes was all acknowledged already).
+    async fn relp_close(&mut self, io: &mut Box<dyn Io>, codecs: &mut Codecs, txnr: u32) {
+        codecs.wbuf.clear();
         let close = RelpOut {
             txnr,
             command: "close",
             data: b"",
         };
-        if codec.encode(close, &mut wbuf).is_ok()
-            && write_all_flush(io, &wbuf, budget).await.is_ok()
-        {
-            // librelp answers `rsp 0` (or a serverclose hint); either ends it.
-            let _ = read_frame(io, codec, rbuf, deadline).await;
+        if codecs.out.encode(close, &mut codecs.wbuf).is_err() {
+            return;
         }
-        let _ = tokio::time::timeout(
-            self.budget(Duration::from_millis(500), closing),
-            io.shutdown(),
-        )
-        .await;
+        let limit = self.ack_timeout;
+        let handshake = async {
+            write_all_flush(io, &codecs.wbuf, limit).await?;
+            // librelp answers `rsp 0` (or a serverclose hint); either ends it.
+            read_frame(io, &mut codecs.inbound, &mut codecs.rbuf).await?;
+            io.shutdown().await
+        };
+        let _ = self
+            .closing
+            .run(tokio::time::timeout(limit, handshake))
+            .await;
     }
 }
 
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads until one whole frame arrived.
 async fn read_frame(
     io: &mut Box<dyn Io>,
     codec: &mut RelpCodec,
     rbuf: &mut BytesMut,
-    deadline: Instant,
 ) -> io::Result<RelpFrame> {
     loop {
         if let Some(frame) = codec.decode(rbuf)? {
             return Ok(frame);
         }
-        let read = tokio::time::timeout_at(deadline.into(), io.read_buf(rbuf)).await;
-        match read {
-            Ok(Ok(0)) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the collector closed the connection",
-                ));
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "no RELP answer in time",
-                ));
-            }
+        if io.read_buf(rbuf).await? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the collector closed the connection",
+            ));
         }
     }
 }

@@ -1,38 +1,54 @@
-//! The sink's one task: connect, run a session on the connection, and
-//! after a failure back off and reconnect, until shutdown.
+//! The sink's delivery task: connect, run a session on the connection, and
+//! after a failure back off and reconnect, until the sink is closed.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::shared::{Pending, Shared, bump};
+use crossbeam_channel::Receiver;
+use tokio::sync::Notify;
+
+use super::closing::Closing;
+use super::ledger::{Envelope, Ledger, Mark};
+use super::tally::Tally;
 use crate::error::{Error, ErrorKind};
 use crate::net::transport::{self, Conn, Target};
+use crate::report::ErrorReporter;
 
-/// The first wait before reconnecting.
-pub(super) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The first wait before reconnecting, in a new outage.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
-/// How a connection ended.
+/// How a session ended.
 #[derive(Debug)]
-pub(super) enum SessionEnd {
-    /// Shutdown asked and nothing is left: the sink is done.
+pub(super) enum End {
+    /// The sink is closing and everything was delivered.
     Drained,
-    /// The shutdown deadline passed.
+    /// The sink's deadline passed.
     Deadline,
-    /// The connection broke (or timed out); records to resend are in `resend`.
+    /// The connection broke (or stalled); what it did not deliver waits in
+    /// the ledger for the next one.
     Broken(Error),
     /// The connection was made but the RELP `open` failed.
     OpenFailed(Error),
 }
 
-/// Exponential backoff with jitter.
+/// The time between the loss of a connection and the next one that works:
+/// exponential backoff with jitter. Made when a connection is lost or
+/// cannot be made, dropped when one is made (RELP: when its `open`
+/// succeeded), so a new outage starts from the first step again.
 #[derive(Debug)]
-struct Backoff {
+struct Outage {
     next: Duration,
     max: Duration,
 }
 
-impl Backoff {
+impl Outage {
+    fn new(max: Duration) -> Outage {
+        Outage {
+            next: FIRST_BACKOFF,
+            max: max.max(FIRST_BACKOFF),
+        }
+    }
+
     /// The next wait: drawn from the upper half of the current step, so
     /// that many clients losing one collector do not come back in step.
     fn next_wait(&mut self) -> Duration {
@@ -41,124 +57,186 @@ impl Backoff {
         let half = step / 2;
         half + Duration::from_nanos(fastrand::u64(0..=half.as_nanos() as u64))
     }
-
-    fn reset(&mut self) {
-        self.next = FIRST_BACKOFF;
-    }
 }
 
-/// The sink's one task, on its private runtime.
+/// The task's end of the intake.
+#[derive(Debug)]
+pub(super) struct Intake {
+    pub(super) rx: Receiver<Envelope>,
+    pub(super) marks: Receiver<Mark>,
+    /// A mark taken from `marks` that waits for records before it.
+    pub(super) next_mark: Option<Mark>,
+    /// Records taken from `rx` so far.
+    pub(super) taken: u64,
+    /// Notified by every offer.
+    pub(super) wake: Arc<Notify>,
+}
+
+/// The sink's delivery task, on its private runtime.
+#[derive(Debug)]
 pub(super) struct Task {
-    pub(super) shared: Arc<Shared>,
     pub(super) target: Target,
+    /// The collector's URL, for errors.
+    pub(super) address: String,
     pub(super) window: usize,
     pub(super) connect_timeout: Duration,
     pub(super) ack_timeout: Duration,
     pub(super) max_backoff: Duration,
-    /// Records taken from the buffer to be sent again on the next
-    /// connection, oldest first; they go before anything in the buffer.
-    pub(super) resend: VecDeque<Pending>,
+    pub(super) intake: Intake,
+    pub(super) ledger: Ledger,
+    pub(super) closing: Closing,
+    pub(super) tally: Arc<Tally>,
+    pub(super) errors: Arc<ErrorReporter>,
+    /// Connections made so far (the first is no reconnect).
+    pub(super) connections: u64,
+    /// Attempts to connect so far: a datagram socket tries the collector's
+    /// addresses in turn, one per attempt.
+    pub(super) attempts: usize,
 }
 
 impl Task {
-    pub(super) async fn run(mut self) {
-        let mut backoff = Backoff {
-            next: FIRST_BACKOFF,
-            max: self.max_backoff,
-        };
-        let mut connected_before = false;
+    /// Delivers until closed; returns how many records it gave up at the end.
+    pub(super) async fn run(mut self) -> u64 {
+        let mut outage: Option<Outage> = None;
         loop {
-            let closing = self.shared.closing();
-            if closing.is_some_and(|d| Instant::now() >= d) {
-                break;
-            }
-            if self.resend.is_empty() && self.shared.lock().queue.is_empty() {
-                if closing.is_some() {
+            if self.drained() {
+                if self.closing.draining() {
                     break;
                 }
-                tokio::select! {
-                    _ = self.shared.wake.notified() => {}
-                    _ = self.shared.closing.notified() => {}
+                let wake = Arc::clone(&self.intake.wake);
+                if self.closing.run(wake.notified()).await.is_none() {
+                    break;
                 }
                 continue;
             }
-            let budget = self.budget(self.connect_timeout, closing);
-            // A shutdown cuts a slow attempt (a SYN nobody answers) short:
-            // the loop then tries again within what is left of its deadline.
-            let attempt = tokio::select! {
-                attempt = transport::connect(&self.target, budget) => attempt,
-                _ = self.shared.closing.notified() => continue,
-            };
-            let conn = match attempt {
-                Ok(conn) => conn,
-                Err(e) => {
-                    self.connect_failed(Error::net(
-                        ErrorKind::Connect,
-                        self.shared.address.clone(),
-                        e,
-                    ));
-                    self.pause(backoff.next_wait(), closing).await;
+            if self.closing.passed() {
+                break;
+            }
+            if let Some(outage) = &mut outage {
+                let wait = outage.next_wait();
+                if self.closing.run(tokio::time::sleep(wait)).await.is_none() {
+                    break;
+                }
+            }
+            let attempt = self.attempts;
+            self.attempts = self.attempts.wrapping_add(1);
+            let connect = transport::connect(&self.target, self.connect_timeout, attempt);
+            let conn = match self.closing.run(connect).await {
+                None => break,
+                Some(Ok(conn)) => conn,
+                Some(Err(e)) => {
+                    self.connect_failed(Error::net(ErrorKind::Connect, self.address.clone(), e));
+                    outage.get_or_insert_with(|| Outage::new(self.max_backoff));
                     continue;
                 }
             };
-            let settled_before = self.shared.lock().settled;
             let end = match conn {
-                Conn::Stream(mut io) if self.target.transport.is_relp() => {
-                    self.relp_session(&mut io, &mut connected_before).await
-                }
-                Conn::Stream(mut io) => {
-                    self.count_connection(&mut connected_before);
-                    self.stream_session(&mut io).await
-                }
-                Conn::Datagram(socket) => {
-                    self.count_connection(&mut connected_before);
-                    self.datagram_session(&socket).await
-                }
+                Conn::Stream(io) if self.target.transport.is_relp() => self.relp_session(io).await,
+                Conn::Stream(io) => self.stream_session(io).await,
+                Conn::Datagram(socket) => self.datagram_session(socket).await,
             };
-            if self.shared.lock().settled > settled_before {
-                backoff.reset();
-            }
             match end {
-                SessionEnd::Drained | SessionEnd::Deadline => break,
-                SessionEnd::Broken(error) => {
-                    self.shared.errors.report(&error);
-                    self.give_up_on_repeatedly_broken();
-                    self.pause(backoff.next_wait(), self.shared.closing()).await;
-                }
-                SessionEnd::OpenFailed(error) => {
+                End::Drained | End::Deadline => break,
+                End::OpenFailed(error) => {
                     self.connect_failed(error);
-                    self.pause(backoff.next_wait(), self.shared.closing()).await;
+                    outage.get_or_insert_with(|| Outage::new(self.max_backoff));
+                }
+                End::Broken(error) => {
+                    self.errors.report(&error);
+                    // A new outage: the backoff starts over.
+                    outage = Some(Outage::new(self.max_backoff));
                 }
             }
         }
-        self.drop_everything_left();
+        let error = Error::delivery_timeout(self.address.clone(), self.tally.undelivered());
+        if let Some(mark) = self.intake.next_mark.take() {
+            mark.waiter.send(Err(error.clone()));
+        }
+        self.ledger.give_up(&error)
     }
 
-    pub(super) fn count_connection(&self, connected_before: &mut bool) {
-        if std::mem::replace(connected_before, true) {
-            bump(&self.shared.counters.reconnects, 1);
+    /// Takes records from the intake until `want` wait in the ledger or
+    /// the intake is empty, each mark after the records it follows.
+    pub(super) fn fill(&mut self, want: usize) {
+        loop {
+            self.admit_marks();
+            if self.ledger.waiting() >= want {
+                break;
+            }
+            match self.intake.rx.try_recv() {
+                Ok(envelope) => {
+                    self.intake.taken += 1;
+                    self.ledger.push(envelope);
+                }
+                Err(_) => break,
+            }
         }
+    }
+
+    /// Puts into the ledger the marks whose records are all in it (or
+    /// retired already).
+    fn admit_marks(&mut self) {
+        loop {
+            let Some(mark) = self
+                .intake
+                .next_mark
+                .take()
+                .or_else(|| self.intake.marks.try_recv().ok())
+            else {
+                return;
+            };
+            if mark.after > self.intake.taken {
+                self.intake.next_mark = Some(mark);
+                return;
+            }
+            self.ledger.push(Envelope::Mark(mark));
+        }
+    }
+
+    /// Nothing left to deliver: the ledger and the intake are empty.
+    pub(super) fn drained(&mut self) -> bool {
+        self.fill(1);
+        self.ledger.is_empty()
+            && self.intake.rx.is_empty()
+            && self.intake.next_mark.is_none()
+            && self.intake.marks.is_empty()
+    }
+
+    /// A connection was made (RELP: its `open` succeeded).
+    pub(super) fn connected(&mut self) {
+        if self.connections > 0 {
+            self.tally.bump(|s| s.reconnects += 1);
+        }
+        self.connections += 1;
     }
 
     fn connect_failed(&self, error: Error) {
-        bump(&self.shared.counters.connect_errors, 1);
-        self.shared.errors.report(&error);
+        self.tally.bump(|s| s.connect_errors += 1);
+        self.errors.report(&error);
     }
 
-    /// `limit`, cut short by the shutdown deadline.
-    pub(super) fn budget(&self, limit: Duration, closing: Option<Instant>) -> Duration {
-        match closing {
-            Some(deadline) => limit.min(deadline.saturating_duration_since(Instant::now())),
-            None => limit,
-        }
+    pub(super) fn send_error(&self, source: std::io::Error) -> Error {
+        Error::net(ErrorKind::Send, self.address.clone(), source)
     }
+}
 
-    /// Sleeps before reconnecting; a shutdown cuts the sleep short.
-    async fn pause(&self, wait: Duration, closing: Option<Instant>) {
-        let wait = self.budget(wait, closing);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = self.shared.closing.notified() => {}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_backs_off_with_jitter_up_to_the_maximum() {
+        let mut outage = Outage::new(Duration::from_millis(800));
+        let waits: Vec<Duration> = (0..6).map(|_| outage.next_wait()).collect();
+        for (wait, step) in waits.iter().zip([100, 200, 400, 800, 800, 800]) {
+            let step = Duration::from_millis(step);
+            assert!(
+                *wait >= step / 2 && *wait <= step,
+                "{wait:?} for a step of {step:?}"
+            );
         }
+        // A new outage starts over.
+        let wait = Outage::new(Duration::from_millis(800)).next_wait();
+        assert!(wait <= FIRST_BACKOFF, "{wait:?}");
     }
 }

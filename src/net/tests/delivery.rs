@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use super::{
-    Rsyslog, SyslogSink, check_fields, config, counts, delivers_every_record_once, outgoing, soon,
-};
+use super::{Rsyslog, Sink, check_fields, config, counts, delivers_every_record_once, soon};
 use crate::net::test_rsyslog::Listeners;
 
 #[test]
@@ -45,9 +43,9 @@ fn udp_and_unix_datagrams_deliver_one_message_each() {
     delivers_every_record_once(dir.path(), &rsyslog, udp, 50);
     let before = rsyslog.received().len();
     let unix = config(format!("unix://{}", rsyslog.ports.unix.display()));
-    let sink = SyslogSink::start(&unix).expect("sink starts");
-    let (batch, _) = outgoing(&unix, 1_000..1_050, false);
-    assert_eq!(sink.submit(batch, false).accepted, 50);
+    let sink = Sink::start(&unix);
+    let (batch, _) = sink.outgoing(&unix, 1_000..1_050, false);
+    assert_eq!(sink.submit(batch), 0);
     sink.shutdown(soon(10)).expect("clean shutdown");
     let received = rsyslog.wait_until(Duration::from_secs(10), |r| r.len() >= before + 50);
     let counts = counts(&received[before..]);

@@ -24,10 +24,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::test_rsyslog::{Received, Rsyslog, parse_sd, unescape};
-use super::{Outgoing, SyslogConfig, SyslogSink};
+use super::{Envelope, SinkHandle};
+use crate::SyslogConfig;
+use crate::confirm::Confirm;
 use crate::error::{Error, Result};
 use crate::format::{Facility, Formatter};
 use crate::record::{Level, Record};
+use crate::stats::SinkStats;
 
 const HOSTILE_MESSAGE: &str =
     "multi\nline \"quoted\" [bracket] back\\slash ]\r\n\u{2028} ünïcödé 日本 \x1b[31m";
@@ -54,28 +57,67 @@ fn message(config: &SyslogConfig, n: usize) -> Vec<u8> {
         .with_span("request", [("req", "r-1")]);
     let mut out = Vec::new();
     config.formatter().format(&record, &mut out);
-    out.push(b'\n'); // as the handlers hand lines over
     out
 }
 
-fn outgoing(
-    config: &SyslogConfig,
-    range: std::ops::Range<usize>,
-    confirm: bool,
-) -> (Vec<Outgoing>, Vec<Answer>) {
-    let mut batch = Vec::new();
-    let mut confirms = Vec::new();
-    for n in range {
-        let (tx, rx) = oneshot::channel();
-        batch.push(Outgoing {
-            message: message(config, n),
-            confirm: confirm.then(|| crate::confirm::Confirm::new(tx)),
-        });
-        if confirm {
-            confirms.push(rx);
-        }
+/// A sink under test, with the calls the handlers make of it.
+struct Sink(SinkHandle);
+
+impl Sink {
+    fn start(config: &SyslogConfig) -> Sink {
+        Sink(SinkHandle::start(&config.sink).expect("sink starts"))
     }
-    (batch, confirms)
+
+    /// Offers `batch`; how many records it refused.
+    fn submit(&self, batch: Vec<Envelope>) -> u64 {
+        self.0.offer(batch)
+    }
+
+    /// A mark, answered once everything before it settled, or at `deadline`.
+    fn flush(&self, deadline: Instant) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.0
+            .offer([self.0.mark(self.0.reply(Confirm::new(tx), deadline))]);
+        wait_confirm(
+            &mut { rx },
+            deadline.saturating_duration_since(Instant::now()) + Duration::from_secs(1),
+        )
+        .unwrap_or_else(|| Err(Error::closed()))
+    }
+
+    fn shutdown(&self, deadline: Instant) -> Result<()> {
+        self.0.close(deadline).outcome()
+    }
+
+    fn stats(&self) -> SinkStats {
+        let stats = self.0.stats();
+        assert!(stats.adds_up(), "{stats:?}");
+        stats
+    }
+
+    /// Records `range` (see [`message`]), each with a confirm answered at
+    /// the latest after a minute, if `confirm`.
+    fn outgoing(
+        &self,
+        config: &SyslogConfig,
+        range: std::ops::Range<usize>,
+        confirm: bool,
+    ) -> (Vec<Envelope>, Vec<Answer>) {
+        let mut batch = Vec::new();
+        let mut confirms = Vec::new();
+        for n in range {
+            let (tx, rx) = oneshot::channel();
+            let waiter = confirm.then(|| self.0.reply(Confirm::new(tx), soon(60)));
+            batch.push(Envelope::Record {
+                message: message(config, n),
+                waiter,
+            });
+            if confirm {
+                confirms.push(rx);
+            }
+        }
+        (batch, confirms)
+    }
 }
 
 /// The `n` field of each message received, as a count per `n`.
@@ -137,12 +179,11 @@ fn soon(secs: u64) -> Instant {
 /// Sends `count` hostile records over `url`, half with confirms, and checks
 /// that rsyslogd got each exactly once, intact.
 fn delivers_every_record_once(dir: &Path, rsyslog: &Rsyslog, config: SyslogConfig, count: usize) {
-    let sink = SyslogSink::start(&config).expect("sink starts");
-    let (first, mut confirms) = outgoing(&config, 0..count / 2, true);
-    let (second, _) = outgoing(&config, count / 2..count, false);
+    let sink = Sink::start(&config);
+    let (first, mut confirms) = sink.outgoing(&config, 0..count / 2, true);
+    let (second, _) = sink.outgoing(&config, count / 2..count, false);
     for batch in [first, second] {
-        let submitted = sink.submit(batch, false);
-        assert!(submitted.rejected.is_empty(), "the buffer holds them all");
+        assert_eq!(sink.submit(batch), 0, "the buffer holds them all");
     }
     if let Err(e) = sink.flush(soon(20)) {
         panic!("flush: {e}; rsyslogd said: {}", rsyslog.stderr());
@@ -165,7 +206,14 @@ fn delivers_every_record_once(dir: &Path, rsyslog: &Rsyslog, config: SyslogConfi
     let stats = sink.stats();
     assert_eq!(stats.sent, count as u64);
     assert_eq!(
-        (stats.dropped, stats.failed, stats.buffered, stats.in_flight),
-        (0, 0, 0, 0)
+        (
+            stats.accepted,
+            stats.delivered,
+            stats.dropped,
+            stats.failed,
+            stats.buffered,
+            stats.in_flight
+        ),
+        (count as u64, count as u64, 0, 0, 0, 0)
     );
 }

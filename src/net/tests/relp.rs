@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Rsyslog, SyslogSink, config, counts, outgoing, soon, wait_confirm};
+use super::{Rsyslog, Sink, config, counts, soon, wait_confirm};
 use crate::error::ErrorKind;
 use crate::net::test_rsyslog::Listeners;
 
@@ -17,17 +17,17 @@ fn relp_confirm_resolves_only_after_rsyslogd_acknowledged() {
         return;
     };
     let config = config(format!("relp://127.0.0.1:{}", rsyslog.ports.relp));
-    let sink = SyslogSink::start(&config).expect("sink starts");
+    let sink = Sink::start(&config);
     // Connected and open.
-    let (batch, mut confirms) = outgoing(&config, 0..1, true);
-    sink.submit(batch, false);
+    let (batch, mut confirms) = sink.outgoing(&config, 0..1, true);
+    sink.submit(batch);
     wait_confirm(&mut confirms[0], Duration::from_secs(10))
         .expect("first record confirmed")
         .expect("ok");
 
     rsyslog.pause();
-    let (batch, mut confirms) = outgoing(&config, 1..2, true);
-    sink.submit(batch, false);
+    let (batch, mut confirms) = sink.outgoing(&config, 1..2, true);
+    sink.submit(batch);
     // The frame reaches the frozen rsyslogd's socket (its kernel even
     // acknowledges the TCP segment), but no `rsp` comes: no confirmation.
     assert!(
@@ -42,7 +42,7 @@ fn relp_confirm_resolves_only_after_rsyslogd_acknowledged() {
         .expect("ok");
     // Acknowledged means written: rsyslogd writes before it answers.
     assert_eq!(counts(&rsyslog.received()).get(&1), Some(&1));
-    assert_eq!(sink.stats().acknowledged, 2);
+    assert_eq!(sink.stats().delivered, 2);
     sink.shutdown(soon(10)).expect("clean shutdown");
 }
 
@@ -92,9 +92,9 @@ fn relp_error_status_fails_that_record_with_a_typed_error() {
         }
     });
     let config = config(format!("relp://127.0.0.1:{port}"));
-    let sink = SyslogSink::start(&config).expect("sink starts");
-    let (batch, mut confirms) = outgoing(&config, 0..3, true);
-    sink.submit(batch, false);
+    let sink = Sink::start(&config);
+    let (batch, mut confirms) = sink.outgoing(&config, 0..3, true);
+    sink.submit(batch);
     let outcomes: Vec<_> = confirms
         .iter_mut()
         .map(|rx| wait_confirm(rx, Duration::from_secs(10)).expect("answered"))
@@ -111,7 +111,7 @@ fn relp_error_status_fails_that_record_with_a_typed_error() {
     }
     let stats = sink.stats();
     assert_eq!(
-        (stats.acknowledged, stats.failed, stats.resent),
+        (stats.delivered, stats.failed, stats.resent),
         (2, 1, 0),
         "{stats:?}"
     );

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Rsyslog, SyslogSink, config, delivers_every_record_once, outgoing};
+use super::{Rsyslog, Sink, config, delivers_every_record_once};
 use crate::error::ErrorKind;
 use crate::net::test_rsyslog::Listeners;
 
@@ -56,9 +56,9 @@ fn tls_refuses_a_server_its_ca_did_not_sign_or_a_wrong_name() {
             .ca_file(&certs.ca)
             .server_name("collector.example"),
     ] {
-        let sink = SyslogSink::start(&config).expect("sink starts");
-        let (batch, _) = outgoing(&config, 0..3, false);
-        assert_eq!(sink.submit(batch, false).accepted, 3);
+        let sink = Sink::start(&config);
+        let (batch, _) = sink.outgoing(&config, 0..3, false);
+        assert_eq!(sink.submit(batch), 0);
         let err = sink
             .flush(Instant::now() + Duration::from_millis(1_500))
             .expect_err("never verified");
