@@ -295,3 +295,36 @@ impl Counters {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_line_says_what_the_collector_lost_beside_the_file() {
+        let stats = Stats {
+            emitted: 1000,
+            written: 1000,
+            syslog: Some(SinkStats {
+                accepted: 1000,
+                delivered: 950,
+                dropped: 40,
+                failed: 2,
+                buffered: 8,
+                ..SinkStats::default()
+            }),
+            ..Stats::default()
+        };
+        let line = stats.to_string();
+        assert!(
+            line.starts_with("written 1000 of 1000 (lost 0: dropped 0, failed 0)"),
+            "{line}"
+        );
+        assert!(
+            line.contains(
+                "; syslog: delivered 950 of 1000 (lost 42: dropped 40, failed 2), 8 buffered"
+            ),
+            "{line}"
+        );
+    }
+}

@@ -12,7 +12,8 @@ use crate::net::{Envelope, SinkHandle};
 use crate::queue::{Await, Waiter};
 use crate::record::{Level, Record};
 use crate::stats::SinkStats;
-use crate::sync::block_on_until;
+use crate::sync::{block_on_until, lock_unpoisoned};
+use std::sync::Mutex;
 
 /// What the writer offers the sink: a record's message (with the
 /// collector's part of its caller's waiter) or a flush's mark.
@@ -21,7 +22,9 @@ pub(crate) type Outgoing = Envelope;
 /// Forwarding to one collector.
 #[derive(Debug)]
 pub(crate) struct Forward {
-    sink: SinkHandle,
+    /// The sink; a handler started again after a stop gets a new one.
+    sink: Mutex<SinkHandle>,
+    config: SyslogConfig,
     formatter: SyslogFormatter,
     confirmation: Confirmation,
     confirm_timeout: Duration,
@@ -32,11 +35,31 @@ impl Forward {
     pub(crate) fn start(config: &SyslogConfig) -> Result<Forward> {
         config.validate()?;
         Ok(Forward {
-            sink: SinkHandle::start(&config.sink)?,
+            sink: Mutex::new(SinkHandle::start(&config.sink)?),
+            config: config.clone(),
             formatter: config.formatter(),
             confirmation: config.confirmation,
             confirm_timeout: config.confirm_timeout,
         })
+    }
+
+    /// The sink now (a cheap clone of its handle).
+    fn sink(&self) -> SinkHandle {
+        lock_unpoisoned(&self.sink).clone()
+    }
+
+    /// After a stop closed the sink, a new one for the handler started
+    /// again; its stats go on from the old one's.
+    ///
+    /// # Errors
+    ///
+    /// The error that kept the new sink's thread from starting.
+    pub(crate) fn reopen(&self) -> Result<()> {
+        let mut sink = lock_unpoisoned(&self.sink);
+        if sink.is_closed() {
+            *sink = sink.reopen(&self.config.sink)?;
+        }
+        Ok(())
     }
 
     /// The record's RFC 5424 message.
@@ -66,7 +89,7 @@ impl Forward {
             Some((waiter, Await::InFile)) => (Some(Confirm::new(waiter)), None),
             Some((waiter, Await::Confirmed)) => self.split(waiter),
         };
-        let reply = collector.map(|confirm| self.sink.reply(confirm, self.deadline()));
+        let reply = collector.map(|confirm| self.sink().reply(confirm, self.deadline()));
         (
             file,
             Envelope::Record {
@@ -80,8 +103,10 @@ impl Forward {
     /// collector's part (when the confirmation waits for the collector).
     pub(crate) fn mark(&self, waiter: Waiter) -> (Option<Confirm>, Option<Outgoing>) {
         let (file, collector) = self.split(waiter);
-        let mark =
-            collector.map(|confirm| self.sink.mark(self.sink.reply(confirm, self.deadline())));
+        let mark = collector.map(|confirm| {
+            let sink = self.sink();
+            sink.mark(sink.reply(confirm, self.deadline()))
+        });
         (file, mark)
     }
 
@@ -118,7 +143,7 @@ impl Forward {
     /// sink; it never waits longer than the sink's `WhenFull` says.
     pub(crate) fn offer(&self, batch: &mut Vec<Outgoing>) {
         if !batch.is_empty() {
-            self.sink.offer(batch.drain(..));
+            self.sink().offer(batch.drain(..));
         }
     }
 
@@ -147,8 +172,9 @@ impl Forward {
     pub(crate) fn flush_within(&self, deadline: Option<Instant>) -> Result<()> {
         let until = self.closing_deadline(deadline);
         let (waiter, answer) = tokio::sync::oneshot::channel();
-        let mark = self.sink.mark(self.sink.reply(Confirm::new(waiter), until));
-        self.sink.offer([mark]);
+        let sink = self.sink();
+        let mark = sink.mark(sink.reply(Confirm::new(waiter), until));
+        sink.offer([mark]);
         // The sink answers by `until` (its expiry task), or at once if it
         // has ended; the margin only covers the wake-up.
         let margin = until
@@ -168,24 +194,24 @@ impl Forward {
     ///
     /// `DeliveryTimeout` naming the collector and how many records it gave up.
     pub(crate) fn close(&self, deadline: Option<Instant>) -> Result<()> {
-        self.sink.close(self.closing_deadline(deadline)).outcome()
+        self.sink().close(self.closing_deadline(deadline)).outcome()
     }
 
     /// [`close`](Self::close) for whoever has nobody to return an error to
     /// (the exit hook, a dropped handler): the error, if this call is the
     /// one that closed the sink and it gave records up; `None` otherwise.
     pub(crate) fn close_unless_closed(&self, deadline: Option<Instant>) -> Option<crate::Error> {
-        let closed = self.sink.close(self.closing_deadline(deadline));
+        let closed = self.sink().close(self.closing_deadline(deadline));
         closed.outcome().err().filter(|_| closed.first)
     }
 
     /// The sink's counters.
     pub(crate) fn stats(&self) -> SinkStats {
-        self.sink.stats()
+        self.sink().stats()
     }
 
     /// Records the sink gave up so far, for the reports in the local log.
     pub(crate) fn dropped(&self) -> u64 {
-        self.sink.stats().dropped
+        self.sink().stats().dropped
     }
 }

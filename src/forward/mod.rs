@@ -86,6 +86,9 @@ mod disabled {
         pub(crate) fn flush(&self) -> Result<()> {
             match *self {}
         }
+        pub(crate) fn reopen(&self) -> Result<()> {
+            match *self {}
+        }
         pub(crate) fn flush_within(&self, _: Option<Instant>) -> Result<()> {
             match *self {}
         }

@@ -185,9 +185,10 @@ impl ConcurrentRotatingFileHandler {
     /// `compressions`; queue fields are 0 (there is no queue).
     #[must_use]
     pub fn stats(&self) -> Stats {
-        match self.core() {
-            Ok(core) => core.stats(0, 0),
-            Err(_) => Stats::default(),
+        // Also after `shutdown`: what happened stays readable.
+        match self.shared.state.existing() {
+            Some(core) => core.stats(0, 0),
+            None => Stats::default(),
         }
     }
 

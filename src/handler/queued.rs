@@ -446,8 +446,14 @@ impl Queued {
             .unwrap_or_else(|| Err(Error::timeout(started.elapsed())))
     }
 
-    fn reopen(&self) {
+    /// Accepts records again after a stop, with a new syslog sink if the
+    /// stop closed the old one.
+    fn reopen(&self) -> Result<()> {
+        if let Some(forward) = &self.core.forward {
+            forward.reopen()?;
+        }
         self.queue.reopen();
+        Ok(())
     }
 
     async fn finished(&self) -> Result<()> {
@@ -695,8 +701,7 @@ impl QueuedHandle {
     }
 
     pub(crate) fn start_again(&self) -> Result<()> {
-        self.current_or_closed()?.reopen();
-        Ok(())
+        self.current_or_closed()?.reopen()
     }
 
     pub(crate) fn is_closed(&self) -> bool {

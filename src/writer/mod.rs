@@ -180,16 +180,11 @@ impl BatchWriter {
                     force_report = true;
                 }
                 Msg::Rotate(waiter) => {
-                    // What came before goes into the file being rotated; if
-                    // some of it waits for a retry, the rotation waits too,
-                    // so that those lines never land after later records.
+                    // What came before goes into the file being rotated.
                     let _ = self.write_batch();
-                    let rotated = match self.has_backlog() {
-                        true => Err(self.last_error.clone().unwrap_or_else(Error::closed)),
-                        false => self.core.rotate_now(),
-                    };
-                    let _ = waiter.send(rotated);
-                    // Lines kept from that write go before what follows.
+                    let _ = waiter.send(self.core.rotate_now());
+                    // Lines that write could not write (kept for a retry)
+                    // go first into the new file, before what follows.
                     self.start_batch_with_retries();
                 }
                 Msg::Stop(waiter, deadline) => self.stop_requested_by(waiter, deadline),
@@ -272,8 +267,8 @@ impl BatchWriter {
         let mut outcome = self.outcome(ok);
         if let Some(forward) = &self.core.forward {
             let forwarded = match ending {
-                Ending::Shutdown => forward.close(deadline),
-                Ending::Stop | Ending::Flush => forward.flush_within(deadline),
+                Ending::Stop | Ending::Shutdown => forward.close(deadline),
+                Ending::Flush => forward.flush_within(deadline),
             };
             if outcome.is_ok() {
                 outcome = forwarded;
@@ -437,11 +432,11 @@ pub(crate) enum Ending {
     /// flush; lines that cannot be written stay for the next attempt.
     Flush,
     /// A stop: lines that still cannot be written are counted as failed,
-    /// compressions finish, the syslog sink delivers what it holds (and
-    /// goes on: the handler can be started again).
+    /// compressions finish, the syslog sink delivers what it holds by the
+    /// deadline and is closed; what it could not deliver is given up and
+    /// counted. The handler can be started again (with a new sink).
     Stop,
-    /// A shutdown, or every handle gone: as `Stop`, then the syslog sink is
-    /// closed; what it could not deliver is given up and counted.
+    /// A shutdown, or every handle gone: as `Stop`, for good.
     Shutdown,
 }
 

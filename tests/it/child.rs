@@ -56,6 +56,7 @@ fn entry() {
         "thread" => thread_writer(log, writer, count, max_bytes, backups),
         "timed" => timed_writer(log, writer, count),
         "fsize" => fsize_writer(log, writer, count),
+        "rotate_after_failed_write" => crate::regression::rotate_after_failed_write(log),
         "fork" => fork_writer(log, count),
         "fork_queued" => fork_queued_writers(log, count),
         "fork_while_writing" => fork_while_the_writer_formats(log, count as u64),
@@ -79,6 +80,10 @@ fn entry() {
         "nowait_runtime_dropped" => nowait_runtime_dropped(log, writer, count),
         "exit_queued" => exit_with_records_queued(log, writer, count),
         "gzip_sync_exit" => gzip_sync_writer(log, writer, count, max_bytes, backups),
+        #[cfg(feature = "syslog")]
+        "forward_then_exit" => {
+            crate::forwarding::forward_then_exit(log, count, var("CLH_SYSLOG_URL"))
+        }
         #[cfg(feature = "log")]
         "log_reload" => crate::filters::reload_child(log),
         #[cfg(feature = "log")]
@@ -320,7 +325,7 @@ fn fsize_writer(log: PathBuf, writer: usize, count: usize) {
     });
 }
 
-fn set_file_size_limit(bytes: libc::rlim_t) {
+pub fn set_file_size_limit(bytes: libc::rlim_t) {
     // SAFETY: plain libc calls on this process's own settings. SIGXFSZ is
     // ignored so that crossing the limit fails the write with EFBIG instead of
     // killing the process; the rlimit struct is fully initialised and only read.

@@ -1,6 +1,9 @@
 //! Integration tests, one crate. Modules:
 //!
 //! - `util`: temp dirs, child-process launcher, loss/tear/duplicate checker
+//! - `chaos`: the collector killed, frozen, restarted, unreachable or
+//!   stalled, for drawn combinations of transport, confirmation, fallback
+//!   mode and handler (feature `syslog`)
 //! - `child`: the entry point child processes run (re-executing this binary)
 //! - `rotation`: size rotation, backup names and shifting, stale-file detection
 //! - `multiprocess`: several real processes (and threads) on one rotating log
@@ -27,8 +30,13 @@
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
 //! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
 //! - `syslog`: `SyslogFormatter` messages through rsyslogd, `SyslogConfig` (feature `syslog`)
+//! - `forwarding`: the handlers forwarding to a collector: the file never
+//!   waits on it, every wait on it ends by its deadline, what it never got
+//!   is counted (feature `syslog`)
 
 mod api;
+#[cfg(feature = "syslog")]
+mod chaos;
 mod child;
 mod compression;
 #[cfg(feature = "config")]
@@ -41,6 +49,8 @@ mod fallback;
 mod faults;
 #[cfg(feature = "log")]
 mod filters;
+#[cfg(feature = "syslog")]
+mod forwarding;
 mod hostile;
 #[cfg(all(feature = "tracing", feature = "log", feature = "json"))]
 mod integrations;

@@ -378,6 +378,75 @@ fn lines_kept_after_a_failed_write_are_retried_without_new_records() {
     assert_eq!(handler.stats().failed, 0);
 }
 
+/// Lines kept after a failed write go into the file before the records
+/// that followed a `rotate_now`: the write before the rotation fails (the
+/// file is at the process's size limit), the rotation moves the full file
+/// away, and the kept lines come first in the new file.
+#[test]
+fn lines_kept_after_a_failed_write_stay_before_records_that_follow_a_rotation() {
+    let log = TempLog::new();
+    wait_ok(spawn_child(
+        "rotate_after_failed_write",
+        &[("CLH_LOG", log.path.display().to_string())],
+    ));
+    let backup = std::fs::read_to_string(log.dir.path().join("app.log.1")).expect("backup");
+    let current = std::fs::read_to_string(&log.path).expect("log");
+    let lines: Vec<String> = backup
+        .lines()
+        .chain(current.lines())
+        .map(str::to_owned)
+        .collect();
+    let found = check_records(&lines, true);
+    let written = found.per_writer.get(&0).copied().unwrap_or(0);
+    assert!(written > 600, "{written} records");
+}
+
+/// The child of the test above: fills the log up to a 64 KiB file size
+/// limit until a write fails, then rotates and goes on, in one go.
+pub fn rotate_after_failed_write(log: std::path::PathBuf) {
+    crate::child::set_file_size_limit(64 * 1024);
+    crate::util::current_thread().block_on(async {
+        let handler = AsyncConcurrentHandler::builder(&log)
+            .backup_count(1)
+            .build()
+            .expect("build");
+        let mut seq = 0;
+        loop {
+            assert!(seq < 10_000, "the limit was never hit");
+            let waited = seq % 20 == 19;
+            if waited {
+                if handler.emit_wait(record(0, seq)).await.is_err() {
+                    seq += 1;
+                    break;
+                }
+            } else {
+                handler.emit(record(0, seq)); // kept for a retry if it fails
+            }
+            seq += 1;
+        }
+        // The awaited record failed and is gone; the ones before it wait for
+        // a retry. These go in one batch with the rotation.
+        for _ in 0..5 {
+            handler.emit(record(0, seq));
+            seq += 1;
+        }
+        let rotated = tokio::spawn({
+            let handler = handler.clone();
+            async move { handler.rotate_now().await }
+        });
+        // Its task queues the rotation now, before the records below.
+        tokio::task::yield_now().await;
+        for _ in 0..5 {
+            handler.emit(record(0, seq));
+            seq += 1;
+        }
+        rotated.await.expect("join").expect("rotated");
+        handler.shutdown().await.expect("everything written");
+        let stats = handler.stats();
+        assert_eq!(stats.failed, 1, "only the awaited record: {stats:?}");
+    });
+}
+
 // ---- Forked children -------------------------------------------------------
 
 /// A fork while the writer thread formats its first record (and loads the

@@ -35,6 +35,9 @@ pub struct Listeners {
     pub udp: bool,
     /// imuxsock on a socket in the directory.
     pub unix: bool,
+    /// rsyslog's global `maxMessageSize` (imrelp's `maxDataSize` follows
+    /// it); `None`: 256 KiB, room for every test's hostile records.
+    pub max_message_size: Option<usize>,
 }
 
 /// The ports (and socket path) rsyslogd listens on.
@@ -173,8 +176,9 @@ impl Rsyslog {
     fn write_config(&self) {
         let dir = self.dir.display();
         let p = &self.ports;
+        let max_message_size = self.listeners.max_message_size.unwrap_or(256 * 1024);
         let mut conf = format!(
-            r#"global(workDirectory="{dir}" maxMessageSize="256k")
+            r#"global(workDirectory="{dir}" maxMessageSize="{max_message_size}")
 main_queue(queue.type="Direct")
 module(load="imtcp" maxSessions="200")
 module(load="imrelp")

@@ -380,3 +380,180 @@ impl Ledger {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::confirm::Confirm;
+    use crate::error::ErrorKind;
+    use crate::net::sink::expiry::Expiries;
+    use std::time::Duration;
+    use tokio::sync::oneshot;
+
+    type Answer = oneshot::Receiver<Result<()>>;
+
+    struct Fixture {
+        ledger: Ledger,
+        tally: Arc<Tally>,
+        failures: Arc<AtomicU64>,
+        expiries: Expiries,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let tally = Arc::new(Tally::default());
+            let failures = Arc::new(AtomicU64::new(0));
+            Fixture {
+                ledger: Ledger::new(Arc::clone(&tally), Arc::clone(&failures)),
+                tally,
+                failures,
+                expiries: Expiries::default(),
+            }
+        }
+
+        fn reply(&self) -> (Reply, Answer) {
+            let (tx, rx) = oneshot::channel();
+            let far = Instant::now() + Duration::from_secs(60);
+            (self.expiries.register(Confirm::new(tx), far), rx)
+        }
+
+        /// A record, counted in as the intake does, with its answer.
+        fn record(&mut self, n: u8) -> Answer {
+            let (reply, answer) = self.reply();
+            self.tally.accepted(1, Place::Buffered);
+            self.ledger.push(Envelope::Record {
+                message: vec![n],
+                waiter: Some(reply),
+            });
+            answer
+        }
+
+        fn mark(&mut self) -> Answer {
+            let (reply, answer) = self.reply();
+            let failures_before = self.failures.load(Ordering::Relaxed);
+            self.ledger.push(Envelope::Mark(Mark {
+                waiter: reply,
+                after: 0,
+                failures_before,
+                refused: None,
+            }));
+            answer
+        }
+
+        /// Writes the next `n` waiting records as stream frames ending at
+        /// `ends`, of which the bytes up to `written` reached the kernel.
+        fn write(&mut self, ends: &[u64], written: u64) {
+            for (entry, end) in self.ledger.next_to_send(ends.len()).zip(ends) {
+                entry.wire = Wire::Stream { end: Some(*end) };
+            }
+            self.ledger.put_on_wire(ends.len());
+            self.ledger.transmitted(
+                |entry| matches!(entry.wire, Wire::Stream { end: Some(end) } if end <= written),
+            );
+        }
+
+        fn stats(&self) -> crate::stats::SinkStats {
+            let stats = self.tally.snapshot();
+            assert!(stats.adds_up(), "{stats:?}");
+            stats
+        }
+    }
+
+    fn outcome(answer: &mut Answer) -> Option<Result<()>> {
+        answer.try_recv().ok()
+    }
+
+    fn broke() -> Error {
+        Error::net(
+            ErrorKind::Send,
+            "tcp://collector:514",
+            std::io::Error::other("reset"),
+        )
+    }
+
+    #[test]
+    fn a_failed_writes_acknowledged_prefix_retires_and_only_the_rest_goes_again() {
+        let mut f = Fixture::new();
+        let mut answers: Vec<Answer> = (0..5).map(|n| f.record(n)).collect();
+        // Five frames; the write broke after 35 bytes; the kernel had 25.
+        f.write(&[10, 20, 30, 40, 50], 35);
+        assert_eq!(f.stats().sent, 3);
+        let exposed = f.ledger.rewind(Some(25), &broke());
+        assert_eq!(exposed, 1, "the third frame left, unacknowledged");
+        assert!(matches!(outcome(&mut answers[0]), Some(Ok(()))));
+        assert!(matches!(outcome(&mut answers[1]), Some(Ok(()))));
+        assert!(outcome(&mut answers[2]).is_none(), "it goes again");
+        let stats = f.stats();
+        assert_eq!(
+            (stats.delivered, stats.buffered, stats.in_flight),
+            (2, 3, 0)
+        );
+        // The next connection sends the three left, oldest first.
+        let next: Vec<u8> = f.ledger.next_to_send(10).map(|e| e.message[0]).collect();
+        assert_eq!(next, [2, 3, 4]);
+        f.write(&[5, 10, 15], 15);
+        f.ledger.retire_acked(Some(15));
+        let stats = f.stats();
+        assert_eq!((stats.sent, stats.resent, stats.delivered), (6, 1, 5));
+        assert_eq!(stats.sent - stats.resent, 5, "each record counted once");
+    }
+
+    #[test]
+    fn a_mark_settles_once_everything_before_it_did_and_fails_if_one_failed() {
+        let mut f = Fixture::new();
+        let _first = f.record(1);
+        let mut clean = f.mark();
+        assert!(outcome(&mut clean).is_none(), "a record is before it");
+        f.write(&[10], 10);
+        f.ledger.retire_acked(Some(10));
+        assert!(matches!(outcome(&mut clean), Some(Ok(()))));
+        let _second = f.record(2);
+        let mut failing = f.mark();
+        let _third = f.record(3);
+        f.write(&[10], 10);
+        f.ledger
+            .retire_front(Err(Error::rejected("relp://c:2514", 500, "no")));
+        let err = outcome(&mut failing).expect("settled").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Rejected);
+        // A mark with nothing before it settles at once.
+        f.write(&[10], 10);
+        f.ledger.retire_acked(Some(10));
+        let mut empty = f.mark();
+        assert!(matches!(outcome(&mut empty), Some(Ok(()))));
+        assert_eq!(f.stats().failed, 1);
+    }
+
+    #[test]
+    fn a_record_on_too_many_broken_connections_is_given_up_as_failed() {
+        let mut f = Fixture::new();
+        let mut poison = f.record(1);
+        let _next = f.record(2);
+        for _ in 0..MAX_BROKEN_CONNECTIONS {
+            assert!(outcome(&mut poison).is_none());
+            f.write(&[10, 20], 20);
+            f.ledger.rewind(Some(0), &broke());
+        }
+        let err = outcome(&mut poison).expect("given up").unwrap_err();
+        assert!(err.to_string().contains("given up after 8"), "{err}");
+        let stats = f.stats();
+        // The record after it was on as many, and goes the same way.
+        assert_eq!((stats.failed, stats.buffered), (2, 0), "{stats:?}");
+    }
+
+    #[test]
+    fn giving_up_counts_every_record_as_dropped_and_answers_every_waiter() {
+        let mut f = Fixture::new();
+        let mut answers: Vec<Answer> = (0..3).map(|n| f.record(n)).collect();
+        let mut mark = f.mark();
+        f.write(&[10], 10);
+        let given_up = f.ledger.give_up(&Error::delivery_timeout("tcp://c:514", 3));
+        assert_eq!(given_up, 3);
+        for answer in answers.iter_mut().chain([&mut mark]) {
+            let err = outcome(answer).expect("answered").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::DeliveryTimeout);
+        }
+        let stats = f.stats();
+        assert_eq!((stats.dropped, stats.buffered, stats.in_flight), (3, 0, 0));
+        assert!(f.ledger.is_empty());
+    }
+}

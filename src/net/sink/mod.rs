@@ -147,14 +147,35 @@ impl SinkHandle {
     /// Checks `config`, loads its TLS files, and starts the `clh-syslog`
     /// thread. Does not connect: the first record does.
     pub(crate) fn start(config: &SinkConfig) -> Result<SinkHandle> {
+        SinkHandle::start_counting(config, Arc::default(), Arc::default())
+    }
+
+    /// A new sink for `config` (after this one was closed), counting on
+    /// where this one left off: its stats go on from this one's.
+    pub(crate) fn reopen(&self, config: &SinkConfig) -> Result<SinkHandle> {
+        SinkHandle::start_counting(
+            config,
+            Arc::clone(&self.inner.tally),
+            Arc::clone(&self.inner.failures),
+        )
+    }
+
+    /// Whether the sink ended (closed); it refuses every offer then.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner.finished.load(Ordering::SeqCst)
+    }
+
+    fn start_counting(
+        config: &SinkConfig,
+        tally: Arc<Tally>,
+        failures: Arc<AtomicU64>,
+    ) -> Result<SinkHandle> {
         config.validate()?;
         let target = target_of(config)?;
         let (intake, rx) = crossbeam_channel::bounded(config.buffer_capacity);
         let (marks, marks_rx) = crossbeam_channel::unbounded();
         let wake = Arc::new(Notify::new());
         let (closing, closing_rx) = watch::channel(None);
-        let tally = Arc::new(Tally::default());
-        let failures = Arc::new(AtomicU64::new(0));
         let finished = Arc::new(AtomicBool::new(false));
         let closed: Arc<(Mutex<Option<Closed>>, Condvar)> = Arc::default();
         let expiries = Arc::new(expiry::Expiries::default());

@@ -13,8 +13,10 @@
 
 mod collector_killed;
 mod delivery;
+mod partial_write;
 mod relp;
 mod tls;
+mod udp;
 mod unreachable;
 
 use std::collections::BTreeMap;
