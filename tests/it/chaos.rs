@@ -340,13 +340,13 @@ fn run(case: Case) -> Option<String> {
     };
     let mut confirmed = Vec::new();
     for seq in 0..RECORDS {
-        if seq == RECORDS / 3 {
-            if let Some(rsyslog) = collector.rsyslog.as_mut() {
-                match case.chaos {
-                    Chaos::Kill | Chaos::Restart => rsyslog.kill(),
-                    Chaos::Freeze => rsyslog.pause(),
-                    _ => {}
-                }
+        if seq == RECORDS / 3
+            && let Some(rsyslog) = collector.rsyslog.as_mut()
+        {
+            match case.chaos {
+                Chaos::Kill | Chaos::Restart => rsyslog.kill(),
+                Chaos::Freeze => rsyslog.pause(),
+                _ => {}
             }
         }
         if seq == 2 * RECORDS / 3
