@@ -97,9 +97,25 @@
 //! | the formatter panics | that record | `Stats::failed`, and a report |
 //! | `Nowait` records handed over after their tokio runtime shut down | the record | `Stats::dropped`, and once per handler on stderr |
 //! | `std::process::exit` without `shutdown`, `stop` or the guard | nothing, if an exit hook's flush of at most two seconds per handler writes it all; otherwise the rest | `Stats::dropped`, and on stderr with the count and the log's path |
+//! | forwarding: the sink's buffer is full (`WhenFull`), or a stop, shutdown or the exit hook reaches its deadline first | the record, at the collector only (the local file has it) | [`SinkStats::dropped`], a `WARNING` line in the log, and the `DeliveryTimeout` a stop or shutdown returns (on stderr where none is returned) |
 //! | an abort or SIGKILL | records still queued (at most `queue_capacity`) | — |
 //!
 //! After a flush, `emitted == written + dropped + failed`.
+//!
+//! **Forwarding to a collector** (feature `syslog`; `SyslogConfig` has
+//! the table of what each call waits for and what bounds it)
+//!
+//! | guarantee | test |
+//! |---|---|
+//! | the local file never waits on the network: each batch is written first, then offered to the sink, whose full buffer drops (or waits a bounded time) by its own policy, never the handler's | `forwarding::a_block_mode_handler_writes_every_record_whatever_the_collector_does`, `chaos::the_collector_killed_frozen_restarted_unreachable_or_stalled_never_breaks_a_promise` |
+//! | `sync_level` records are in the file when `emit` returns, whatever the `Confirmation` | `forwarding::sync_level_means_in_the_file_whatever_the_confirmation` |
+//! | `emit_wait` and `flush` wait for what the `Confirmation` names; each wait for the collector ends by `confirm_timeout` with `DeliveryTimeout` naming the collector and what it has not delivered | `forwarding::flush_waits_for_the_collector_the_confirmation_names`, `forwarding::emit_wait_for_a_collector_that_is_away_ends_by_the_confirm_timeout` |
+//! | `stop`, `shutdown`, the guards, a dropped blocking handler and the exit hook close the sink by their deadline; what it could not deliver is counted as dropped and said (in the returned error, or on stderr) | `forwarding::a_collector_that_never_answers_open_is_given_up_at_the_deadline`, `forwarding::tcp_shutdown_waits_for_the_collectors_kernel_and_counts_the_rest`, `forwarding::process_exit_delivers_what_the_sink_holds_or_says_what_it_could_not`, `forwarding::the_blocking_handler_flushes_and_closes_its_sink` |
+//! | RELP: a confirmed record is at the collector; what it did not acknowledge before a break is sent again | `chaos::*` (RELP rows), the sink's own tests in `src/net/tests/` |
+//! | TCP: after a write that breaks part-way, only what the collector's kernel did not acknowledge is sent again; `sent - resent` counts distinct records | `net::tests::partial_write::a_tcp_write_that_fails_part_way_resends_only_what_was_not_acknowledged` (in `src/net/tests/`) |
+//! | every record offered to the sink is in exactly one place at every snapshot: `accepted == delivered + failed + dropped + buffered + in_flight` ([`SinkStats::adds_up`]); what the collector lacks is counted (exactly over RELP) | `chaos::*` (a watcher thread checks every snapshot), `net::sink::ledger::tests::*` |
+//! | a message longer than `max_message_size` is cut, marked and counted, and never breaks the session | `forwarding::an_oversized_message_is_truncated_and_the_session_goes_on` |
+//! | a new outage starts its backoff over: a collector that flapped is reached again within a step | `forwarding::after_the_collector_flapped_a_healthy_one_is_reached_again_at_once` |
 //!
 //! **What a crash can leave**
 //!

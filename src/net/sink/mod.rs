@@ -67,6 +67,7 @@ use tally::{Place, Tally};
 
 mod closing;
 mod datagram;
+mod door;
 mod expiry;
 mod ledger;
 mod relp;
@@ -129,9 +130,12 @@ struct Inner {
     leftovers: Leftovers,
     wake: Arc<Notify>,
     closing: watch::Sender<Option<Instant>>,
-    /// The task gave up what was left and ended: from now on offers are
-    /// refused, and one that raced the end gives up what it put in.
-    finished: Arc<AtomicBool>,
+    /// Closed as the task's last act: from then on offers are refused, and
+    /// one that raced the end gives up what it put in (see `door`).
+    door: Arc<door::Door>,
+    /// Offers one at a time, so that a mark counts exactly the records
+    /// offered before it.
+    offering: Mutex<()>,
     closed: Arc<(Mutex<Option<Closed>>, Condvar)>,
     /// A `close` learned how the sink ended.
     told: AtomicBool,
@@ -162,7 +166,7 @@ impl SinkHandle {
 
     /// Whether the sink ended (closed); it refuses every offer then.
     pub(crate) fn is_closed(&self) -> bool {
-        self.inner.finished.load(Ordering::SeqCst)
+        self.inner.door.is_closed()
     }
 
     fn start_counting(
@@ -176,7 +180,7 @@ impl SinkHandle {
         let (marks, marks_rx) = crossbeam_channel::unbounded();
         let wake = Arc::new(Notify::new());
         let (closing, closing_rx) = watch::channel(None);
-        let finished = Arc::new(AtomicBool::new(false));
+        let door = Arc::new(door::Door::default());
         let closed: Arc<(Mutex<Option<Closed>>, Condvar)> = Arc::default();
         let expiries = Arc::new(expiry::Expiries::default());
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -212,7 +216,7 @@ impl SinkHandle {
         let ending = Ending {
             address: config.url.clone(),
             leftovers: leftovers.clone(),
-            finished: Arc::clone(&finished),
+            door: Arc::clone(&door),
             closed: Arc::clone(&closed),
             tally: Arc::clone(&tally),
             failures: Arc::clone(&failures),
@@ -248,7 +252,8 @@ impl SinkHandle {
                 leftovers,
                 wake,
                 closing,
-                finished,
+                door,
+                offering: Mutex::new(()),
                 closed,
                 told: AtomicBool::new(false),
                 tally,
@@ -296,6 +301,7 @@ impl SinkHandle {
         if batch.is_empty() {
             return 0;
         }
+        let _one_at_a_time = lock_unpoisoned(&inner.offering);
         inner.tally.accepted(records, Place::Buffered);
         let deadline = match inner.when_full {
             WhenFull::Wait(wait) => crate::clock::deadline_after(wait),
@@ -319,7 +325,7 @@ impl SinkHandle {
                     Envelope::Mark(mark)
                 }
             };
-            let pushed = if inner.finished.load(Ordering::SeqCst) {
+            let pushed = if inner.door.is_closed() {
                 Err(envelope)
             } else if let Envelope::Mark(mark) = envelope {
                 inner.marks.send(mark).map_err(|e| Envelope::Mark(e.0))
@@ -337,9 +343,9 @@ impl SinkHandle {
         }
         if sent > 0 {
             inner.wake.notify_one();
-            // The task may have ended between the check above and the push:
-            // then what was pushed is given up here (see `Ending::end`).
-            if inner.finished.load(Ordering::SeqCst) {
+            // The task may have ended between the look above and the push:
+            // then what was pushed is given up here (see `door`).
+            if inner.door.is_closed() {
                 self.give_up_leftovers();
             }
         }
@@ -382,7 +388,7 @@ impl SinkHandle {
     }
 
     fn full_error(&self) -> Error {
-        if self.inner.finished.load(Ordering::SeqCst) {
+        if self.inner.door.is_closed() {
             return Error::closed();
         }
         Error::net(
@@ -480,7 +486,7 @@ impl Drop for Inner {
 struct Ending {
     address: String,
     leftovers: Leftovers,
-    finished: Arc<AtomicBool>,
+    door: Arc<door::Door>,
     closed: Arc<(Mutex<Option<Closed>>, Condvar)>,
     tally: Arc<Tally>,
     failures: Arc<AtomicU64>,
@@ -488,7 +494,7 @@ struct Ending {
 
 impl Ending {
     fn end(self, given_up_by_task: u64) {
-        self.finished.store(true, Ordering::SeqCst);
+        self.door.close();
         let error = Error::delivery_timeout(self.address.clone(), self.tally.undelivered());
         let left = self.leftovers.give_up(&self.tally, &self.failures, &error);
         let undelivered = given_up_by_task + left;
@@ -508,7 +514,7 @@ impl Drop for Ending {
         let (lock, ended) = &*self.closed;
         let mut closed = lock_unpoisoned(lock);
         if closed.is_none() {
-            self.finished.store(true, Ordering::SeqCst);
+            self.door.close();
             *closed = Some(Closed {
                 undelivered: self.tally.undelivered(),
                 address: self.address.clone(),
