@@ -35,20 +35,40 @@ pub(crate) struct ErrorReporter {
 
 impl ErrorReporter {
     pub(crate) fn report(&self, error: &Error) {
-        let now = Instant::now();
-        {
-            let mut last = lock_unpoisoned(&self.last);
-            if last.is_some_and(|t| now.duration_since(t) < ERROR_REPORT_INTERVAL) {
-                self.held_back.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            *last = Some(now);
-            // The mutex is released before reporting: a tracing subscriber that
-            // logs through this very handler may come back here.
+        if !self.due() {
+            self.held_back.fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        self.emit(&error_chain(error));
+    }
+
+    /// Reports `message` (something the operator should know of, such as a
+    /// repair the handler made), sharing the rate limit of errors.
+    pub(crate) fn report_message(&self, message: &str) {
+        if !self.due() {
+            self.held_back.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.emit(message);
+    }
+
+    /// Whether a report may go out now (at most one per
+    /// [`ERROR_REPORT_INTERVAL`]); if so, the interval starts again.
+    fn due(&self) -> bool {
+        let now = Instant::now();
+        let mut last = lock_unpoisoned(&self.last);
+        if last.is_some_and(|t| now.duration_since(t) < ERROR_REPORT_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        // The mutex is released before reporting: a tracing subscriber that
+        // logs through this very handler may come back here.
+        true
+    }
+
+    fn emit(&self, message: &str) {
         let held_back = self.held_back.swap(0, Ordering::Relaxed);
-        let message = error_chain(error);
-        if !report_through_tracing(&message, held_back) {
+        if !report_through_tracing(message, held_back) {
             to_stderr(&format!(
                 "{SELF_TARGET}: {message} ({held_back} more errors held back)"
             ));

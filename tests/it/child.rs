@@ -79,6 +79,8 @@ fn entry() {
         "nowait_runtime_dropped" => nowait_runtime_dropped(log, writer, count),
         "exit_queued" => exit_with_records_queued(log, writer, count),
         "gzip_sync_exit" => gzip_sync_writer(log, writer, count, max_bytes, backups),
+        "fiu_probe" => crate::injected::probe_child(log),
+        "fiu_writer" => crate::injected::writer_child(log),
         #[cfg(feature = "log")]
         "log_reload" => crate::filters::reload_child(log),
         #[cfg(feature = "log")]
