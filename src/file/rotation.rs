@@ -293,8 +293,12 @@ mod tests {
 
     #[test]
     fn name_suffixes_are_compared_as_bytes() {
-        let log = Path::new(OsStr::from_bytes(b"/d/\xff"));
-        let suffix = |name: &[u8]| name_suffix(log, OsStr::from_bytes(name));
+        fn suffix(name: &[u8]) -> Option<&str> {
+            name_suffix(
+                Path::new(OsStr::from_bytes(b"/d/\xff")),
+                OsStr::from_bytes(name),
+            )
+        }
         assert_eq!(suffix(b"\xff.1"), Some("1"));
         assert_eq!(suffix(b"\xab.1"), None, "a foreign name");
         assert_eq!(suffix(b"\xff"), None, "the log itself");

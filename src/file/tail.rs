@@ -167,13 +167,13 @@ mod tests {
         let partial = Partial {
             dev: meta.dev(),
             ino: meta.ino(),
-            end: 15,
+            end: 14,
             keep: 6,
         };
         // Another writer appended after the fragment: leave the file alone.
         assert_eq!(partial.repair(&file, 20).expect("repair"), 20);
-        assert_eq!(std::fs::read_to_string(&path).expect("read").len(), 15);
-        assert_eq!(partial.repair(&file, 15).expect("repair"), 6);
+        assert_eq!(std::fs::read_to_string(&path).expect("read").len(), 14);
+        assert_eq!(partial.repair(&file, 14).expect("repair"), 6);
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "whole\n");
     }
 }

@@ -81,6 +81,8 @@ fn entry() {
         "gzip_sync_exit" => gzip_sync_writer(log, writer, count, max_bytes, backups),
         "fiu_probe" => crate::injected::probe_child(log),
         "fiu_writer" => crate::injected::writer_child(log),
+        "fiu_sync_once" => crate::injected::sync_once_child(log),
+        "fiu_reports" => crate::injected::reports_child(log),
         #[cfg(feature = "log")]
         "log_reload" => crate::filters::reload_child(log),
         #[cfg(feature = "log")]

@@ -85,6 +85,74 @@ pub fn probe_child(dir: PathBuf) {
     println!("probe ok injected={injected:?}");
 }
 
+/// A `durable` thread handler whose `fdatasync` fails once, for a record
+/// whose caller waits: the caller is told, and `stop` later is `Ok`. Then a
+/// fire-and-forget record whose sync fails: the next `flush` answers for it,
+/// once, and the `stop` after that is `Ok` again.
+pub fn sync_once_child(log: PathBuf) {
+    let faults = Faults::load(1).expect("libfiu is not preloaded");
+    let mut failing_sync = [0.0; POINTS.len()];
+    failing_sync[2] = 1.0;
+    let (handler, _guard) = NonBlockingConcurrentHandler::builder(&log)
+        .durable(true)
+        .build()
+        .expect("build");
+    faults.enable(&failing_sync);
+    let told = handler.emit_wait(record(0, 0));
+    faults.disable_all();
+    let told = told.expect_err("the sync failed");
+    assert_eq!(told.kind(), ErrorKind::Sync, "{told}");
+    handler.emit_wait(record(0, 1)).expect("synced");
+    let stop = handler.stop();
+    handler.start().expect("start");
+    faults.enable(&failing_sync);
+    handler.emit(record(0, 2));
+    let flush = handler.flush();
+    faults.disable_all();
+    let flush_again = handler.flush();
+    let stop_again = handler.stop();
+    let stats = handler.stats();
+    let show = |r: &concurrent_log_handler::Result<()>| match r {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => format!("{:?}", e.kind()),
+    };
+    println!(
+        "sync stop={} flush={} flush_again={} stop_again={} written={} failed={}",
+        show(&stop),
+        show(&flush),
+        show(&flush_again),
+        show(&stop_again),
+        stats.written,
+        stats.failed
+    );
+}
+
+/// 100 handlers whose logs are gone each report their error on stderr,
+/// while `write` on stderr is often short and sometimes fails.
+pub fn reports_child(dir: PathBuf) {
+    let faults = Faults::load(7).expect("libfiu is not preloaded");
+    let handlers: Vec<ConcurrentRotatingFileHandler> = (0..100)
+        .map(|n| {
+            ConcurrentRotatingFileHandler::builder(dir.join(n.to_string()).join("app.log"))
+                .build()
+                .expect("build")
+        })
+        .collect();
+    for n in 0..100 {
+        fs::remove_dir_all(dir.join(n.to_string())).expect("rm");
+    }
+    let mut p = [0.0; POINTS.len()];
+    p[0] = 0.2;
+    p[1] = 0.5;
+    faults.enable(&p);
+    let failed = handlers
+        .iter()
+        .filter(|h| h.emit(record(0, 0)).is_err())
+        .count();
+    faults.disable_all();
+    println!("reports failed={failed} injected={:?}", Faults::injected());
+}
+
 /// What a writer process is asked to do (from its environment).
 struct Plan {
     writer: usize,
@@ -135,6 +203,12 @@ pub fn writer_child(log: PathBuf) {
         }
         let (handler, _guard) = builder.build().expect("build");
         let mut emit = |seq: usize, errors: &mut Vec<(usize, ErrorKind)>| {
+            if seq == plan.faulty {
+                // The faults are off: this answers, once, for the lines
+                // nobody waited for whose sync failed (durable). Every
+                // answer after it must be Ok.
+                let _ = handler.flush();
+            }
             if waited(true, seq) {
                 if let Err(e) = handler.emit_wait(record(plan.writer, seq)) {
                     errors.push((seq, e.kind()));
@@ -511,6 +585,69 @@ fn libfiu_faults_reach_the_calls_rust_std_makes() {
     .expect("spawn");
     let (ok, stdout, stderr) = wait_bounded(child, Duration::from_secs(60), "probe");
     assert!(ok && stdout.contains("probe ok"), "{stdout}\n{stderr}");
+}
+
+/// An error a waiting caller was told of is not answered again by a later
+/// `stop`; a sync failure of lines nobody waited for is answered by the
+/// next `flush`, once.
+#[test]
+fn a_sync_error_its_caller_was_told_of_does_not_resurface_at_stop() {
+    let Some(fiu_run) = fiu::fiu_run() else {
+        return;
+    };
+    let log = TempLog::new();
+    let child = fiu::fiu_child(
+        &fiu_run,
+        "fiu_sync_once",
+        &[("CLH_LOG", log.path.display().to_string())],
+    )
+    .spawn()
+    .expect("spawn");
+    let (ok, stdout, stderr) = wait_bounded(child, Duration::from_secs(60), "child");
+    assert!(ok, "{stdout}\n{stderr}");
+    let line = stdout
+        .lines()
+        .find_map(|l| l.find("sync stop=").map(|at| &l[at..]))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(
+        line,
+        "sync stop=ok flush=Sync flush_again=ok stop_again=ok written=3 failed=0"
+    );
+    let found = check_records(&crate::util::all_lines(&log.path), true);
+    assert_eq!(found.per_writer[&0], 3, "every line is in the file");
+}
+
+/// The crate's reports on stderr stay one per line when writes to stderr
+/// are short or fail part-way.
+#[test]
+fn reports_on_stderr_stay_one_per_line_through_short_and_failing_writes() {
+    let Some(fiu_run) = fiu::fiu_run() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = fiu::fiu_child(
+        &fiu_run,
+        "fiu_reports",
+        &[("CLH_LOG", dir.path().display().to_string())],
+    )
+    .spawn()
+    .expect("spawn");
+    let (ok, stdout, stderr) = wait_bounded(child, Duration::from_secs(60), "child");
+    assert!(
+        ok && stdout.contains("reports failed=100"),
+        "{stdout}\n{stderr}"
+    );
+    let prefix = "concurrent_log_handler: ";
+    let glued: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.matches(prefix).count() > 1)
+        .collect();
+    assert!(glued.is_empty(), "reports glued together: {glued:#?}");
+    let whole = stderr
+        .lines()
+        .filter(|l| l.starts_with(prefix) && l.ends_with(" more errors held back)"))
+        .count();
+    assert!(whole >= 90, "{whole} whole reports of 100:\n{stderr}");
 }
 
 #[test]
