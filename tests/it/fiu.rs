@@ -43,7 +43,12 @@ pub fn fiu_run() -> Option<PathBuf> {
             std::env::var_os("CI").is_none(),
             "fiu-run is missing: install Debian's fiu-utils (.ci/run does)"
         );
-        eprintln!("SKIPPED: fiu-run not found; install fiu-utils to run the injected-fault tests");
+        static NOTE: std::sync::Once = std::sync::Once::new();
+        NOTE.call_once(|| {
+            eprintln!(
+                "SKIPPED: fiu-run not found; install fiu-utils to run the injected-fault tests"
+            );
+        });
     }
     found
 }

@@ -708,5 +708,6 @@ fn short_writes_with_a_failing_ftruncate_leave_no_torn_or_duplicated_line() {
     p[1] = 0.3; // write is short
     p[6] = 1.0; // ftruncate always fails
     let figures = run(&fiu_run, seed, false, false, false, p, 2, 1_500);
+    eprintln!("short writes: {figures:?}");
     assert!(figures.injected > 50, "{figures:?}");
 }
