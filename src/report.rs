@@ -239,7 +239,7 @@ mod tests {
     impl std::io::Write for Flaky {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
             self.writes += 1;
-            if self.writes % self.fail_every == 0 {
+            if self.writes.is_multiple_of(self.fail_every) {
                 return Err(std::io::Error::other("injected"));
             }
             let n = buf.len().min(self.chunk);

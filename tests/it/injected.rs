@@ -185,7 +185,7 @@ pub fn writer_child(log: PathBuf) {
     let seed: u64 = env("CLH_FIU_SEED");
     let probabilities = fiu::probabilities(&env::<String>("CLH_FIU_P"));
     let faults = Faults::load(seed).expect("libfiu is not preloaded");
-    let mut errors: Vec<(usize, ErrorKind)> = Vec::new();
+    let mut errors: Errors = Vec::new();
     let (stats, stopped) = if plan.thread {
         let mut builder = NonBlockingConcurrentHandler::builder(&log)
             .max_bytes(plan.max_bytes)
@@ -202,7 +202,7 @@ pub fn writer_child(log: PathBuf) {
             builder = builder.compression(Compression::Gzip);
         }
         let (handler, _guard) = builder.build().expect("build");
-        let mut emit = |seq: usize, errors: &mut Vec<(usize, ErrorKind)>| {
+        let mut emit = |seq: usize, errors: &mut Errors| {
             if seq == plan.faulty {
                 // The faults are off: this answers, once, for the lines
                 // nobody waited for whose sync failed (durable). Every
@@ -235,7 +235,7 @@ pub fn writer_child(log: PathBuf) {
             builder = builder.compression(Compression::Gzip);
         }
         let handler = builder.build().expect("build");
-        let mut emit = |seq: usize, errors: &mut Vec<(usize, ErrorKind)>| {
+        let mut emit = |seq: usize, errors: &mut Errors| {
             if let Err(e) = handler.emit(record(plan.writer, seq)) {
                 errors.push((seq, e.kind()));
             }
@@ -297,6 +297,9 @@ pub fn writer_child(log: PathBuf) {
     );
 }
 
+/// The waited records whose caller got an error, and its kind.
+type Errors = Vec<(usize, ErrorKind)>;
+
 /// Whether record `seq` has a caller waiting for it.
 fn waited(thread: bool, seq: usize) -> bool {
     !thread || seq % 4 == 3
@@ -306,8 +309,8 @@ fn run_phases(
     plan: &Plan,
     faults: &Faults,
     probabilities: &[f64; POINTS.len()],
-    errors: &mut Vec<(usize, ErrorKind)>,
-    emit: &mut dyn FnMut(usize, &mut Vec<(usize, ErrorKind)>),
+    errors: &mut Errors,
+    emit: &mut dyn FnMut(usize, &mut Errors),
 ) {
     faults.enable(probabilities);
     for seq in 0..plan.faulty {
@@ -500,7 +503,7 @@ fn run(
                 ("CLH_PACE_US", if timed { "1000" } else { "0" }.to_owned()),
                 (
                     "CLH_FIU_SEED",
-                    (seed ^ (writer as u64 + 1) * 0x9E37_79B9).to_string(),
+                    (seed ^ ((writer as u64 + 1) * 0x9E37_79B9)).to_string(),
                 ),
                 ("CLH_FIU_P", fiu::probabilities_env(&probabilities)),
             ];
