@@ -54,6 +54,11 @@ pub(crate) fn rename(from: &Path, to: &Path) -> Result<()> {
 
 /// One step of the chain (PROTOCOL.md §5, step 6): remove `to` and
 /// `to+ext`, then move `from+ext` (or, failing that, plain `from`) there.
+///
+/// A plain `from` beside `from+ext` is the same backup: a compression whose
+/// last step (removing the plain file once its archive was published) was
+/// cut short. It is removed before the archive moves, never left behind at
+/// `from` as if it were another backup, which would hold every line twice.
 fn move_backup(from: &Path, to: &Path, ext: &str) -> Result<()> {
     remove(to)?;
     if !ext.is_empty() {
@@ -61,6 +66,7 @@ fn move_backup(from: &Path, to: &Path, ext: &str) -> Result<()> {
     }
     let compressed = with_suffix(from, ext);
     if !ext.is_empty() && exists(&compressed) {
+        remove(from)?;
         rename(&compressed, &with_suffix(to, ext))
     } else {
         rename(from, to)

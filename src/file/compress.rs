@@ -384,8 +384,14 @@ impl Worker {
                 let Some(file) = try_claim(&path) else {
                     continue; // a live compression holds it
                 };
+                let archive = with_suffix(&path, self.config.compression.extension());
                 match kind {
                     Leftover::Temp => backups::remove(&path)?,
+                    // Its archive was published and the plain copy not
+                    // removed (killed, or the unlink failed): it is done.
+                    Leftover::Plain if fs::symlink_metadata(&archive).is_ok() => {
+                        backups::remove(&path)?;
+                    }
                     Leftover::Plain => {
                         let id = FileId::of(&file).map_err(|e| stat_error(&path, e))?;
                         claimed.push(Claim { _locked: file, id });

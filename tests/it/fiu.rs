@@ -15,7 +15,7 @@
 //! raw system call (through `fs4`/rustix) and cannot be injected here.
 
 use std::ffi::{CStr, CString, c_char, c_int, c_uint, c_void};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -55,18 +55,12 @@ pub fn fiu_run() -> Option<PathBuf> {
 
 /// The command that runs this test binary's child `role` under `fiu-run -x`,
 /// with remote control off (the child drives libfiu itself).
-pub fn fiu_child(fiu_run: &PathBuf, role: &str, env: &[(&str, String)]) -> Command {
+pub fn fiu_child(fiu_run: &Path, role: &str, env: &[(&str, String)]) -> Command {
     let exe = std::env::current_exe().expect("current exe");
     let mut cmd = Command::new(fiu_run);
     cmd.args(["-x", "-f", ""])
         .arg(exe)
-        .args([
-            "--ignored",
-            "--exact",
-            "child::entry",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(crate::util::CHILD_ARGS)
         .env("CLH_CHILD_ROLE", role)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

@@ -186,3 +186,123 @@ fn a_rotation_that_failed_part_way_is_finished_once_the_fault_clears() {
     let found = check_records(&all_lines(&log.path), true);
     assert_eq!(found.per_writer[&0], seq, "every record, once, in order");
 }
+
+/// The lines of a compressed log as its backups hold them: for each `.N`,
+/// its archive when there is one (a plain `.N` beside `.N.gz` is the same
+/// backup, PROTOCOL.md §5), else the plain file; then leftovers of rotations
+/// and the log. Oldest first.
+fn lines_of_every_backup(log: &TempLog) -> Vec<String> {
+    let dir = log.dir.path();
+    let mut numbers: Vec<usize> = Vec::new();
+    let mut orphans: Vec<PathBuf> = Vec::new();
+    for entry in fs::read_dir(dir).expect("read dir") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let Some(rest) = name.strip_prefix("app.log.") else {
+            continue;
+        };
+        if rest.starts_with("rotate.") {
+            orphans.push(dir.join(&name));
+        } else if let Ok(n) = rest.strip_suffix(".gz").unwrap_or(rest).parse() {
+            numbers.push(n);
+        }
+    }
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut files: Vec<PathBuf> = numbers
+        .iter()
+        .rev()
+        .map(|n| {
+            let archive = dir.join(format!("app.log.{n}.gz"));
+            if archive.exists() {
+                archive
+            } else {
+                dir.join(format!("app.log.{n}"))
+            }
+        })
+        .collect();
+    files.extend(orphans);
+    files.push(log.path.clone());
+    files.iter().flat_map(|f| read_lines(f)).collect()
+}
+
+/// Sets or clears the immutable attribute (even root cannot remove such a
+/// file); `false` where the filesystem or the machine does not allow it.
+fn immutable(path: &Path, on: bool) -> bool {
+    std::process::Command::new("chattr")
+        .arg(if on { "+i" } else { "-i" })
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A compression whose publish was cut short leaves the plain `.1` beside
+/// its archive `.1.gz`; here the plain file cannot be removed (immutable),
+/// as when `unlink` fails. The next rotation must not move the archive on
+/// and leave the plain copy behind as a second backup: no line is ever in
+/// the backups twice, and once the fault clears everything is compressed,
+/// once, in order.
+#[test]
+fn a_plain_copy_left_beside_its_archive_never_becomes_a_second_backup() {
+    use concurrent_log_handler::format::{Formatter, TextFormatter};
+    let log = TempLog::new();
+    let dir = log.dir.path();
+    let lines = |writer: usize, seqs: std::ops::Range<usize>| {
+        let mut text = Vec::new();
+        for seq in seqs {
+            TextFormatter::new().format(&record(writer, seq), &mut text);
+        }
+        String::from_utf8(text).expect("utf-8")
+    };
+    let older = lines(1, 0..5);
+    let newer = lines(1, 5..10);
+    file_aged(dir, "app.log.2.gz", &gzip(&older), 200);
+    let plain = file_aged(dir, "app.log.1", newer.as_bytes(), 100);
+    file_aged(dir, "app.log.1.gz", &gzip(&newer), 100);
+    if !immutable(&plain, true) {
+        eprintln!("SKIPPED: chattr +i is not possible here");
+        return;
+    }
+    // Cleared however the test ends, or the temporary directory stays.
+    struct Mutable<'a>(&'a Path);
+    impl Drop for Mutable<'_> {
+        fn drop(&mut self) {
+            immutable(self.0, false);
+        }
+    }
+    let _mutable = Mutable(&plain);
+    let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .max_bytes(1_000)
+        .backup_count(100)
+        .compression(Compression::Gzip)
+        .build()
+        .expect("build");
+    let mut seq = 0;
+    let attempted = |h: &ConcurrentRotatingFileHandler| {
+        let stats = h.stats();
+        stats.rotations + stats.rotation_errors
+    };
+    while attempted(&handler) < 2 {
+        handler.emit(record(0, seq)).expect("emit");
+        seq += 1;
+        assert!(seq < 1_000, "no rotation was attempted");
+    }
+    handler.wait_for_compression(Duration::from_secs(60));
+    // While the plain copy cannot be removed: every line at most once.
+    check_records(&lines_of_every_backup(&log), true);
+    assert!(immutable(&plain, false), "chattr -i");
+    let before = attempted(&handler);
+    while attempted(&handler) < before + 2 {
+        handler.emit(record(0, seq)).expect("emit");
+        seq += 1;
+    }
+    assert!(handler.wait_for_compression(Duration::from_secs(60)));
+    let files = compressed_chain_of(&log.path, ".gz");
+    let all: Vec<String> = files.iter().flat_map(|f| read_lines(f)).collect();
+    let found = check_records(&all, true);
+    assert_eq!(found.per_writer[&1], 10, "the backups' lines, once");
+    assert_eq!(found.per_writer[&0], seq, "every record, once");
+}
