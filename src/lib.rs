@@ -80,7 +80,9 @@
 //! | many processes (Rust and Python CLH alike) on one rotating log: every record exactly once, no torn or interleaved line | `multiprocess::*`, `interop_python::*` |
 //! | compressed backups: every record exactly once, the numbered chain in rotation order, and after a normal exit no plain backup or temporary file left | `compression::processes_compressing_at_once_keep_every_record_once_and_the_chain_in_order`, `compression::a_process_that_simply_ends_leaves_its_backups_compressed` |
 //! | a record is never split across files; a file exceeds `max_bytes` only by a single oversized record | `rotation::a_batch_straddling_rotations_is_split_only_between_lines`, `rotation::a_record_larger_than_max_bytes_goes_alone_into_a_fresh_file` |
-//! | a failed write (disk full, size limit) leaves no partial line; the lines it kept are written again by themselves once the fault clears | `faults::a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed`, `regression::lines_kept_after_a_failed_write_are_retried_without_new_records` |
+//! | a failed write (disk full, size limit, a short write) keeps the lines it wrote whole (counted as written) and leaves no partial line: cut back, finished, or nothing more written until it can be cut; the lines it could not write are written again by themselves once the fault clears, before any record that came after them (a `rotate_now` between included) | `faults::a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed`, `regression::lines_kept_after_a_failed_write_are_retried_without_new_records`, `injected::short_writes_with_a_failing_ftruncate_leave_no_torn_or_duplicated_line`, `regression::lines_kept_after_a_failed_write_stay_before_records_that_follow_a_rotation` |
+//! | a rotation cut short (a writer killed, a failed `rename` or `unlink`) is finished under the lock at the next start or rotation of any writer: its lines go into the backups, oldest first, compressed when compression is on; counted in [`Stats::orphans_recovered`] | `orphans::*`, `crash::writers_killed_80_times_mid_rotation_leave_no_orphan_after_the_next_start` |
+//! | under injected I/O faults (failed or short `write`, `fdatasync`, `rename`, `unlink`, `open`, `ftruncate`), several processes, size or time rotation, plain or gzip: a record whose caller got `Ok` is there exactly once, none is torn or duplicated, each producer's order is kept, `Stats` matches the disk, every handler recovers by itself and nothing is left outside the backups | `injected::processes_sharing_a_log_under_injected_io_faults_lose_tear_and_duplicate_nothing`, `orphans::a_plain_copy_left_beside_its_archive_never_becomes_a_second_backup` |
 //! | records queued when their tokio runtime shuts down are still written | `regression::records_queued_when_the_runtime_shuts_down_are_still_written` |
 //! | records queued when `std::process::exit` is called are written by an exit hook, unless it cannot get the lock within two seconds (then they are counted and said) | `lifecycle::process_exit_with_records_queued_writes_them_all`, `lifecycle::process_exit_while_the_lock_is_held_says_how_many_records_were_lost` |
 //! | a handler inherited through `fork()` works in the child, even forked while its writer renders its first timestamp | `regression::both_queued_handlers_work_in_a_forked_child_with_compression`, `regression::a_fork_while_the_writer_formats_its_first_record_leaves_a_working_child`, `crash::a_forked_child_reopens_the_lock_and_never_writes_beside_its_parent` |
@@ -124,9 +126,11 @@
 //!   ends a torn line with `\n` before appending, so no other line is damaged
 //!   (`crash::a_writer_killed_mid_batch_loses_at_most_its_unfinished_batch`,
 //!   `faults::a_torn_last_line_left_by_a_killed_writer_is_ended_before_ours`).
-//! - Killed inside a rotation: the rotated data may remain as
-//!   `app.log.rotate.<N>`, never deleted
-//!   (`crash::a_writer_killed_mid_rotation_leaves_every_finished_record_on_disk`).
+//! - Killed inside a rotation: the rotated data stays as
+//!   `app.log.rotate.<N>` only until the next start or rotation of any
+//!   writer of this crate, which puts it into the backups; nothing is ever
+//!   deleted (`crash::a_writer_killed_mid_rotation_leaves_every_finished_record_on_disk`,
+//!   `crash::writers_killed_80_times_mid_rotation_leave_no_orphan_after_the_next_start`).
 //! - Killed while compressing: the backup stays, plain and whole, at its place
 //!   in the chain, and the next start (or rotation) compresses it; there is
 //!   never a partial archive under a final name
@@ -141,8 +145,10 @@
 //! - External rotation (`mv app.log app.log.old`, copytruncate) is noticed on
 //!   the next batch (`rotation::a_log_moved_away_by_logrotate_is_reopened_at_the_path`,
 //!   `faults::copytruncate_is_noticed_and_writing_goes_on_at_the_start`).
-//! - Retention only touches regular files with the log's exact backup names
-//!   (`timed::age_retention_ignores_foreign_names_and_files_it_cannot_examine`).
+//! - Retention only touches regular files with the log's exact backup names,
+//!   compared as bytes: a foreign file is never deleted, even when a name
+//!   is not UTF-8 (`timed::age_retention_ignores_foreign_names_and_files_it_cannot_examine`,
+//!   `timed::retention_compares_names_as_bytes_and_never_deletes_a_foreign_file`).
 //! - Threat model: anyone who can write into the log directory can delete or
 //!   rewrite logs; directory permissions are the boundary. What the crate
 //!   prevents is being tricked into writing elsewhere through names it
@@ -164,6 +170,11 @@
 //!   on stderr, also when the crate's own tracing integration is the only
 //!   subscriber
 //!   (`regression::write_errors_reach_stderr_when_our_tracing_integration_is_the_only_subscriber`).
+//! - Each failure is answered once: to the caller waiting for the line, or,
+//!   for lines nobody waited for, by the next `flush`, `stop` or `shutdown`
+//!   (`injected::a_sync_error_its_caller_was_told_of_does_not_resurface_at_stop`);
+//!   each report on stderr is one line
+//!   (`injected::reports_on_stderr_stay_one_per_line_through_short_and_failing_writes`).
 //!
 //! # Platforms
 //!

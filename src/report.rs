@@ -29,20 +29,40 @@ pub(crate) struct ErrorReporter {
 
 impl ErrorReporter {
     pub(crate) fn report(&self, error: &Error) {
-        let now = Instant::now();
-        {
-            let mut last = lock_unpoisoned(&self.last);
-            if last.is_some_and(|t| now.duration_since(t) < ERROR_REPORT_INTERVAL) {
-                self.held_back.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            *last = Some(now);
-            // The mutex is released before reporting: a tracing subscriber that
-            // logs through this very handler may come back here.
+        if !self.due() {
+            self.held_back.fetch_add(1, Ordering::Relaxed);
+            return;
         }
+        self.emit(&error_chain(error));
+    }
+
+    /// Reports `message` (something the operator should know of, such as a
+    /// repair the handler made), sharing the rate limit of errors.
+    pub(crate) fn report_message(&self, message: &str) {
+        if !self.due() {
+            self.held_back.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.emit(message);
+    }
+
+    /// Whether a report may go out now (at most one per
+    /// [`ERROR_REPORT_INTERVAL`]); if so, the interval starts again.
+    fn due(&self) -> bool {
+        let now = Instant::now();
+        let mut last = lock_unpoisoned(&self.last);
+        if last.is_some_and(|t| now.duration_since(t) < ERROR_REPORT_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        // The mutex is released before reporting: a tracing subscriber that
+        // logs through this very handler may come back here.
+        true
+    }
+
+    fn emit(&self, message: &str) {
         let held_back = self.held_back.swap(0, Ordering::Relaxed);
-        let message = error_chain(error);
-        if !report_through_tracing(&message, held_back) {
+        if !report_through_tracing(message, held_back) {
             to_stderr(&format!(
                 "{SELF_TARGET}: {message} ({held_back} more errors held back)"
             ));
@@ -77,12 +97,42 @@ fn report_through_tracing(_message: &str, _held_back: u64) -> bool {
 }
 
 /// Writes one of this crate's reports about itself on stderr, where a
-/// report that cannot go into the failing log goes.
+/// report that cannot go into the failing log goes: one report, one line.
 pub(crate) fn to_stderr(report: &str) {
-    use std::io::Write;
     let report = report.trim_end_matches('\n');
-    // Nothing to do if stderr itself is gone.
-    let _ = writeln!(std::io::stderr().lock(), "{report}");
+    let mut line = Vec::with_capacity(report.len() + 1);
+    line.extend_from_slice(report.as_bytes());
+    line.push(b'\n');
+    write_line(&mut std::io::stderr().lock(), &line);
+}
+
+/// How many failed `write`s one report may meet before it is given up.
+const STDERR_ATTEMPTS: usize = 8;
+
+/// Writes `line` (ending in `\n`) with a single `write` when it can: a
+/// report and its newline never go out separately, so a failure between
+/// them cannot glue the next report onto this one. A write that takes only
+/// part of the line is followed by the rest; a line that cannot be finished
+/// is ended with a newline, so that the next report starts a line of its own.
+/// Nothing to do if stderr itself is gone.
+fn write_line(out: &mut impl std::io::Write, line: &[u8]) {
+    let mut done = 0;
+    let mut failures = 0;
+    while done < line.len() && failures < STDERR_ATTEMPTS {
+        match out.write(&line[done..]) {
+            Ok(0) => failures += 1,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => failures += 1,
+        }
+    }
+    if done > 0 && done < line.len() {
+        for _ in 0..STDERR_ATTEMPTS {
+            if matches!(out.write(b"\n"), Ok(1)) {
+                break;
+            }
+        }
+    }
 }
 
 /// Writes `error` on stderr at once, for the few errors that have no
@@ -102,4 +152,55 @@ pub(crate) fn error_chain(error: &Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stderr that takes at most `chunk` bytes per write and fails every
+    /// `fail_every`-th write.
+    struct Flaky {
+        out: Vec<u8>,
+        writes: usize,
+        chunk: usize,
+        fail_every: usize,
+    }
+
+    impl std::io::Write for Flaky {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.writes += 1;
+            if self.writes.is_multiple_of(self.fail_every) {
+                return Err(std::io::Error::other("injected"));
+            }
+            let n = buf.len().min(self.chunk);
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_report_is_one_line_through_short_and_failing_writes() {
+        for (chunk, fail_every) in [(usize::MAX, 2), (7, 3), (3, 4), (5, 1_000)] {
+            let mut out = Flaky {
+                out: Vec::new(),
+                writes: 0,
+                chunk,
+                fail_every,
+            };
+            for n in 0..50 {
+                write_line(&mut out, format!("report {n} with some words\n").as_bytes());
+            }
+            let text = String::from_utf8(out.out).expect("utf-8");
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines.len(), 50, "{chunk}/{fail_every}: {text}");
+            for (n, line) in lines.iter().enumerate() {
+                assert_eq!(*line, format!("report {n} with some words"), "{text}");
+            }
+        }
+    }
 }

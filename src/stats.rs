@@ -58,6 +58,11 @@ pub struct Stats {
     pub compressions: u64,
     /// Compressions or leftover repairs that failed (the plain backup is kept).
     pub compression_errors: u64,
+    /// Leftovers of rotations cut short (a writer killed mid-rotation, a
+    /// `rename` or `unlink` that failed) that this handler put back into the
+    /// backups: `app.log.rotate.<N>` files, each moved to where its rotation
+    /// would have put it. Each recovery is also reported, like errors are.
+    pub orphans_recovered: u64,
     /// The syslog sink's own counters, when the handler forwards to a
     /// collector.
     pub syslog: Option<SinkStats>,
@@ -247,6 +252,7 @@ pub(crate) struct Counters {
     pub(crate) drop_reports: Counter,
     pub(crate) compressions: Counter,
     pub(crate) compression_errors: Counter,
+    pub(crate) orphans_recovered: Counter,
 }
 
 /// One counter on a cache line (two, for CPUs that fetch lines in pairs) of its own.
@@ -291,6 +297,7 @@ impl Counters {
             drop_reports: get(&self.drop_reports),
             compressions: get(&self.compressions),
             compression_errors: get(&self.compression_errors),
+            orphans_recovered: get(&self.orphans_recovered),
             syslog: None,
         }
     }

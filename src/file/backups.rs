@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use jiff::civil::DateTime;
 
 use super::codec::ALL_EXTENSIONS;
-use super::rotation::{TimedPolicy, backup_path, with_suffix};
+use super::rotation::{TimedPolicy, backup_path, name_suffix, with_suffix};
 use crate::error::{Error, ErrorKind, Result};
 
 /// How many backups to keep, and for how long.
@@ -54,6 +54,11 @@ pub(crate) fn rename(from: &Path, to: &Path) -> Result<()> {
 
 /// One step of the chain (PROTOCOL.md §5, step 6): remove `to` and
 /// `to+ext`, then move `from+ext` (or, failing that, plain `from`) there.
+///
+/// A plain `from` beside `from+ext` is the same backup: a compression whose
+/// last step (removing the plain file once its archive was published) was
+/// cut short. It is removed before the archive moves, never left behind at
+/// `from` as if it were another backup, which would hold every line twice.
 fn move_backup(from: &Path, to: &Path, ext: &str) -> Result<()> {
     remove(to)?;
     if !ext.is_empty() {
@@ -61,6 +66,7 @@ fn move_backup(from: &Path, to: &Path, ext: &str) -> Result<()> {
     }
     let compressed = with_suffix(from, ext);
     if !ext.is_empty() && exists(&compressed) {
+        remove(from)?;
         rename(&compressed, &with_suffix(to, ext))
     } else {
         rename(from, to)
@@ -88,12 +94,23 @@ pub(crate) fn shift_chain(log: &Path, backup_count: usize, ext: &str) -> Result<
 /// Moves `rotated` (the rotated log) to `.1`, after removing `.1` and its
 /// compressed form `.1<ext>` (whatever `shift_chain` left there).
 pub(crate) fn publish_as_newest(rotated: &Path, log: &Path, ext: &str) -> Result<()> {
+    publish_as_newest_with(rotated, log, ext, "")
+}
+
+/// [`publish_as_newest`] for a rotated file that is already compressed
+/// (`suffix` is its extension, `""` when plain): it becomes `.1<suffix>`.
+pub(crate) fn publish_as_newest_with(
+    rotated: &Path,
+    log: &Path,
+    ext: &str,
+    suffix: &str,
+) -> Result<()> {
     let first = backup_path(log, 1);
     remove(&first)?;
     if !ext.is_empty() {
         remove(&with_suffix(&first, ext))?;
     }
-    rename(rotated, &first)
+    rename(rotated, &with_suffix(&first, suffix))
 }
 
 /// The files of chain backup `n`: each compressed form and the plain one
@@ -162,18 +179,17 @@ pub(crate) fn parse_chain_number(rest: &str) -> Option<usize> {
 
 /// The numbers of the chain backups of `log` present on disk, ascending.
 fn chain_numbers(log: &Path) -> Vec<usize> {
-    let (Some(dir), Some(name)) = (log.parent(), log.file_name()) else {
+    let Some(dir) = log.parent() else {
         return Vec::new();
     };
-    let prefix = format!("{}.", name.to_string_lossy());
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut numbers: Vec<usize> = entries
         .flatten()
         .filter_map(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let rest = name.strip_prefix(&prefix)?;
+            let name = entry.file_name();
+            let rest = name_suffix(log, &name)?;
             let digits = ALL_EXTENSIONS
                 .iter()
                 .find_map(|ext| rest.strip_suffix(ext))
@@ -226,16 +242,13 @@ pub(crate) fn list_timed(log: &Path, policy: &TimedPolicy) -> Vec<TimedBackup> {
     let Some(dir) = log.parent() else {
         return Vec::new();
     };
-    let Some(prefix) = log.file_name().map(|n| format!("{}.", n.to_string_lossy())) else {
-        return Vec::new();
-    };
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut backups: Vec<TimedBackup> = Vec::new();
     for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(&prefix) else {
+        let name = entry.file_name();
+        let Some(rest) = name_suffix(log, &name) else {
             continue;
         };
         let (rest, compressed) = match ALL_EXTENSIONS.iter().find_map(|ext| rest.strip_suffix(ext))

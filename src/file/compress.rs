@@ -44,7 +44,7 @@ use std::time::Duration;
 use super::backups::{self, Retention};
 use super::codec::{Compression, compress_file};
 use super::lock::LockFile;
-use super::rotation::{TimedPolicy, with_suffix};
+use super::rotation::{TimedPolicy, name_suffix, with_suffix};
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::ErrorReporter;
@@ -165,6 +165,13 @@ impl Compressor {
     pub(crate) fn compress(&mut self, claim: Claim) {
         self.restart_if_forked();
         self.send(Job::Compress(claim));
+        self.send(Job::Recover);
+    }
+
+    /// Queues a scan for leftovers: plain backups nobody compresses (such as
+    /// a recovered orphan) are claimed and compressed.
+    pub(crate) fn recover_leftovers(&mut self) {
+        self.restart_if_forked();
         self.send(Job::Recover);
     }
 
@@ -377,8 +384,14 @@ impl Worker {
                 let Some(file) = try_claim(&path) else {
                     continue; // a live compression holds it
                 };
+                let archive = with_suffix(&path, self.config.compression.extension());
                 match kind {
                     Leftover::Temp => backups::remove(&path)?,
+                    // Its archive was published and the plain copy not
+                    // removed (killed, or the unlink failed): it is done.
+                    Leftover::Plain if fs::symlink_metadata(&archive).is_ok() => {
+                        backups::remove(&path)?;
+                    }
                     Leftover::Plain => {
                         let id = FileId::of(&file).map_err(|e| stat_error(&path, e))?;
                         claimed.push(Claim { _locked: file, id });
@@ -406,23 +419,16 @@ enum Leftover {
     Temp,
 }
 
-/// The prefix of the compressor's temporary files: `app.log.compress.`.
-fn temp_prefix(log: &Path) -> String {
-    format!(
-        "{}.compress.",
-        log.file_name().unwrap_or_default().to_string_lossy()
-    )
-}
-
 /// Creates and flocks `app.log.compress.<N><ext>.tmp` (N random, like the
 /// `.rotate.<N>` names), exclusively: never a file someone planted there.
 fn create_temp(config: &CompressorConfig) -> Result<(PathBuf, File)> {
-    let dir = config.log.parent().unwrap_or(Path::new("."));
-    let prefix = temp_prefix(&config.log);
     let ext = config.compression.extension();
     let mut last_error = None;
     for _ in 0..8 {
-        let tmp = dir.join(format!("{prefix}{:08}{ext}.tmp", fastrand::u64(..)));
+        // Appended to the log's own name, bytes and all, so that the
+        // leftover scan recognises it whatever the log is called.
+        let suffix = format!(".compress.{:08}{ext}.tmp", fastrand::u64(..));
+        let tmp = with_suffix(&config.log, &suffix);
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -439,6 +445,7 @@ fn create_temp(config: &CompressorConfig) -> Result<(PathBuf, File)> {
         }
     }
     let e = last_error.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists));
+    let dir = config.log.parent().unwrap_or(Path::new("."));
     Err(compress_error(dir, e))
 }
 
@@ -473,15 +480,14 @@ fn find_backup(config: &CompressorConfig, id: FileId) -> Result<Option<PathBuf>>
 /// directory.
 fn for_each_entry(config: &CompressorConfig, mut f: impl FnMut(PathBuf, &str, u64)) -> Result<()> {
     let log = &config.log;
-    let (Some(dir), Some(name)) = (log.parent(), log.file_name()) else {
+    let Some(dir) = log.parent() else {
         return Ok(());
     };
-    let prefix = format!("{}.", name.to_string_lossy());
     let entries =
         fs::read_dir(dir).map_err(|e| Error::io(ErrorKind::ReadDir, dir.to_path_buf(), e))?;
     for entry in entries.flatten() {
         let file = entry.file_name();
-        let Some(rest) = file.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+        let Some(rest) = name_suffix(log, &file) else {
             continue;
         };
         f(entry.path(), rest, entry.ino());

@@ -12,6 +12,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt as _, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -21,10 +22,15 @@ use crate::error::{Error, ErrorKind, Result};
 /// `<stem>` is the file name minus a trailing `.log` (exact, case-sensitive).
 /// With `lock_dir`, the lock file lives there instead of beside the log.
 pub(crate) fn lock_file_path(log: &Path, lock_dir: Option<&Path>) -> PathBuf {
-    let name = log.file_name().unwrap_or_default().to_string_lossy();
-    let stem = name.strip_suffix(".log").unwrap_or(&name);
+    // Bytes, not a lossy string: two logs whose names are not UTF-8 must
+    // not share one lock file.
+    let name = log.file_name().unwrap_or_default().as_bytes();
+    let stem = name.strip_suffix(b".log").unwrap_or(name);
+    let mut lock_name = b".__".to_vec();
+    lock_name.extend_from_slice(stem);
+    lock_name.extend_from_slice(b".lock");
     let dir = lock_dir.or_else(|| log.parent()).unwrap_or(Path::new("."));
-    dir.join(format!(".__{stem}.lock"))
+    dir.join(std::ffi::OsStr::from_bytes(&lock_name))
 }
 
 /// How many times [`LockFile::lock`] follows a lock file replaced under it

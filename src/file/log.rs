@@ -2,20 +2,25 @@
 //!
 //! [`LockedFile`] is what every handler writes through. It takes bytes and
 //! returns an outcome ([`BatchOutcome`]); it knows nothing of records,
-//! formats, queues or tokio.
+//! formats, queues or tokio. Rotation itself is in [`roll`].
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::backups::{self, Retention};
-use super::compress::{Claim, CompressionIdle, Compressor, CompressorConfig, Naming, is_claimed};
+mod append;
+mod roll;
+
+use super::backups::Retention;
+use super::compress::{CompressionIdle, Compressor, CompressorConfig, Naming};
 use super::lock::{LockFile, LockGuard, lock_file_path};
 use super::options::FileConfig;
-use super::rotation::{Rotation, SizeLimit, TimedPolicy, epoch_seconds, temp_rotation_path};
+use super::orphans;
+use super::rotation::{Rotation, SizeLimit, TimedPolicy, epoch_seconds};
+use super::tail::Partial;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::report::ErrorReporter;
@@ -38,6 +43,9 @@ pub(crate) struct WriteReport {
     /// With `durable`: the lines were written, but syncing them to disk
     /// failed, so nobody may be told they are on disk.
     pub(crate) sync_error: Option<Error>,
+    /// Leftovers of rotations cut short that this batch put into the
+    /// backups (see `orphans`).
+    pub(crate) orphans_recovered: u64,
 }
 
 impl WriteReport {
@@ -45,6 +53,7 @@ impl WriteReport {
     pub(crate) fn count_into(&self, counters: &Counters) {
         add(&counters.bytes_written, self.bytes);
         add(&counters.rotations, self.rotations);
+        add(&counters.orphans_recovered, self.orphans_recovered);
         if self.rotation_error.is_some() {
             add(&counters.rotation_errors, 1);
         }
@@ -87,6 +96,16 @@ struct LogFile {
     last_end: Option<u64>,
     /// A sync before a rotation failed during the current batch.
     sync_failure: Option<Error>,
+    /// A fragment of a line that a failed write left and that must be cut
+    /// off before anything else is appended (see `tail`).
+    partial: Option<Partial>,
+    /// A rotation of ours failed part-way and may have left its
+    /// `.rotate.<N>` file: look for orphans at the next batch.
+    orphans_pending: bool,
+    /// Orphans recovered and not yet counted in a report.
+    recovered: u64,
+    /// The ends of the lines joined for one write (offsets into the buffer).
+    bounds: Vec<usize>,
 }
 
 impl LockedFile {
@@ -163,7 +182,7 @@ impl LockedFile {
                 retention,
                 clock: Arc::clone(&config.clock),
                 counters: Arc::clone(&counters),
-                errors,
+                errors: Arc::clone(&errors),
             })?),
             None => None,
         };
@@ -181,11 +200,25 @@ impl LockedFile {
             clock: Arc::clone(&config.clock),
             last_end: None,
             sync_failure: None,
+            partial: None,
+            orphans_pending: false,
+            recovered: 0,
+            bounds: Vec::new(),
         };
+        let mut log = log;
         if config.rotates() {
-            // Retention applies at start-up too, under the lock.
+            // Rotations that a crash or a failure cut short are finished, and
+            // retention applies, at start-up too, under the lock.
             let (_guard, _) = lock.lock()?;
+            log.recover_orphans()?;
             log.apply_retention(true)?;
+        }
+        if log.recovered > 0 {
+            add(
+                &counters.orphans_recovered,
+                std::mem::take(&mut log.recovered),
+            );
+            errors.report_message(&orphans::message(&log.path));
         }
         let mut locked = LockedFile { lock, log };
         if config.rotate_on_open {
@@ -204,6 +237,7 @@ impl LockedFile {
     pub(crate) fn rotate_now(&mut self) -> (WriteReport, Result<()>) {
         let mut report = WriteReport::default();
         let result = self.rotate_under_lock(&mut report);
+        report.orphans_recovered = std::mem::take(&mut self.log.recovered);
         (report, result)
     }
 
@@ -265,6 +299,7 @@ impl LockedFile {
             }
             Err(e) => Err(e),
         };
+        report.orphans_recovered = std::mem::take(&mut self.log.recovered);
         BatchOutcome {
             written: done,
             error: result.err(),
@@ -284,7 +319,7 @@ impl LockedFile {
         records: &[R],
         scratch: &mut Vec<u8>,
     ) -> Option<BatchOutcome> {
-        if self.log.durable {
+        if self.log.durable || self.log.orphans_pending {
             return None;
         }
         let (guard, forked) = self.lock.try_lock().ok()?;
@@ -313,7 +348,15 @@ impl LogFile {
     /// it now, its torn last line ended; returns its size.
     fn open_for_batch(&mut self) -> Result<u64> {
         self.sync_failure = None;
-        let size = open_current(&mut self.file, &self.path, self.file_mode)?;
+        let mut size = open_current(&mut self.file, &self.path, self.file_mode)?;
+        if let (Some(partial), Some(file)) = (self.partial, self.file.as_ref()) {
+            // Fail closed: nothing is appended after a fragment we left.
+            size = partial
+                .repair(file, size)
+                .map_err(|e| self.write_error(e))?;
+            self.partial = None;
+            self.last_end = Some(size);
+        }
         self.end_torn_line(size)
     }
 
@@ -348,6 +391,13 @@ impl LogFile {
         done: &mut usize,
     ) -> Result<()> {
         let mut rotation_failed = false;
+        if self.orphans_pending {
+            // Our last rotation failed part-way: finish it now if we can.
+            match self.recover_orphans() {
+                Ok(()) => self.orphans_pending = false,
+                Err(e) => report.rotation_error = Some(e),
+            }
+        }
         // Time rotation: the shared next-rollover time lives in the lock file.
         let mut rollover_at = None;
         if let Some(policy) = self.timed.clone() {
@@ -400,6 +450,7 @@ impl LogFile {
                 size = open_current(&mut self.file, &self.path, self.file_mode)?;
             }
             scratch.clear();
+            self.bounds.clear();
             let first = *done;
             let mut next = first;
             while next < records.len() {
@@ -413,6 +464,7 @@ impl LogFile {
                 if line.last() != Some(&b'\n') {
                     scratch.push(b'\n');
                 }
+                self.bounds.push(scratch.len());
                 next += 1;
             }
             if scratch.is_empty() {
@@ -420,7 +472,19 @@ impl LogFile {
                 size = self.limit.max_bytes;
                 continue;
             }
-            self.append(scratch, size)?;
+            let bounds = std::mem::take(&mut self.bounds);
+            let appended = self.append(scratch, &bounds, size);
+            self.bounds = bounds;
+            if let Err((error, kept)) = appended {
+                // The lines written whole before the failure are in the
+                // file, and written; the rest of the batch is not.
+                *done = first + self.bounds.iter().take_while(|&&b| b <= kept).count();
+                report.bytes += kept as u64;
+                if kept > 0 && self.durable {
+                    report.sync_error = self.sync_failure.take().or(self.sync().err());
+                }
+                return Err(error);
+            }
             size += scratch.len() as u64;
             self.last_end = Some(size);
             report.bytes += scratch.len() as u64;
@@ -432,155 +496,11 @@ impl LogFile {
         }
         Ok(())
     }
-
-    /// A writer killed in the middle of its `write` may leave a last line
-    /// without its `\n`; appending to it would glue our first line onto it.
-    /// When the file is not as we left it, look at its last byte and end a torn
-    /// line first, so the damage stays within the killed writer's line. Costs
-    /// one `pread` per batch only when others wrote in between.
-    fn end_torn_line(&mut self, size: u64) -> Result<u64> {
-        if size == 0 || self.last_end == Some(size) {
-            return Ok(size);
-        }
-        let Some(file) = self.file.as_ref() else {
-            return Ok(size);
-        };
-        let mut last = [0u8; 1];
-        // A log we may only append to (no read permission) is not checked.
-        let torn = std::os::unix::fs::FileExt::read_exact_at(file, &mut last, size - 1)
-            .is_ok_and(|()| last[0] != b'\n');
-        if !torn {
-            self.last_end = Some(size);
-            return Ok(size);
-        }
-        self.append(b"\n", size)?;
-        self.last_end = Some(size + 1);
-        Ok(size + 1)
-    }
-
-    /// One `write_all` of `bytes`. On failure the partial write is cut off again,
-    /// so a failed batch never leaves a torn line: we hold the lock and every
-    /// writer appends under it, so everything past `size_before` is ours.
-    fn append(&mut self, bytes: &[u8], size_before: u64) -> Result<()> {
-        let Some(file) = self.file.as_mut() else {
-            return Err(self.write_error(io::Error::other("log file is not open")));
-        };
-        if let Err(e) = file.write_all(bytes) {
-            let _ = file.set_len(size_before);
-            // Reopen on the next batch: the descriptor may be in a bad state.
-            self.file = None;
-            return Err(self.write_error(e));
-        }
-        Ok(())
-    }
-
-    fn sync(&mut self) -> Result<()> {
-        match self.file.as_ref().map(File::sync_data) {
-            Some(Err(e)) => Err(Error::io(ErrorKind::Sync, self.path.clone(), e)),
-            _ => Ok(()),
-        }
-    }
-
-    fn write_error(&self, e: io::Error) -> Error {
-        Error::io(ErrorKind::Write, self.path.clone(), e)
-    }
-
-    /// Rotation, under the lock. The next write creates a new log.
-    ///
-    /// Size only (PROTOCOL.md §5): move the log to a private
-    /// `app.log.rotate.<N>`, shift `.1…` up by one and move it to `.1`. With
-    /// time rotation (§6), the log moves to `app.log.<period>` named after
-    /// `rollover_at`, size rollovers included. Either way the rotated file is
-    /// in its final place in the backups when the lock is released; with
-    /// compression it is then compressed there, in the background (see
-    /// `compress`).
-    fn rotate(&mut self, rollover_at: Option<i64>) -> Result<()> {
-        if self.durable
-            && let Err(e) = self.sync()
-        {
-            // The lines before the rotation are in the file, unsynced; the
-            // batch reports it. Rotating does not need the sync.
-            self.sync_failure.get_or_insert(e);
-        }
-        let claim = if self.compressor.is_some() {
-            Some(self.claim_current()?)
-        } else {
-            self.file = None;
-            None
-        };
-        let dest = match (&self.timed, rollover_at) {
-            (Some(policy), Some(at)) => {
-                backups::unused_timed_name(&self.path, &policy.period_label(at))
-            }
-            (Some(policy), None) => {
-                let at = policy.next_rollover(self.clock.now());
-                backups::unused_timed_name(&self.path, &policy.period_label(at))
-            }
-            (None, _) => unused_temp_path(&self.path),
-        };
-        backups::rename(&self.path, &dest)?;
-        if self.timed.is_none() {
-            // Steps 5–7: on failure the data stays, whole, under the
-            // temporary name: `*.rotate.*` files are never deleted.
-            let ext = self.compressor.as_ref().map_or("", |c| c.extension());
-            backups::shift_chain(&self.path, self.retention.backup_count, ext)?;
-            backups::publish_as_newest(&dest, &self.path, ext)?;
-        }
-        if let (Some(compressor), Some(claim)) = (self.compressor.as_mut(), claim) {
-            compressor.compress(claim);
-        }
-        self.apply_retention(false)
-    }
-
-    /// Takes the flock of the log file itself, so that the compressor owns
-    /// the rotated file from the moment it is renamed and no leftover scan
-    /// grabs it.
-    fn claim_current(&mut self) -> Result<Claim> {
-        let file = match self.file.take() {
-            Some(file) => file,
-            None => File::open(&self.path).map_err(|e| self.write_error(e))?,
-        };
-        Claim::take(file, &self.path)
-    }
-
-    /// Deletes what retention says must go (under the lock). Compressed chain
-    /// backups are retained by the compressor when it publishes them.
-    fn apply_retention(&self, at_start: bool) -> Result<()> {
-        let now = self.clock.now();
-        match &self.timed {
-            Some(policy) => {
-                let busy: &dyn Fn(&Path) -> bool = if self.compressor.is_some() {
-                    &is_claimed
-                } else {
-                    &|_: &Path| false
-                };
-                backups::apply_timed_retention(&self.path, policy, self.retention, now, busy)?;
-            }
-            None if at_start || self.retention.max_age.is_some() => {
-                backups::apply_chain_retention(&self.path, self.retention, now, at_start)?;
-            }
-            None => {}
-        }
-        Ok(())
-    }
 }
 
 /// The bytes `line` takes in the log: a missing final `\n` is added.
 fn line_len(line: &[u8]) -> u64 {
     line.len() as u64 + u64::from(line.last() != Some(&b'\n'))
-}
-
-/// `path.rotate.<N>` that does not exist yet.
-fn unused_temp_path(path: &Path) -> PathBuf {
-    let mut temp = temp_rotation_path(path);
-    // 64 random bits: a clash is all but impossible; a few tries rule it out.
-    for _ in 0..8 {
-        if !temp.exists() {
-            break;
-        }
-        temp = temp_rotation_path(path);
-    }
-    temp
 }
 
 /// Opens the log for appending (`O_APPEND`, every write lands at the end, as

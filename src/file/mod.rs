@@ -19,7 +19,9 @@ mod compress;
 mod lock;
 mod log;
 mod options;
+mod orphans;
 mod rotation;
+mod tail;
 
 pub use codec::Compression;
 pub(crate) use log::{
@@ -27,4 +29,5 @@ pub(crate) use log::{
 };
 pub(crate) use options::FileConfig;
 pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
+pub(crate) use orphans::message as orphans_message;
 pub use rotation::{Rotation, Weekday};

@@ -5,7 +5,8 @@
 //! (newest) to `app.log.N` (oldest), and a rotation first moves the log to a
 //! private `app.log.rotate.<random>` name.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,6 +24,21 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name: OsString = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// What follows `<log's file name>.` in `entry`, a name in the log's
+/// directory: `Some("1")` for `app.log.1`, `None` for a name that does not
+/// start with the log's name and a dot, compared byte for byte.
+///
+/// Names are never compared through a lossy conversion: two different names
+/// that are not UTF-8 would both read as U+FFFD, and a foreign file could
+/// pass for a backup. A suffix that is not UTF-8 is none we write, so it
+/// gives `None` too: a name that cannot be compared exactly is never a
+/// backup, and never deleted.
+pub(crate) fn name_suffix<'a>(log: &Path, entry: &'a OsStr) -> Option<&'a str> {
+    let name = log.file_name()?.as_bytes();
+    let rest = entry.as_bytes().strip_prefix(name)?.strip_prefix(b".")?;
+    std::str::from_utf8(rest).ok()
 }
 
 /// `app.log.rotate.<N>`: N is 64 random bits in decimal, at least 8 digits, as
@@ -273,6 +289,23 @@ mod tests {
             digits.len() >= 8 && digits.bytes().all(|b| b.is_ascii_digit()),
             "{temp}"
         );
+    }
+
+    #[test]
+    fn name_suffixes_are_compared_as_bytes() {
+        fn suffix(name: &[u8]) -> Option<&str> {
+            name_suffix(
+                Path::new(OsStr::from_bytes(b"/d/\xff")),
+                OsStr::from_bytes(name),
+            )
+        }
+        assert_eq!(suffix(b"\xff.1"), Some("1"));
+        assert_eq!(suffix(b"\xab.1"), None, "a foreign name");
+        assert_eq!(suffix(b"\xff"), None, "the log itself");
+        assert_eq!(suffix(b"\xff.\xfe"), None, "a suffix we never write");
+        let plain = Path::new("/d/app.log");
+        assert_eq!(name_suffix(plain, OsStr::new("app.log.2.gz")), Some("2.gz"));
+        assert_eq!(name_suffix(plain, OsStr::new("app.logx.2")), None);
     }
 
     #[test]

@@ -153,9 +153,14 @@ impl AsyncConcurrentHandler {
     ///
     /// # Errors
     ///
-    /// The last write error, if the batch written with the flush failed, lines
-    /// still await a retry, or (with `durable`) lines since the last flush
-    /// could not be synced; [`ErrorKind::Closed`] after shutdown.
+    /// `Err` means a line accepted since the last `flush` or `stop` answer,
+    /// whose caller did not wait for it, did not get where it should: the
+    /// batch written with the flush failed, lines still await a retry, or
+    /// (with `durable`) lines were written but their sync failed (they are in
+    /// the file, counted as written; whether they reached the disk is not
+    /// known). Each failure is answered once: one that a waiting caller
+    /// (`emit_wait`, `sync_level`) was given is not repeated here.
+    /// [`ErrorKind::Closed`] after shutdown.
     ///
     /// # Cancel safety
     ///
@@ -213,7 +218,10 @@ impl AsyncConcurrentHandler {
     /// # Errors
     ///
     /// The last write error, if lines accepted before the shutdown could not be
-    /// written (they are counted in [`Stats::failed`]).
+    /// written (they are counted in [`Stats::failed`]), or, with `durable`,
+    /// lines nobody waited for were written but their sync failed since the
+    /// last [`flush`](Self::flush) answered; as `flush`, each failure is
+    /// answered once, and never one a waiting caller was given.
     ///
     /// # Cancel safety
     ///

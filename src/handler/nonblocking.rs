@@ -117,8 +117,11 @@ impl NonBlockingConcurrentHandler {
     /// # Errors
     ///
     /// The last write error, if lines are still failing (or, with `durable`,
-    /// could not be synced); [`ErrorKind::Closed`](crate::ErrorKind::Closed)
-    /// when the handler is stopped.
+    /// lines nobody waited for could not be synced since the last answer);
+    /// each failure is answered once, as
+    /// [`AsyncConcurrentHandler::flush`](crate::AsyncConcurrentHandler::flush)
+    /// says. [`ErrorKind::Closed`](crate::ErrorKind::Closed) when the handler
+    /// is stopped.
     pub fn flush(&self) -> Result<()> {
         self.queued.flush_blocking()
     }
@@ -152,7 +155,8 @@ impl NonBlockingConcurrentHandler {
     ///
     /// # Errors
     ///
-    /// The last write error of the drain, or
+    /// The last write error of the drain (answered once, as in
+    /// [`flush`](Self::flush)), or
     /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the writer did
     /// not finish in time (it goes on in the background; the handler stays
     /// stopped until [`start`](Self::start)).

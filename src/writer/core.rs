@@ -176,6 +176,10 @@ impl Core {
         if let Some(e) = &report.rotation_error {
             self.errors.report(e);
         }
+        if report.orphans_recovered > 0 {
+            self.errors
+                .report_message(&crate::file::orphans_message(&self.path));
+        }
         for error in failure.into_iter().chain(&report.sync_error) {
             add(&self.counters.write_errors, 1);
             self.errors.report(error);

@@ -117,7 +117,12 @@ impl Core {
         drop(file);
         add(&self.counters.emitted, 1);
         self.count_batch(&batch, 1);
-        Some(batch.error.map_or(Ok(()), Err))
+        // A line written whole before a failure is written, whatever came
+        // after it.
+        Some(match batch.error {
+            Some(error) if batch.written == 0 => Err(error),
+            _ => Ok(()),
+        })
     }
 
     /// Counts a batch of `lines` that a caller wrote in its own thread: one

@@ -100,8 +100,9 @@ pub(crate) struct BatchWriter {
     /// When the lines kept for retry are due for another attempt.
     next_attempt: Option<Instant>,
     last_error: Option<Error>,
-    /// Lines written since the last flush whose sync failed (`durable`):
-    /// they are not retried, so the next flush or stop reports it.
+    /// Lines nobody waits for, written since the last flush or stop, whose
+    /// sync failed (`durable`): they are not retried, so the next flush or
+    /// stop reports it, once. Lines whose callers were told are not here.
     unsynced: Option<Error>,
 }
 
@@ -287,8 +288,9 @@ impl BatchWriter {
     }
 
     /// What a flush or stop answers: `Ok` when the last batch was written
-    /// whole, nothing awaits a retry, and nothing written since the last
-    /// answer failed to sync.
+    /// whole, nothing awaits a retry, and no line that nobody waited for
+    /// failed to sync since the last answer. A failure each waiting caller
+    /// was told of is not told again here.
     fn outcome(&mut self, last_batch_ok: bool) -> Result<()> {
         if let Some(unsynced) = self.unsynced.take() {
             return Err(unsynced);
@@ -366,8 +368,13 @@ impl BatchWriter {
         add(&counters.batches, 1);
         self.core.account(&report, failure.as_ref());
         // Lines in the file but not synced are not retried (that would
-        // write them twice); their waiters learn they are not on disk.
+        // write them twice); their waiters learn they are not on disk, and
+        // the next flush or stop answers for the lines nobody waits for.
         let unsynced = report.sync_error.clone();
+        let untold = unsynced.is_some()
+            && self.batch[..written]
+                .iter()
+                .any(|e| !matches!(e.kind, EntryKind::Record(Some(_))));
         // Counted before any waiter hears of it: a caller that looks at the
         // stats once its record is confirmed sees it counted.
         let reports = self.batch[..written]
@@ -393,6 +400,7 @@ impl BatchWriter {
             }
         }
         crate::buffers::recycle(&mut self.spent);
+        let unsynced = unsynced.filter(|_| untold);
         if let Some(e) = &unsynced {
             self.unsynced = Some(e.clone());
         }

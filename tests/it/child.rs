@@ -84,6 +84,10 @@ fn entry() {
         "forward_then_exit" => {
             crate::forwarding::forward_then_exit(log, count, var("CLH_SYSLOG_URL"))
         }
+        "fiu_probe" => crate::injected::probe_child(log),
+        "fiu_writer" => crate::injected::writer_child(log),
+        "fiu_sync_once" => crate::injected::sync_once_child(log),
+        "fiu_reports" => crate::injected::reports_child(log),
         #[cfg(feature = "log")]
         "log_reload" => crate::filters::reload_child(log),
         #[cfg(feature = "log")]

@@ -289,6 +289,50 @@ fn a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed() 
     });
 }
 
+/// The lock file lives on a full filesystem (`lock_file_directory`): a timed
+/// log cannot store its next rollover time there, so its batches fail with a
+/// typed error naming the lock file, nothing is written half, and writing
+/// resumes by itself once space is freed.
+#[test]
+fn a_lock_file_on_a_full_disk_fails_typed_and_resumes_when_space_is_freed() {
+    use std::io::Write;
+    let log = TempLog::new();
+    let Some(small) = SmallFs::mount(&log.dir.path().join("locks"), "64k") else {
+        return;
+    };
+    let filler = small.dir.join("filler");
+    let mut file = fs::File::create(&filler).expect("filler");
+    while file.write_all(&[b'x'; 4096]).is_ok() {}
+    drop(file);
+    let runtime = crate::util::current_thread();
+    runtime.block_on(async {
+        let handler = AsyncConcurrentHandler::builder(&log.path)
+            .lock_file_directory(&small.dir)
+            .rotate_every(concurrent_log_handler::Rotation::Hourly)
+            .build()
+            .expect("build");
+        let err = handler
+            .emit_wait(record(0, 0))
+            .await
+            .expect_err("the rollover time cannot be stored");
+        assert!(err.kind() == ErrorKind::Write, "{err}");
+        assert_eq!(err.path(), Some(small.dir.join(".__app.lock").as_path()));
+        assert_eq!(
+            err.io_error().and_then(|e| e.raw_os_error()),
+            Some(libc::ENOSPC)
+        );
+        handler.emit(record(0, 1)); // kept for the retry
+        fs::remove_file(&filler).expect("free space");
+        handler.emit_wait(record(0, 2)).await.expect("resumed");
+        handler.shutdown().await.expect("shutdown");
+        let stats = handler.stats();
+        assert_accounted(&stats);
+        assert_eq!((stats.written, stats.failed), (2, 1), "{stats:?}");
+        let found = check_records(&all_lines(&log.path), true);
+        assert_eq!(found.per_writer[&0], 2);
+    });
+}
+
 /// The directory turns read-only under a writer running as `nobody` (root
 /// ignores permissions, so the child drops them with `setpriv`): rotations
 /// fail with a typed EACCES error, every line still lands in the unrotated

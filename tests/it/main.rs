@@ -15,7 +15,10 @@
 //! - `compression`: gzip/zstd backups off the write path, crash repair
 //! - `interop_python`: Python CLH and Rust processes on one log at once
 //! - `faults`: lock file replaced, directory gone, disk full, size limit, symlinks, copytruncate
+//! - `fiu`: libfiu's fault points, driven from inside a child process
+//! - `injected`: real writer processes under injected I/O faults (libfiu)
 //! - `crash`: SIGKILL mid-batch and mid-rotation, fork without exec
+//! - `orphans`: rotations cut short, put back into the backups
 //! - `hostile`: input that tries to break lines or memory
 //! - `api`: Send/Sync/Debug of the public types, formats
 //! - `json`: the JSON-lines formatter against hostile input (feature `json`)
@@ -49,9 +52,11 @@ mod fallback;
 mod faults;
 #[cfg(feature = "log")]
 mod filters;
+mod fiu;
 #[cfg(feature = "syslog")]
 mod forwarding;
 mod hostile;
+mod injected;
 #[cfg(all(feature = "tracing", feature = "log", feature = "json"))]
 mod integrations;
 mod interop_python;
@@ -60,6 +65,7 @@ mod json;
 mod lifecycle;
 mod multiprocess;
 mod nonblocking;
+mod orphans;
 mod regression;
 mod rotation;
 #[cfg(feature = "syslog")]

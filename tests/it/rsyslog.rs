@@ -357,9 +357,30 @@ ruleset(name="clh") {{
         assert_eq!(rc, 0, "kill({pid}, {signal})");
     }
 
-    /// Freezes rsyslogd (SIGSTOP): it reads and answers nothing.
+    /// Freezes rsyslogd (SIGSTOP): it reads and answers nothing. Returns
+    /// once every one of its threads is stopped (at most 5 s): a signal is
+    /// delivered when a thread next runs, and on a busy machine one could
+    /// still answer a frame sent right after `kill` returned.
     pub fn pause(&self) {
         self.signal(libc::SIGSTOP);
+        let Some(pid) = self.pid() else { return };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let stopped = |task: &std::fs::DirEntry| {
+            std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+                // The state follows the command name, which is in parentheses.
+                stat.rsplit_once(") ")
+                    .is_some_and(|(_, rest)| rest.starts_with('T') || rest.starts_with('t'))
+            })
+        };
+        while Instant::now() < deadline {
+            let all = std::fs::read_dir(format!("/proc/{pid}/task"))
+                .map(|tasks| tasks.flatten().all(|t| stopped(&t)))
+                .unwrap_or(true);
+            if all {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Lets it go on (SIGCONT).

@@ -374,3 +374,42 @@ fn a_directory_named_like_a_backup_does_not_stop_the_build() {
     handler.emit(record(0, 0)).expect("emit");
     assert!(dir.join("app.log.9").join("keep").exists());
 }
+
+/// A log whose file name is not UTF-8 (the byte 0xFF) beside a foreign file
+/// whose name differs only in that byte (0xAB): both would read as U+FFFD
+/// through a lossy conversion. Age retention removes the log's own old
+/// backup and never the foreign file, however old.
+#[test]
+fn retention_compares_names_as_bytes_and_never_deletes_a_foreign_file() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let log = TempLog::new();
+    let dir = log.dir.path();
+    let clock = ManualClock::at("2026-11-23T12:00:00Z");
+    let now = clock.now();
+    let aged = |name: &[u8], age: u64| {
+        let path = dir.join(OsStr::from_bytes(name));
+        fs::write(&path, "a line\n").expect("write");
+        let file = fs::File::options().append(true).open(&path).expect("open");
+        file.set_modified(now - Duration::from_secs(age))
+            .expect("mtime");
+        path
+    };
+    let own_fresh = aged(b"\xff.2026-11-23_11-59-00", 60);
+    let own_old = aged(b"\xff.2026-11-20_11-59-00", 3 * 86_400);
+    let foreign = aged(b"\xab.1969-12-31_23-59-07", 30 * 86_400);
+    let foreign_chain = aged(b"\xab.7", 30 * 86_400);
+    let handler = ConcurrentRotatingFileHandler::builder(dir.join(OsStr::from_bytes(b"\xff")))
+        .rotate_every(Rotation::Every(Duration::from_secs(10)))
+        .rotate_in_utc(true)
+        .backup_count(0)
+        .max_age(Duration::from_secs(86_400))
+        .clock(clock)
+        .build()
+        .expect("build");
+    handler.emit(record(0, 0)).expect("emit");
+    assert!(foreign.exists(), "a foreign file was deleted");
+    assert!(foreign_chain.exists(), "a foreign file was deleted");
+    assert!(own_fresh.exists(), "a fresh backup was deleted");
+    assert!(!own_old.exists(), "the log's own old backup was kept");
+}

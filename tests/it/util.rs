@@ -237,20 +237,23 @@ pub fn spawn_child_capturing_stderr(role: &str, env: &[(&str, String)]) -> Child
         .expect("spawn child")
 }
 
+/// The arguments that make this test binary run `child::entry` alone.
+pub const CHILD_ARGS: [&str; 5] = [
+    "--ignored",
+    "--exact",
+    "child::entry",
+    "--nocapture",
+    "--test-threads=1",
+];
+
 /// The command [`spawn_child`] runs, for callers that set up its output
 /// themselves (stdout piped, stderr inherited).
 pub fn child_command(role: &str, env: &[(&str, String)]) -> Command {
     let exe = std::env::current_exe().expect("current exe");
     let mut cmd = Command::new(exe);
-    cmd.args([
-        "--ignored",
-        "--exact",
-        "child::entry",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("CLH_CHILD_ROLE", role)
-    .stdout(Stdio::piped());
+    cmd.args(CHILD_ARGS)
+        .env("CLH_CHILD_ROLE", role)
+        .stdout(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }

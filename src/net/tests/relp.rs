@@ -32,7 +32,7 @@ fn relp_confirm_resolves_only_after_rsyslogd_acknowledged() {
     // acknowledges the TCP segment), but no `rsp` comes: no confirmation.
     assert!(
         wait_confirm(&mut confirms[0], Duration::from_millis(700)).is_none(),
-        "confirmed while rsyslogd was stopped"
+        "answered while rsyslogd was stopped"
     );
     assert_eq!(sink.stats().in_flight, 1);
     assert!(!counts(&rsyslog.received()).contains_key(&1));
