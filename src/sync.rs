@@ -21,6 +21,20 @@ pub(crate) fn try_lock_unpoisoned<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, 
     }
 }
 
+/// Runs `f`, which blocks, without stalling a multi-thread runtime's other
+/// tasks (`block_in_place` moves them to another thread first). On a
+/// `current_thread` runtime, or outside a runtime, it simply blocks: the
+/// handlers' writers run on threads of their own, so this cannot deadlock.
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// Wakes a thread parked in [`block_on_until`].
 struct ThreadWaker(Thread);
 

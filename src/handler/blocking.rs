@@ -55,10 +55,10 @@ use crate::writer::Core;
 /// ```
 #[derive(Clone)]
 pub struct ConcurrentRotatingFileHandler {
-    shared: Arc<Shared>,
+    shared: Arc<BlockingShared>,
 }
 
-struct Shared {
+struct BlockingShared {
     /// What it takes to open the log again (in a forked child).
     settings: Common,
     /// The open log of this process (see [`crate::fork`]).
@@ -67,7 +67,7 @@ struct Shared {
     closed: AtomicBool,
 }
 
-impl Drop for Shared {
+impl Drop for BlockingShared {
     /// The last clone is gone: the syslog sink, if the handler forwards,
     /// delivers what it holds (at most its confirm timeout) and is closed;
     /// what it could not deliver is counted and said on stderr.
@@ -78,7 +78,7 @@ impl Drop for Shared {
     }
 }
 
-impl super::exit::DrainAtExit for Shared {
+impl super::exit::DrainAtExit for BlockingShared {
     fn drain_at_exit(&self, wait: Duration) {
         if let Some(core) = self.state.existing() {
             core.close_forwarding(Some(crate::clock::deadline_after(wait)), "at exit");
@@ -318,7 +318,7 @@ impl ConcurrentRotatingFileHandlerBuilder {
         let common = self.common;
         let core = common.open()?;
         let forwards = core.forward.is_some();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(BlockingShared {
             settings: common,
             state: PerProcess::new(core),
             closed: AtomicBool::new(false),

@@ -123,18 +123,18 @@ pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
 #[derive(Debug)]
 pub(crate) struct Queue {
     tx: channel::Sender<Msg>,
-    shared: Arc<Shared>,
+    shared: Arc<QueueShared>,
 }
 
 /// The writer's side of the queue.
 #[derive(Debug)]
 pub(crate) struct Inbox {
     rx: channel::Receiver<Msg>,
-    shared: Arc<Shared>,
+    shared: Arc<QueueShared>,
 }
 
 #[derive(Debug)]
-struct Shared {
+struct QueueShared {
     gate: Gate,
     room: Room,
     wake: Arc<WriterWake>,
@@ -147,7 +147,7 @@ struct Shared {
     orphans: channel::Receiver<Msg>,
 }
 
-impl Shared {
+impl QueueShared {
     fn writer_gone(&self) -> bool {
         self.writer_gone.load(Ordering::SeqCst)
     }
@@ -216,7 +216,7 @@ pub(crate) enum Taken {
 /// allocated now.
 pub(crate) fn queue(capacity: usize) -> (Queue, Inbox) {
     let (tx, rx) = channel::bounded(capacity.max(1));
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(QueueShared {
         gate: Gate::default(),
         room: Room::default(),
         wake: Arc::default(),
