@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use concurrent_log_handler::format::Formatter;
+use concurrent_log_handler::format::{Formatter, TextFormatter};
 use concurrent_log_handler::{
     AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, Compression, FallbackMode,
     NonBlockingConcurrentHandler, NonBlockingConcurrentHandlerBuilder, Record, Rotation, Weekday,
@@ -42,13 +42,20 @@ pub(crate) struct Options {
 
 /// Writes a record's message as it is: the message is the line the
 /// Python side rendered (terminator included), so the bytes in the file are
-/// exactly those Python's formatter produced.
+/// exactly those Python's formatter produced. The engine's own records (the
+/// warning that counts dropped records) have no terminator and carry
+/// fields: they get the crate's text format, counts included.
 #[derive(Debug)]
-struct AsRendered;
+struct AsRendered(TextFormatter);
 
 impl Formatter for AsRendered {
     fn format(&self, record: &Record, out: &mut Vec<u8>) {
-        out.extend_from_slice(record.message().as_bytes());
+        let message = record.message();
+        if message.ends_with('\n') && record.fields().len() == 0 {
+            out.extend_from_slice(message.as_bytes());
+        } else {
+            self.0.format(record, out);
+        }
     }
 }
 
@@ -65,7 +72,7 @@ macro_rules! apply_common {
             .queue_capacity(o.queue_size)
             // The Python side decides what waits (it knows Python's levels).
             .sync_level(None)
-            .formatter(AsRendered);
+            .formatter(AsRendered(TextFormatter::new()));
         if let Some(dir) = &o.lock_file_directory {
             b = b.lock_file_directory(dir);
         }
