@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
+import weakref
+from multiprocessing import util as multiprocessing_util
 from typing import Any, Dict, Optional, Union
 
 from . import _engine
@@ -21,6 +23,33 @@ def _mark_exit() -> None:
 
 
 atexit.register(_mark_exit)
+
+#: Every handler of this package alive in this process.
+_live: "weakref.WeakSet[_EngineHandler]" = weakref.WeakSet()
+
+
+def _close_live() -> None:
+    for handler in list(_live):
+        handler.close()
+
+
+class _ForkHook:
+    """``multiprocessing``'s after-fork registry holds its keys weakly."""
+
+
+_FORK_HOOK = _ForkHook()
+
+
+def _after_fork_in_child(_key: object) -> None:
+    """A child of ``multiprocessing``'s fork start method ends with
+    ``os._exit``: no ``atexit``, no ``logging.shutdown``. Its exit hook
+    (``multiprocessing.util._exit_function``) runs finalizers, so one is
+    registered that writes what the child queued and lets its compressions
+    finish, as ``logging.shutdown`` would."""
+    multiprocessing_util.Finalize(None, _close_live, exitpriority=-10)
+
+
+multiprocessing_util.register_after_fork(_FORK_HOOK, _after_fork_in_child)
 
 
 class _EngineHandler(logging.Handler):
@@ -43,6 +72,7 @@ class _EngineHandler(logging.Handler):
         self._options = options
         self._engine = _engine.Engine(self._kind, options)
         self._closed = False
+        _live.add(self)
         #: The log's absolute path, as ``logging.FileHandler`` names it.
         self.baseFilename: str = self._engine.path
 
