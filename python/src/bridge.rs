@@ -85,7 +85,9 @@ pub(crate) struct LoopBridge {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[pymethods]
@@ -232,7 +234,10 @@ impl LoopBridge {
         result: concurrent_log_handler::Result<()>,
     ) -> PyResult<()> {
         let event_loop = self.event_loop.bind(py);
-        if event_loop.call_method0(intern!(py, "is_closed"))?.is_truthy()? {
+        if event_loop
+            .call_method0(intern!(py, "is_closed"))?
+            .is_truthy()?
+        {
             return Ok(());
         }
         let (method, value) = match result {

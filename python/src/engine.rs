@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use concurrent_log_handler::{
-    AsyncConcurrentHandler, FallbackMode, Level, NonBlockingConcurrentHandler, Record,
-    Stats, TryEmitError, WriterGuard,
+    AsyncConcurrentHandler, FallbackMode, Level, NonBlockingConcurrentHandler, Record, Stats,
+    TryEmitError, WriterGuard,
 };
 use pyo3::exceptions::{PyRuntimeError, PyTimeoutError, PyUnicodeEncodeError, PyValueError};
 use pyo3::intern;
@@ -62,7 +62,9 @@ pub(crate) struct Engine {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A runtime for the async handler's `nowait` writes, one per process (a
@@ -116,9 +118,7 @@ impl Engine {
         let (core, guard, waits) = match kind {
             "blocking" | "thread" => {
                 let builder = options.thread_builder()?;
-                let (handler, guard) = py
-                    .detach(|| builder.build())
-                    .map_err(|e| to_py(&e))?;
+                let (handler, guard) = py.detach(|| builder.build()).map_err(|e| to_py(&e))?;
                 let waits = if kind == "blocking" {
                     Waits::Always
                 } else {
@@ -424,12 +424,14 @@ impl Engine {
     /// module docs).
     fn dispatch(&self, py: Python<'_>, levelno: i64, line: String) -> PyResult<()> {
         let record = Record::new(level_of(levelno), line);
-        let waits = self.waits == Waits::Always
-            || self.sync_level.is_some_and(|sync| levelno >= sync);
+        let waits =
+            self.waits == Waits::Always || self.sync_level.is_some_and(|sync| levelno >= sync);
         match &self.core {
             Core::Thread(handler) => {
                 if waits {
-                    return py.detach(|| handler.emit_wait(record)).map_err(|e| to_py(&e));
+                    return py
+                        .detach(|| handler.emit_wait(record))
+                        .map_err(|e| to_py(&e));
                 }
                 match handler.try_emit(record) {
                     Ok(()) => {}

@@ -42,9 +42,7 @@ pub(crate) fn to_py(error: &Error) -> PyErr {
         ErrorKind::Closed => HandlerClosedError::new_err(message),
         _ => match error.io_error().and_then(std::io::Error::raw_os_error) {
             Some(errno) => match error.path() {
-                Some(path) => {
-                    LogWriteError::new_err((errno, message, path.display().to_string()))
-                }
+                Some(path) => LogWriteError::new_err((errno, message, path.display().to_string())),
                 None => LogWriteError::new_err((errno, message)),
             },
             None => LogWriteError::new_err(message),

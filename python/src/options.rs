@@ -94,9 +94,9 @@ macro_rules! apply_common {
 impl Options {
     /// The crate's fallback mode.
     pub(crate) fn fallback_mode(&self) -> PyResult<FallbackMode> {
-        self.fallback.parse().map_err(|e| {
-            PyValueError::new_err(format!("fallback mode: {e}"))
-        })
+        self.fallback
+            .parse()
+            .map_err(|e| PyValueError::new_err(format!("fallback mode: {e}")))
     }
 
     pub(crate) fn thread_builder(&self) -> PyResult<NonBlockingConcurrentHandlerBuilder> {

@@ -107,10 +107,22 @@ fn known(py: Python<'_>) -> PyResult<&Known> {
         let time = py.import("time")?;
         let builtins = py.import("builtins")?;
         Ok(Known {
-            formatter_type: logging.getattr("Formatter")?.cast_into::<PyType>()?.unbind(),
-            record_type: logging.getattr("LogRecord")?.cast_into::<PyType>()?.unbind(),
-            percent_style: logging.getattr("PercentStyle")?.cast_into::<PyType>()?.unbind(),
-            brace_style: logging.getattr("StrFormatStyle")?.cast_into::<PyType>()?.unbind(),
+            formatter_type: logging
+                .getattr("Formatter")?
+                .cast_into::<PyType>()?
+                .unbind(),
+            record_type: logging
+                .getattr("LogRecord")?
+                .cast_into::<PyType>()?
+                .unbind(),
+            percent_style: logging
+                .getattr("PercentStyle")?
+                .cast_into::<PyType>()?
+                .unbind(),
+            brace_style: logging
+                .getattr("StrFormatStyle")?
+                .cast_into::<PyType>()?
+                .unbind(),
             localtime: time.getattr("localtime")?.unbind(),
             gmtime: time.getattr("gmtime")?.unbind(),
             strftime: time.getattr("strftime")?.unbind(),
