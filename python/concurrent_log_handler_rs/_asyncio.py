@@ -129,6 +129,7 @@ class AsyncConcurrentHandler(_EngineHandler):
             with self.lock:  # type: ignore[union-attr]
                 text = self.format(record)
             future = self._engine.emit_wait(record, self.formatter, bridge, text)
+        assert future is not None  # a rendered text is always taken
         return future
 
     async def confirm(
@@ -248,4 +249,4 @@ def create_async_concurrent_handler(
     ``ConcurrentRotatingFileHandler``."""
     queue = {k: kwargs.pop(k) for k in ("queue_size", "fallback_mode", "sync_level") if k in kwargs}
     options = timed_options(filename, **kwargs) if use_timed else rotating_options(filename, **kwargs)
-    return AsyncConcurrentHandler(_Settings(options), **queue)
+    return AsyncConcurrentHandler(_Settings(options), **queue)  # type: ignore[arg-type]

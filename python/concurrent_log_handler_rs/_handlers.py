@@ -420,4 +420,4 @@ def create_nonblocking_handler(
         options = timed_options(filename, **kwargs)
     else:
         options = rotating_options(filename, **kwargs)
-    return NonBlockingConcurrentHandler(_Settings(options), **queue)
+    return NonBlockingConcurrentHandler(_Settings(options), **queue)  # type: ignore[arg-type]

@@ -3,11 +3,9 @@ with a real interpreter and real files."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import logging.config
 import os
-import sys
 import textwrap
 import threading
 import time
