@@ -174,7 +174,7 @@ impl LoopBridge {
     /// did not finish in time.
     fn finish(&self, py: Python<'_>, timeout: f64) -> usize {
         let tasks: Vec<Task> = lock(&self.tasks).drain().map(|(_, t)| t).collect();
-        let deadline = Instant::now() + Duration::from_secs_f64(timeout.max(0.0));
+        let deadline = Instant::now() + crate::engine::seconds(timeout);
         let mut unfinished = 0;
         for task in tasks {
             let work = task.work;

@@ -1,7 +1,7 @@
 //! `concurrent_log_handler_rs._engine`: what the Python handlers run on.
 //!
 //! The `logging.Handler` classes live in Python (`concurrent_log_handler_rs`);
-//! each holds an [`Engine`](engine::Engine): one of the crate's queued
+//! each holds an `engine::Engine`: one of the crate's queued
 //! handlers, plus the compiled form of the handler's `logging.Formatter`.
 //! A record becomes its line here, in Rust, in the calling thread (the GIL
 //! is held: the values are Python objects), exactly as Python's `Formatter`
@@ -9,10 +9,10 @@
 //! writer thread, which never touches Python. File work happens with the
 //! GIL released.
 //!
-//! - [`format`]: `%`- and `{`-style format strings, rendered natively.
-//! - [`engine`]: the handler core: emit, wait, flush, stop, stats.
-//! - [`bridge`]: awaitables resolved on an asyncio loop from Rust.
-//! - [`options`]: the handler's settings onto the crate's builders.
+//! - `format`: `%`- and `{`-style format strings, rendered natively.
+//! - `engine`: the handler core: emit, wait, flush, stop, stats.
+//! - `bridge`: awaitables resolved on an asyncio loop from Rust.
+//! - `options`: the handler's settings onto the crate's builders.
 
 #![cfg_attr(
     not(test),

@@ -230,7 +230,7 @@ def loop_gaps(logger, total: int) -> float:
 
 def test_the_event_loop_keeps_ticking_while_8_tasks_log(log_path):
     """While 8 tasks log 200,000 records, the largest gap of a 1 ms ticker
-    stays under 10 ms, or three times the gap the same tasks make with no
+    stays under 10 ms, or four times the gap the same tasks make with no
     handler at all on a loaded machine (the handler never blocks the loop:
     on a quiet machine the gap is about 2 ms, see benches/README.md)."""
     total = scaled(200_000, 200_000)
@@ -252,4 +252,4 @@ def test_the_event_loop_keeps_ticking_while_8_tasks_log(log_path):
     assert stats["emitted"] == total
     assert stats["written"] + stats["dropped"] == total
     print(f"largest loop gap: {largest * 1000:.2f} ms (NullHandler: {baseline * 1000:.2f} ms)")
-    assert largest < max(0.010, 3 * baseline), f"largest gap {largest * 1000:.1f} ms"
+    assert largest < max(0.010, 4 * baseline), f"largest gap {largest * 1000:.1f} ms"
