@@ -446,6 +446,12 @@ impl Engine {
                 Ok(())
             }
             Core::Async(handler) => {
+                // In a forked child the first use rebuilds the handler; in
+                // the runtime's context it keeps its `nowait` writes.
+                let _entered = match self.fallback {
+                    FallbackMode::Nowait => Some(nowait_runtime()?.enter()),
+                    _ => None,
+                };
                 if waits {
                     return match py.detach(|| block_on_until(handler.emit_wait(record), None)) {
                         Some(result) => result.map_err(|e| to_py(&e)),
@@ -456,10 +462,7 @@ impl Engine {
                     Ok(()) => {}
                     Err(TryEmitError::Full(record)) => match self.fallback {
                         FallbackMode::Block => py.detach(|| handler.emit(record)),
-                        FallbackMode::Nowait => {
-                            let _entered = nowait_runtime()?.enter();
-                            handler.emit(record);
-                        }
+                        FallbackMode::Nowait => handler.emit(record),
                         _ => handler.emit(record),
                     },
                     Err(TryEmitError::Closed(record)) => handler.emit(record),

@@ -268,3 +268,31 @@ def test_emit_wait_needs_a_running_loop(tmp_path):
     with pytest.raises(RuntimeError):
         handler.emit_wait(record(1))
     handler.close()
+
+
+def test_nowait_keeps_its_pool_in_a_forked_child(tmp_path):
+    """A child's handler is rebuilt at its first use; built inside the
+    package's runtime, it keeps writing a full queue's records beside the
+    queue (the fallback count grows) rather than falling back to drop."""
+    log = tmp_path / "app.log"
+    code = f"""
+import logging, os
+from concurrent_log_handler_rs import AsyncConcurrentHandler
+handler = AsyncConcurrentHandler({str(log)!r}, queue_size=2, fallback_mode="nowait")
+handler.handle(logging.LogRecord("n", 20, "f", 1, "parent", (), None))
+pid = os.fork()
+if pid == 0:
+    for n in range(3000):
+        handler.handle(logging.LogRecord("n", 20, "f", 1, "child %d", (n,), None))
+    handler.flush()
+    stats = handler.get_stats()
+    handler.close()
+    settled = stats["emitted"] == stats["written"] + stats["dropped"]
+    os._exit(0 if stats["fallback_count"] > 0 and settled else 3)
+_, status = os.waitpid(pid, 0)
+handler.close()
+print(os.waitstatus_to_exitcode(status))
+"""
+    assert run_python(code).stdout.strip() == "0"
+    children = [line for line in log.read_text().splitlines() if line.startswith("child")]
+    assert len(children) == len(set(children)) > 0
