@@ -296,3 +296,27 @@ print(os.waitstatus_to_exitcode(status))
     assert run_python(code).stdout.strip() == "0"
     children = [line for line in log.read_text().splitlines() if line.startswith("child")]
     assert len(children) == len(set(children)) > 0
+
+
+def test_syslog_forwards_each_line_to_a_collector(tmp_path):
+    import socket
+
+    collector = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    collector.bind(("127.0.0.1", 0))
+    collector.settimeout(10)
+    port = collector.getsockname()[1]
+    handler = NonBlockingConcurrentHandler(tmp_path / "app.log", syslog=f"udp://127.0.0.1:{port}")
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.handle(record(7, logging.WARNING))
+    handler.close()
+    datagram = collector.recv(65536).decode()
+    collector.close()
+    assert datagram.startswith("<"), datagram  # an RFC 5424 priority
+    assert "WARNING record 7" in datagram
+    assert (tmp_path / "app.log").read_text() == "WARNING record 7\n"
+
+
+def test_a_bad_syslog_url_is_refused_by_name(tmp_path):
+    with pytest.raises(ValueError) as error:
+        ConcurrentRotatingFileHandler(tmp_path / "app.log", syslog="carrier-pigeon://x")
+    assert "carrier-pigeon" in str(error.value)
