@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import statistics
 import threading
 import time
 
@@ -228,28 +229,39 @@ def loop_gaps(logger, total: int) -> float:
     return run(main())
 
 
+class FormatOnly(logging.Handler):
+    """Formats each record in Python and writes nothing: the same work on
+    the loop as a handler, with no file, queue or thread."""
+
+    def emit(self, record):
+        self.format(record)
+
+
 def test_the_event_loop_keeps_ticking_while_8_tasks_log(log_path):
-    """While 8 tasks log 200,000 records, the largest gap of a 1 ms ticker
-    stays under 10 ms, or four times the gap the same tasks make with no
-    handler at all on a loaded machine (the handler never blocks the loop:
-    on a quiet machine the gap is about 2 ms, see benches/README.md)."""
-    total = scaled(200_000, 200_000)
+    """While 8 tasks log 200,000 records (100,000 in CI), the largest gap
+    of a 1 ms ticker (median of 3 runs) stays under 10 ms, or three times
+    the largest gap the same tasks make through a handler that only formats
+    (no file, no thread): on a loaded machine the scheduler's own gaps
+    dominate. A handler that blocked the loop on the file would show the
+    write's full duration in every run."""
+    total = scaled(200_000, 100_000)
     quiet = logging.getLogger("gap.baseline")
     quiet.propagate = False
-    quiet.addHandler(logging.NullHandler())
-    baseline = loop_gaps(quiet, total)
+    quiet.setLevel(logging.INFO)
+    quiet.addHandler(FormatOnly())
+    baseline = statistics.median(loop_gaps(quiet, total) for _ in range(3))
 
     handler = AsyncConcurrentHandler(log_path, queue_size=50_000)
     logger = logging.getLogger("gap.test")
     logger.setLevel(logging.INFO)
     logger.propagate = False
     logger.addHandler(handler)
-    largest = loop_gaps(logger, total)
+    largest = statistics.median(loop_gaps(logger, total) for _ in range(3))
     handler.flush()
     stats = handler.get_stats()
     logger.removeHandler(handler)
     handler.close()
-    assert stats["emitted"] == total
-    assert stats["written"] + stats["dropped"] == total
-    print(f"largest loop gap: {largest * 1000:.2f} ms (NullHandler: {baseline * 1000:.2f} ms)")
-    assert largest < max(0.010, 4 * baseline), f"largest gap {largest * 1000:.1f} ms"
+    assert stats["emitted"] == 3 * total
+    assert stats["written"] + stats["dropped"] == 3 * total
+    print(f"largest loop gap: {largest * 1000:.2f} ms (formatting only: {baseline * 1000:.2f} ms)")
+    assert largest < max(0.010, 3 * baseline), f"largest gap {largest * 1000:.1f} ms"
