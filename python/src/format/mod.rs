@@ -14,7 +14,8 @@
 //! 2. `asctime`, when the format uses it: `time.strftime` of the record's
 //!    second, called once per second and cached ([`time`]), then the
 //!    milliseconds as `default_msec_format` says;
-//! 3. the fields, from `record.__dict__` and the formatter's `defaults`;
+//! 3. the fields, from `record.__dict__` (see [`attrs`]) and the
+//!    formatter's `defaults`;
 //! 4. `exc_info` through `formatException` (cached in `record.exc_text`, as
 //!    Python does) and `stack_info` through `formatStack`, each after a
 //!    newline.
@@ -25,6 +26,7 @@
 //! the record, or a value Python would refuse, sends the whole record to
 //! the Python formatter, which raises what Python raises.
 
+mod attrs;
 mod spec;
 mod template;
 mod time;
@@ -36,6 +38,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString, PyTuple, PyType};
 
+use attrs::Attrs;
 use template::{How, Part};
 
 /// How a handler turns records into lines: compiled, or through Python.
@@ -62,6 +65,8 @@ enum Field {
         name: Py<PyString>,
         source: Source,
         how: Render,
+        /// `LogRecord`'s class has an attribute of this name too.
+        class_attribute: bool,
     },
 }
 
@@ -168,37 +173,50 @@ impl LineFormat {
         };
         let py = record.py();
         let known = known(py)?;
-        let dict = record
-            .getattr(intern!(py, "__dict__"))?
-            .cast_into::<PyDict>()?;
-        let message = message(py, known, record, &dict)?;
-        dict.set_item(intern!(py, "message"), &message)?;
+        let plain = record.get_type().is(known.record_type.bind(py));
+        let mut attrs = Attrs::new(record, plain);
+        let message = message(py, plain, record)?;
+        attrs.set(intern!(py, "message"), message.as_any())?;
         for part in &native.parts {
             match part {
                 Field::Text(text) => out.push_str(text),
-                Field::Value { name, source, how } => {
+                Field::Value {
+                    name,
+                    source,
+                    how,
+                    class_attribute,
+                } => {
                     let value = match source {
                         Source::Message => message.clone().into_any(),
                         Source::AscTime => match &native.asctime {
                             Some(asctime) if how.is_plain() => {
-                                if !asctime.render(py, &dict, out)? {
+                                if !asctime.render(py, &attrs, out)? {
                                     return Ok(false);
                                 }
                                 continue;
                             }
                             Some(asctime) => {
                                 let mut text = String::new();
-                                if !asctime.render(py, &dict, &mut text)? {
+                                if !asctime.render(py, &attrs, &mut text)? {
                                     return Ok(false);
                                 }
                                 PyString::new(py, &text).into_any()
                             }
                             None => return Ok(false),
                         },
-                        Source::Record => match lookup(&dict, native.defaults.as_ref(), name)? {
-                            Some(value) => value,
-                            None => return Ok(false),
-                        },
+                        Source::Record => {
+                            let name = name.bind(py);
+                            match attrs.field(name, *class_attribute)? {
+                                Some(value) => value,
+                                None => match &native.defaults {
+                                    Some(defaults) => match defaults.bind(py).get_item(name)? {
+                                        Some(value) => value,
+                                        None => return Ok(false),
+                                    },
+                                    None => return Ok(false),
+                                },
+                            }
+                        }
                     };
                     if !how.render(py, known, &value, out)? {
                         return Ok(false);
@@ -206,7 +224,7 @@ impl LineFormat {
                 }
             }
         }
-        native.append_exception(py, &dict, out)?;
+        native.append_exception(py, &attrs, out)?;
         Ok(true)
     }
 }
@@ -217,26 +235,26 @@ impl Native {
     fn append_exception(
         &self,
         py: Python<'_>,
-        dict: &Bound<'_, PyDict>,
+        attrs: &Attrs<'_, '_>,
         out: &mut String,
     ) -> PyResult<()> {
         let formatter = self.formatter.bind(py);
-        if let Some(exc_info) = dict.get_item(intern!(py, "exc_info"))?
+        if let Some(exc_info) = attrs.attr(intern!(py, "exc_info"))?
             && exc_info.is_truthy()?
         {
-            let cached = dict.get_item(intern!(py, "exc_text"))?;
+            let cached = attrs.attr(intern!(py, "exc_text"))?;
             if !cached.is_some_and(|t| t.is_truthy().unwrap_or(false)) {
                 let text = formatter.call_method1(intern!(py, "formatException"), (exc_info,))?;
-                dict.set_item(intern!(py, "exc_text"), text)?;
+                attrs.set(intern!(py, "exc_text"), &text)?;
             }
         }
-        if let Some(text) = dict.get_item(intern!(py, "exc_text"))?
+        if let Some(text) = attrs.attr(intern!(py, "exc_text"))?
             && text.is_truthy()?
         {
             end_line(out);
             push_str_of(&text, out)?;
         }
-        if let Some(stack) = dict.get_item(intern!(py, "stack_info"))?
+        if let Some(stack) = attrs.attr(intern!(py, "stack_info"))?
             && stack.is_truthy()?
         {
             end_line(out);
@@ -257,25 +275,17 @@ fn end_line(out: &mut String) {
 /// the C API; a subclass's own `getMessage` is called.
 fn message<'py>(
     py: Python<'py>,
-    known: &Known,
+    plain: bool,
     record: &Bound<'py, PyAny>,
-    dict: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyString>> {
-    if !record.get_type().is(known.record_type.bind(py)) {
+    if !plain {
         return record
             .call_method0(intern!(py, "getMessage"))?
             .cast_into::<PyString>()
             .map_err(Into::into);
     }
-    let (Some(msg), Some(args)) = (
-        dict.get_item(intern!(py, "msg"))?,
-        dict.get_item(intern!(py, "args"))?,
-    ) else {
-        return record
-            .call_method0(intern!(py, "getMessage"))?
-            .cast_into::<PyString>()
-            .map_err(Into::into);
-    };
+    let msg = record.getattr(intern!(py, "msg"))?;
+    let args = record.getattr(intern!(py, "args"))?;
     let text = if msg.is_exact_instance_of::<PyString>() {
         msg
     } else {
@@ -287,22 +297,6 @@ fn message<'py>(
         text
     };
     text.cast_into::<PyString>().map_err(Into::into)
-}
-
-/// A field's value: `record.__dict__[name]`, else the formatter's default.
-fn lookup<'py>(
-    dict: &Bound<'py, PyDict>,
-    defaults: Option<&Py<PyDict>>,
-    name: &Py<PyString>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
-    let py = dict.py();
-    if let Some(value) = dict.get_item(name.bind(py))? {
-        return Ok(Some(value));
-    }
-    match defaults {
-        Some(defaults) => defaults.bind(py).get_item(name.bind(py)),
-        None => Ok(None),
-    }
 }
 
 /// Appends a `str`'s text. Lone surrogates (which UTF-8 cannot hold) are
@@ -535,10 +529,12 @@ fn compile_native(
                         spec: PyString::new(py, &spec).unbind(),
                     },
                 };
+                let class_attribute = known.record_type.bind(py).hasattr(name.as_str())?;
                 Field::Value {
                     name: PyString::intern(py, &name).unbind(),
                     source,
                     how,
+                    class_attribute,
                 }
             }
         });

@@ -12,9 +12,10 @@ use std::sync::Mutex;
 
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyString};
+use pyo3::types::{PyFloat, PyInt, PyString};
 
 use super::Known;
+use super::attrs::Attrs;
 use super::spec::PercentSpec;
 
 /// The compiled `formatTime` of one formatter.
@@ -90,10 +91,10 @@ impl AscTime {
     pub(crate) fn render(
         &self,
         py: Python<'_>,
-        dict: &Bound<'_, PyDict>,
+        attrs: &Attrs<'_, '_>,
         out: &mut String,
     ) -> PyResult<bool> {
-        let Some(created) = number(dict.get_item(intern!(py, "created"))?) else {
+        let Some(created) = number(attrs.attr(intern!(py, "created"))?) else {
             return Ok(false);
         };
         if !created.is_finite() {
@@ -114,7 +115,7 @@ impl AscTime {
             }
         }
         if let Some(separator) = &self.msec_separator {
-            let Some(msecs) = number(dict.get_item(intern!(py, "msecs"))?) else {
+            let Some(msecs) = number(attrs.attr(intern!(py, "msecs"))?) else {
                 return Ok(false);
             };
             if !msecs.is_finite() {
