@@ -208,3 +208,29 @@ def test_records_from_threads_keep_their_thread_names(tmp_path):
         name, ident, n, _ = line.split(" ")
         assert name == f"worker-{n[1:]}"
         assert int(ident) > 0
+
+
+class PropertyRecord(logging.LogRecord):
+    @property
+    def shown(self):  # not in __dict__: a %-style field cannot see it
+        return "from a property"
+
+
+@pytest.mark.parametrize("fmt", ["%(getMessage)s", "%(shown)s", "{shown}"])
+def test_fields_come_from_the_records_dict_as_in_python(tmp_path, capsys, fmt):
+    style = "{" if fmt.startswith("{") else "%"
+    ours = ConcurrentRotatingFileHandler(tmp_path / "ours.log")
+    theirs = PythonCLH(str(tmp_path / "theirs.log"))
+    for handler in (ours, theirs):
+        handler.setFormatter(logging.Formatter(fmt, style=style, validate=False))
+    record = PropertyRecord("p", 20, "f", 1, "message", (), None)
+    ours.handle(record)
+    ours_err = capsys.readouterr().err
+    theirs.handle(record)
+    theirs_err = capsys.readouterr().err
+    ours.close()
+    theirs.close()
+    # Python CLH opens its file at the first write: none happened.
+    assert not (tmp_path / "theirs.log").exists()
+    assert (tmp_path / "ours.log").read_bytes() == b""
+    assert ours_err.splitlines()[-1] == theirs_err.splitlines()[-1]
