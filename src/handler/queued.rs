@@ -683,7 +683,7 @@ impl QueuedHandle {
     pub(crate) fn flush_blocking_within(&self, timeout: Duration) -> Result<()> {
         let queued = self.current_or_closed()?;
         let started = Instant::now();
-        blocking(|| block_on_until(queued.flush(), Some(started + timeout)))
+        blocking(|| block_on_until(queued.flush(Await::Confirmed), Some(started + timeout)))
             .unwrap_or_else(|| Err(Error::timeout(started.elapsed())))
     }
 
