@@ -65,7 +65,7 @@ def read_lines(path: Path) -> List[str]:
         data = gzip.decompress(data)
     text = data.decode("utf-8")
     assert text == "" or text.endswith("\n"), f"{path} ends in a torn line"
-    return text.splitlines()
+    return text.split("\n")[:-1]
 
 
 LINE = re.compile(r"^\S+ \S+ (\d+) INFO w(\d+) s(\d+) ([a-z0-9]+)$")
