@@ -126,6 +126,32 @@ impl NonBlockingConcurrentHandler {
         self.queued.flush_blocking()
     }
 
+    /// [`flush`](Self::flush), waiting at most `timeout`: for code that must
+    /// not hang when another process keeps the log's lock (an interpreter
+    /// or service shutting down). The records keep their place in the queue
+    /// when it times out; the writer goes on with them.
+    ///
+    /// ```
+    /// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
+    /// use std::time::Duration;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let (handler, _guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log")).build()?;
+    /// handler.emit(Record::new(Level::Info, "queued"));
+    /// handler.flush_timeout(Duration::from_secs(10))?;
+    /// assert_eq!(handler.stats().written, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`flush`](Self::flush), and
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) when the records
+    /// accepted before the call were not all written in time.
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<()> {
+        self.queued.flush_blocking_within(timeout)
+    }
+
     /// Rotates the log now, once everything accepted before is written; see
     /// [`AsyncConcurrentHandler::rotate_now`](crate::AsyncConcurrentHandler::rotate_now).
     ///

@@ -241,3 +241,27 @@ fn the_convenience_constructor_rotates() {
     assert!(handler.stats().rotations >= 5);
     assert_complete(&check_records(&all_lines(&log.path), true), 1, 200);
 }
+
+#[test]
+fn flush_timeout_gives_up_while_the_lock_is_held_and_loses_nothing() {
+    let log = TempLog::new();
+    let (handler, _guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .build()
+        .expect("build");
+    let holder = LockHolder::hold(&lock_path(&log));
+    for seq in 0..10 {
+        handler.emit(record(0, seq));
+    }
+    let started = Instant::now();
+    let err = handler
+        .flush_timeout(Duration::from_millis(200))
+        .expect_err("the lock is held elsewhere");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(handler.stats().written, 0);
+    holder.release();
+    handler
+        .flush_timeout(Duration::from_secs(30))
+        .expect("flushed once the lock is free");
+    assert_complete(&check_records(&all_lines(&log.path), true), 1, 10);
+}

@@ -153,6 +153,15 @@ impl QueuedHandle {
         self.current_or_closed()?.rotate_now().await
     }
 
+    /// [`flush_blocking`](Self::flush_blocking) with a deadline.
+    pub(crate) fn flush_blocking_within(&self, timeout: Duration) -> Result<()> {
+        let queued = self.current_or_closed()?;
+        let started = std::time::Instant::now();
+        let deadline = deadline_after(timeout);
+        blocking(|| block_on_until(queued.flush(Await::Confirmed), Some(deadline)))
+            .unwrap_or_else(|| Err(Error::timeout(started.elapsed())))
+    }
+
     pub(crate) fn rotate_now_blocking(&self) -> Result<()> {
         let queued = self.current_or_closed()?;
         blocking(|| block_on_until(queued.rotate_now(), None).unwrap_or(Err(Error::closed())))
