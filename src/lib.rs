@@ -205,6 +205,11 @@ compile_error!(
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// The deployment guide's examples, compiled as doctests.
+#[cfg(all(doctest, feature = "syslog"))]
+#[doc = include_str!("../DEPLOYMENT.md")]
+pub struct DeploymentDoctests;
+
 mod buffers;
 mod clock;
 #[cfg(feature = "config")]

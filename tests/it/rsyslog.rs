@@ -36,7 +36,7 @@ pub struct Listeners {
     /// imuxsock on a socket in the directory.
     pub unix: bool,
     /// rsyslog's global `maxMessageSize` (imrelp's `maxDataSize` follows
-    /// it); `None`: 256 KiB, room for every test's hostile records.
+    /// it); `None`: the deployment guide's 64 KiB.
     pub max_message_size: Option<usize>,
 }
 
@@ -109,6 +109,36 @@ pub fn rsyslogd() -> Option<PathBuf> {
     }
 }
 
+/// The collector configuration the deployment guide gives (DEPLOYMENT.md,
+/// between its `begin collector.conf` and `end collector.conf` marks):
+/// every test's rsyslogd runs it, with the test's ports and paths.
+fn guide_collector_conf() -> String {
+    const GUIDE: &str = include_str!("../../DEPLOYMENT.md");
+    let start = GUIDE
+        .find("<!-- begin collector.conf -->")
+        .and_then(|at| {
+            GUIDE[at..]
+                .find("```conf\n")
+                .map(|fence| at + fence + "```conf\n".len())
+        })
+        .expect("DEPLOYMENT.md holds the collector's configuration");
+    let end = start
+        + GUIDE[start..]
+            .find("```\n<!-- end collector.conf -->")
+            .expect("its end");
+    GUIDE[start..end].to_owned()
+}
+
+/// The statement of `conf` that starts with `start`, up to its closing
+/// parenthesis and line end.
+fn guide_statement(conf: &str, start: &str) -> String {
+    let at = conf
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in the guide's configuration"));
+    let end = at + conf[at..].find(")\n").expect("a closing parenthesis") + 2;
+    conf[at..end].to_owned()
+}
+
 /// A running rsyslogd, killed when dropped.
 #[derive(Debug)]
 pub struct Rsyslog {
@@ -174,38 +204,43 @@ impl Rsyslog {
     }
 
     fn write_config(&self) {
-        let dir = self.dir.display();
+        let dir = self.dir.display().to_string();
         let p = &self.ports;
-        let max_message_size = self.listeners.max_message_size.unwrap_or(256 * 1024);
-        let mut conf = format!(
-            r#"global(workDirectory="{dir}" maxMessageSize="{max_message_size}")
-main_queue(queue.type="Direct")
-module(load="imtcp" maxSessions="200")
-module(load="imrelp")
-template(name="clhjson" type="list" option.jsonf="on") {{
-  property(outname="raw" name="rawmsg" format="jsonf")
-  property(outname="severity" name="syslogseverity" format="jsonf")
-  property(outname="facility" name="syslogfacility" format="jsonf")
-  property(outname="host" name="hostname" format="jsonf")
-  property(outname="app" name="app-name" format="jsonf")
-  property(outname="procid" name="procid" format="jsonf")
-  property(outname="msgid" name="msgid" format="jsonf")
-  property(outname="sd" name="structured-data" format="jsonf")
-  property(outname="msg" name="msg" format="jsonf")
-}}
-ruleset(name="clh") {{
-  action(type="omfile" file="{dir}/received.jsonl" template="clhjson" flushOnTXEnd="on" asyncWriting="off")
-}}
-"#
-        );
-        // imtcp is always there: it is how readiness is probed.
-        conf += &format!("input(type=\"imtcp\" port=\"{}\" ruleset=\"clh\")\n", p.tcp);
-        if self.listeners.relp {
-            conf += &format!(
-                "input(type=\"imrelp\" port=\"{}\" ruleset=\"clh\")\n",
-                p.relp
+        let mut conf = guide_collector_conf()
+            .replace("/var/spool/rsyslog", &dir)
+            .replace("/var/log/collector", &dir)
+            .replace(r#"port="2514""#, &format!(r#"port="{}""#, p.relp));
+        if let Some(max) = self.listeners.max_message_size {
+            conf = conf.replace(
+                r#"maxMessageSize="64k""#,
+                &format!(r#"maxMessageSize="{max}""#),
             );
         }
+        // The guide's RELP-over-TLS input, with this run's port and files,
+        // when the test asks for it.
+        let tls_input = guide_statement(&conf, r#"input(type="imrelp" port="2515""#);
+        let relp_tls = match (&self.certs, self.listeners.relp_tls) {
+            (Some(certs), true) => tls_input
+                .replace(r#"port="2515""#, &format!(r#"port="{}""#, p.relp_tls))
+                .replace("/etc/rsyslog/tls/ca.pem", &certs.ca.display().to_string())
+                .replace(
+                    "/etc/rsyslog/tls/collector.pem",
+                    &certs.server_cert.display().to_string(),
+                )
+                .replace(
+                    "/etc/rsyslog/tls/collector-key.pem",
+                    &certs.server_key.display().to_string(),
+                ),
+            _ => String::new(),
+        };
+        conf = conf.replace(&tls_input, &relp_tls);
+        if !self.listeners.relp {
+            let plain = guide_statement(&conf, r#"input(type="imrelp" port="#);
+            conf = conf.replace(&plain, "");
+        }
+        conf += "\n# The tests' own listeners.\nmodule(load=\"imtcp\" maxSessions=\"200\")\n";
+        // imtcp is always there: it is how readiness is probed.
+        conf += &format!("input(type=\"imtcp\" port=\"{}\" ruleset=\"clh\")\n", p.tcp);
         if let Some(certs) = &self.certs {
             let tls_input = |port: u16, auth: &str| {
                 format!(
@@ -222,16 +257,6 @@ ruleset(name="clh") {{
             }
             if self.listeners.tls_client_auth {
                 conf += &tls_input(p.tls_client_auth, "x509/certvalid");
-            }
-            if self.listeners.relp_tls {
-                conf += &format!(
-                    "input(type=\"imrelp\" port=\"{}\" ruleset=\"clh\" tls=\"on\" tls.authMode=\"certvalid\" tls.caCert=\"{}\" \
-                     tls.myCert=\"{}\" tls.myPrivKey=\"{}\")\n",
-                    p.relp_tls,
-                    certs.ca.display(),
-                    certs.server_cert.display(),
-                    certs.server_key.display()
-                );
             }
         }
         if self.listeners.udp {
