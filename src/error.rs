@@ -13,24 +13,33 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// match on), on which file or collector ([`path`](Error::path),
 /// [`address`](Error::address)), and why: the operating system's error is
 /// kept whole ([`io_error`](Error::io_error), with its
-/// [`io::ErrorKind`] and errno). Its `Display` says all of it on one line,
-/// with a hint where one helps, so a user who prints an error with `{}`
-/// learns everything needed to fix it:
+/// [`io::ErrorKind`] and errno). Its `Display` says all of it on one line
+/// (a config file's parse error adds the parser's drawing of the line at
+/// fault): the path in quotes, the cause, and what to do where that helps.
+/// `Debug` prints the same text, so that `main` returning
+/// `Result<(), Box<dyn Error>>` shows it as it is; `{:#?}` shows the
+/// structure.
 ///
 /// ```
 /// use concurrent_log_handler::{ConcurrentRotatingFileHandler, ErrorKind};
 ///
 /// let dir = tempfile::tempdir()?;
-/// let err = ConcurrentRotatingFileHandler::builder(dir.path().join("missing/app.log"))
+/// let log = dir.path().join("missing/app.log");
+/// let err = ConcurrentRotatingFileHandler::builder(&log)
 ///     .create_dirs(false)
 ///     .build()
 ///     .unwrap_err();
-/// // The lock file beside the log is opened first.
-/// assert_eq!(err.kind(), ErrorKind::OpenLockFile);
-/// let text = err.to_string();
-/// assert!(text.contains("missing/.__app.lock"), "{text}"); // the path
-/// assert!(text.contains("No such file or directory"), "{text}"); // the cause
-/// assert!(text.contains("lock_file_directory"), "{text}"); // the hint
+/// assert_eq!(err.kind(), ErrorKind::OpenLog);
+/// assert_eq!(
+///     err.to_string(),
+///     format!(
+///         "cannot open log file {:?}: directory {:?} does not exist \
+///          (create it, or build the handler with create_dirs(true), the default)",
+///         log,
+///         dir.path().join("missing"),
+///     )
+/// );
+/// assert_eq!(format!("{err:?}"), err.to_string());
 /// assert_eq!(err.io_error().unwrap().kind(), std::io::ErrorKind::NotFound);
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -63,6 +72,12 @@ struct Inner {
 enum What {
     Nothing,
     Path(PathBuf),
+    /// A file or directory could not be made, for a reason the file system
+    /// shows better than the operating system's error does.
+    Blocked {
+        path: PathBuf,
+        obstacle: Obstacle,
+    },
     Move {
         from: PathBuf,
         to: PathBuf,
@@ -87,7 +102,26 @@ enum What {
         pending: u64,
     },
     Reason(String),
+    /// A config file that could not be parsed.
+    ConfigFile {
+        path: PathBuf,
+        reason: String,
+    },
     Waited(Duration),
+}
+
+/// Why a file or directory could not be made, found by looking at its path
+/// after the operating system refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Obstacle {
+    /// This directory, where the file goes, does not exist.
+    MissingDir(PathBuf),
+    /// A file stands at this path, where a directory must be.
+    FileInTheWay(PathBuf),
+    /// The file exists, and its permissions do not let this user write it.
+    FileNotWritable,
+    /// This directory does not let this user create files in it.
+    DirNotWritable(PathBuf),
 }
 
 /// The kind of an [`Error`]: what failed. New kinds may be added.
@@ -190,6 +224,30 @@ impl Error {
     /// A failed file operation of `kind` on `path`.
     pub(crate) fn io(kind: ErrorKind, path: impl Into<PathBuf>, source: io::Error) -> Error {
         Error::new(kind, What::Path(path.into()), Some(source))
+    }
+
+    /// A file operation of `kind` on `path` that failed because of `obstacle`.
+    pub(crate) fn blocked(
+        kind: ErrorKind,
+        path: impl Into<PathBuf>,
+        obstacle: Obstacle,
+        source: io::Error,
+    ) -> Error {
+        let what = What::Blocked {
+            path: path.into(),
+            obstacle,
+        };
+        Error::new(kind, what, Some(source))
+    }
+
+    /// The config file at `path` cannot be parsed, for `reason`.
+    #[cfg_attr(not(feature = "config"), allow(dead_code))]
+    pub(crate) fn config_file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Error {
+        let what = What::ConfigFile {
+            path: path.into(),
+            reason: reason.into(),
+        };
+        Error::new(ErrorKind::InvalidConfig, what, None)
     }
 
     /// A rename from `from` to `to` that failed while rotating.
@@ -313,7 +371,8 @@ impl Error {
     }
 
     /// The file the failed operation was working on, if any (for a failed
-    /// rename, the file being moved).
+    /// rename, the file being moved; for a config file that cannot be
+    /// parsed, that file).
     ///
     /// ```
     /// use concurrent_log_handler::ConcurrentRotatingFileHandler;
@@ -328,9 +387,11 @@ impl Error {
     /// ```
     pub fn path(&self) -> Option<&Path> {
         match &self.inner.what {
-            What::Path(path) | What::Replaced { path, .. } | What::Move { from: path, .. } => {
-                Some(path)
-            }
+            What::Path(path)
+            | What::Blocked { path, .. }
+            | What::ConfigFile { path, .. }
+            | What::Replaced { path, .. }
+            | What::Move { from: path, .. } => Some(path),
             _ => None,
         }
     }
@@ -362,34 +423,82 @@ impl Error {
         self.inner.kind == ErrorKind::Closed
     }
 
-    /// The advice printed after the cause, for failures users fix by
-    /// configuration.
-    fn hint(&self) -> Option<&'static str> {
-        match self.inner.kind {
-            ErrorKind::OpenLockFile | ErrorKind::Lock => Some(
-                "every process writing the log needs to create and lock this file: \
-                 make its directory writable, or put it elsewhere with lock_file_directory",
-            ),
-            ErrorKind::CreateDir | ErrorKind::OpenLog => {
-                Some("check the path and the permissions of its directory")
-            }
-            _ => None,
+    /// The advice written after the cause, in parentheses, where the
+    /// message alone does not say what to do.
+    fn write_hint(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.inner.kind;
+        let lock = matches!(kind, ErrorKind::OpenLockFile | ErrorKind::Lock);
+        let elsewhere = if lock {
+            "put the lock file elsewhere with lock_file_directory"
+        } else {
+            "log elsewhere"
+        };
+        if let What::Blocked { obstacle, .. } = &self.inner.what {
+            return match obstacle {
+                Obstacle::MissingDir(_) => f.write_str(
+                    " (create it; create_dirs(true), the default, creates it when the handler \
+                     is built)",
+                ),
+                Obstacle::FileInTheWay(_) => {
+                    write!(f, " (move that file away, or {elsewhere})")
+                }
+                Obstacle::FileNotWritable => write!(
+                    f,
+                    " (the file's permissions do not let this user write it{}: change them \
+                     (chmod, chown), or {elsewhere})",
+                    if lock {
+                        ", and every process writing the log must"
+                    } else {
+                        ""
+                    }
+                ),
+                Obstacle::DirNotWritable(dir) => write!(
+                    f,
+                    " (directory {dir:?} does not let this user create files in it: make it \
+                     writable, or {elsewhere})"
+                ),
+            };
         }
+        let io_kind = self.inner.source.as_ref().map(io::Error::kind);
+        let hint = match (kind, io_kind) {
+            (ErrorKind::OpenLockFile | ErrorKind::Lock, _) => {
+                "every process writing the log needs to create and lock this file: make its \
+                 directory writable, or put it elsewhere with lock_file_directory"
+            }
+            (ErrorKind::CreateDir | ErrorKind::OpenLog, _) => {
+                "check the path and the permissions of its directory"
+            }
+            (
+                ErrorKind::Write | ErrorKind::Sync | ErrorKind::Rotate | ErrorKind::Compress,
+                Some(io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded),
+            ) => "the file system is full, or this user's quota is used up: free some space",
+            (ErrorKind::Write, Some(io::ErrorKind::FileTooLarge)) => {
+                "the log reached the process's file size limit (ulimit -f): lower max_bytes, \
+                 or raise the limit"
+            }
+            (_, Some(io::ErrorKind::ReadOnlyFilesystem)) => "the file system is mounted read-only",
+            (ErrorKind::Rotate, _) => "the lines were written all the same",
+            (ErrorKind::Compress, _) => {
+                "the backup is kept uncompressed, and compressed at the next rotation or start"
+            }
+            (ErrorKind::TlsFile, _) => "it must be a PEM file this user can read",
+            (ErrorKind::Timeout, _) => "it goes on in the background",
+            _ => return Ok(()),
+        };
+        write!(f, " ({hint})")
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = &self.inner.what;
-        let path = self.path().map(Path::display);
         match (self.inner.kind, what) {
             (ErrorKind::Rotate, What::Move { from, to }) => {
-                write!(f, "cannot rotate {} to {}", from.display(), to.display())?;
+                write!(f, "cannot rotate {from:?} to {to:?}")?;
             }
             (ErrorKind::LockFileReplaced, What::Replaced { path, rounds }) => write!(
                 f,
-                "cannot lock {}: the lock file was replaced {rounds} times while locking it",
-                path.display()
+                "cannot lock {path:?}: the lock file was replaced {rounds} times while locking it"
             )?,
             (
                 ErrorKind::Rejected,
@@ -413,25 +522,44 @@ impl fmt::Display for Error {
             (ErrorKind::InvalidConfig, What::Reason(reason)) => {
                 write!(f, "invalid configuration: {reason}")?;
             }
+            (ErrorKind::InvalidConfig, What::ConfigFile { path, reason }) => {
+                write!(f, "invalid configuration in {path:?}: {reason}")?;
+            }
             (ErrorKind::Timeout, What::Waited(waited)) => {
                 write!(f, "the log writer did not finish within {waited:?}")?;
             }
             (kind, _) => {
                 f.write_str(kind.describe())?;
-                if let Some(path) = path {
-                    write!(f, " {path}")?;
+                if let Some(path) = self.path() {
+                    write!(f, " {path:?}")?;
                 } else if let Some(address) = self.address() {
                     write!(f, " {address}")?;
                 }
             }
         }
-        if let Some(source) = &self.inner.source {
-            write!(f, ": {source}")?;
+        match what {
+            // The file system's answer says more than the OS error's
+            // ("File exists", "No such file or directory"), which
+            // `io_error` keeps.
+            What::Blocked {
+                obstacle: Obstacle::MissingDir(dir),
+                ..
+            } => write!(f, ": directory {dir:?} does not exist")?,
+            What::Blocked {
+                path,
+                obstacle: Obstacle::FileInTheWay(file),
+            } if file == path => f.write_str(": a file stands where the directory must be")?,
+            What::Blocked {
+                obstacle: Obstacle::FileInTheWay(file),
+                ..
+            } => write!(f, ": a file stands where a directory must be, at {file:?}")?,
+            _ => {
+                if let Some(source) = &self.inner.source {
+                    write!(f, ": {source}")?;
+                }
+            }
         }
-        if let Some(hint) = self.hint() {
-            write!(f, " ({hint})")?;
-        }
-        Ok(())
+        self.write_hint(f)
     }
 }
 
@@ -474,8 +602,13 @@ impl ErrorKind {
     }
 }
 
+/// The message, as `Display` writes it: what `main` prints when it returns
+/// the error. `{:#?}` shows the structure instead.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            return fmt::Display::fmt(self, f);
+        }
         let mut debug = f.debug_struct("Error");
         debug.field("kind", &self.inner.kind);
         match &self.inner.what {
@@ -507,52 +640,93 @@ mod tests {
 
     #[test]
     fn display_names_the_path_the_cause_and_a_hint() {
+        let os = io::Error::from_raw_os_error;
         let cases = [
             (
                 Error::io(
                     ErrorKind::OpenLockFile,
                     "/proc/.__app.lock",
-                    io::Error::from_raw_os_error(libc::EACCES),
+                    os(libc::EACCES),
                 ),
-                "cannot open lock file /proc/.__app.lock: Permission denied (os error 13) (every process",
+                "cannot open lock file \"/proc/.__app.lock\": Permission denied (os error 13) \
+                 (every process writing the log needs to create and lock this file: make its \
+                 directory writable, or put it elsewhere with lock_file_directory)",
             ),
             (
                 Error::rotate(
                     Path::new("/d/app.log"),
                     Path::new("/d/app.log.1"),
-                    io::Error::from_raw_os_error(libc::EXDEV),
+                    os(libc::EXDEV),
                 ),
-                "cannot rotate /d/app.log to /d/app.log.1: Invalid cross-device link (os error 18)",
+                "cannot rotate \"/d/app.log\" to \"/d/app.log.1\": Invalid cross-device link \
+                 (os error 18) (the lines were written all the same)",
             ),
             (
-                Error::io(
-                    ErrorKind::Remove,
-                    "/d/app.log.9",
-                    io::Error::from_raw_os_error(libc::EISDIR),
+                Error::io(ErrorKind::Remove, "/d/app.log.9", os(libc::EISDIR)),
+                "cannot remove \"/d/app.log.9\": Is a directory (os error 21)",
+            ),
+            (
+                Error::io(ErrorKind::Write, "/d/app.log", os(libc::ENOSPC)),
+                "cannot write log file \"/d/app.log\": No space left on device (os error 28) \
+                 (the file system is full, or this user's quota is used up: free some space)",
+            ),
+            (
+                Error::blocked(
+                    ErrorKind::CreateDir,
+                    "/etc/passwd/logs",
+                    Obstacle::FileInTheWay("/etc/passwd".into()),
+                    os(libc::ENOTDIR),
                 ),
-                "cannot remove /d/app.log.9: Is a directory (os error 21)",
+                "cannot create directory \"/etc/passwd/logs\": a file stands where a directory \
+                 must be, at \"/etc/passwd\" (move that file away, or log elsewhere)",
+            ),
+            (
+                Error::blocked(
+                    ErrorKind::OpenLockFile,
+                    "/locks/.__app.lock",
+                    Obstacle::DirNotWritable("/locks".into()),
+                    os(libc::EACCES),
+                ),
+                "cannot open lock file \"/locks/.__app.lock\": Permission denied (os error 13) \
+                 (directory \"/locks\" does not let this user create files in it: make it \
+                 writable, or put the lock file elsewhere with lock_file_directory)",
+            ),
+            (
+                Error::config_file("/etc/app/log.json", "JSON parse error at line 1, column 2"),
+                "invalid configuration in \"/etc/app/log.json\": JSON parse error at line 1, \
+                 column 2",
             ),
             (Error::closed(), "the log handler is closed"),
             (
                 Error::timeout(Duration::from_millis(50)),
-                "the log writer did not finish within 50ms",
+                "the log writer did not finish within 50ms (it goes on in the background)",
             ),
             (
                 Error::net(
                     ErrorKind::Connect,
                     "relp://logs:2514",
-                    io::Error::from_raw_os_error(libc::ECONNREFUSED),
+                    os(libc::ECONNREFUSED),
                 ),
                 "cannot connect to syslog collector relp://logs:2514: Connection refused (os error 111)",
             ),
         ];
         for (err, want) in cases {
-            let text = err.to_string();
-            assert!(
-                text.starts_with(want),
-                "{text:?} does not start with {want:?}"
-            );
+            assert_eq!(err.to_string(), want);
+            assert_eq!(format!("{err:?}"), want, "Debug is Display");
         }
+    }
+
+    #[test]
+    fn alternate_debug_shows_the_structure() {
+        let err = Error::io(
+            ErrorKind::OpenLog,
+            "/d/app.log",
+            io::Error::from_raw_os_error(libc::EISDIR),
+        );
+        let debug = format!("{err:#?}");
+        assert!(debug.starts_with("Error {\n    kind: OpenLog,"), "{debug}");
+        assert!(debug.contains("\"/d/app.log\""), "{debug}");
+        assert!(debug.contains("code: 21"), "{debug}");
     }
 
     #[test]

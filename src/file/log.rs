@@ -14,6 +14,7 @@ use std::time::Duration;
 use super::backups::{self, Retention};
 use super::compress::{Claim, CompressionIdle, Compressor, CompressorConfig, Naming, is_claimed};
 use super::lock::{LockFile, LockGuard, lock_file_path};
+use super::obstacle;
 use super::options::FileConfig;
 use super::rotation::{Rotation, SizeLimit, TimedPolicy, epoch_seconds, temp_rotation_path};
 use crate::clock::Clock;
@@ -120,15 +121,16 @@ impl LockedFile {
         if let Some(compression) = config.compression
             && !compression.is_available()
         {
+            let feature = compression.feature();
             return Err(Error::invalid_config(format!(
-                "compression {compression:?} needs the `{}` feature of concurrent-log-handler",
-                compression.feature()
+                "compression {feature:?} needs the {feature:?} feature of concurrent-log-handler \
+                 (add features = [{feature:?}] to its line in Cargo.toml)"
             )));
         }
         if config.path.file_name().is_none() {
             return Err(Error::invalid_config(format!(
-                "log path {} does not name a file",
-                config.path.display()
+                "log path {:?} does not name a file (give one such as \"logs/app.log\")",
+                config.path
             )));
         }
         // Python CLH works on abspath(filename), without resolving symlinks (§1).
@@ -137,9 +139,13 @@ impl LockedFile {
         let lock_path = lock_file_path(&path, config.lock_dir.as_deref());
         if config.create_dirs {
             for dir in [path.parent(), lock_path.parent()].into_iter().flatten() {
-                fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(ErrorKind::CreateDir, dir.to_path_buf(), e))?;
+                fs::create_dir_all(dir).map_err(|e| obstacle::create_dir_error(dir, e))?;
             }
+        } else {
+            // The lock file is opened first; a missing directory is the
+            // log's, named as such.
+            obstacle::check_dir_of(ErrorKind::OpenLog, &path)?;
+            obstacle::check_dir_of(ErrorKind::OpenLockFile, &lock_path)?;
         }
         let mut lock = LockFile::open(&lock_path, config.file_mode)?;
         // Open now so that an unwritable log fails the build, not the first write.
@@ -600,7 +606,7 @@ fn open_log(path: &Path, mode: u32) -> Result<File> {
             io::ErrorKind::PermissionDenied => open(false),
             _ => Err(e),
         })
-        .map_err(|e| Error::io(ErrorKind::OpenLog, path.to_path_buf(), e))
+        .map_err(|e| obstacle::open_error(ErrorKind::OpenLog, path, e))
 }
 
 /// The size of the file now at `path`, reopening it first if the descriptor in

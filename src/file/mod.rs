@@ -18,6 +18,7 @@ mod codec;
 mod compress;
 mod lock;
 mod log;
+mod obstacle;
 mod options;
 mod rotation;
 

@@ -64,6 +64,7 @@ fn entry() {
         "errors_only_layer" => errors_with_only_our_tracing(log, false),
         "errors_only_fmt" => errors_with_only_our_tracing(log, true),
         "perm" => permission_writer(log, writer, count),
+        "open_errors" => crate::messages::unprivileged_child(&log),
         "killed_writer" => killed_writer(log, writer, max_bytes, backups),
         "paced" => paced_writer(log, writer, count, max_bytes, backups, None),
         "paced_gzip" => paced_writer(

@@ -15,6 +15,8 @@
 //! - `crash`: SIGKILL mid-batch and mid-rotation, fork without exec
 //! - `hostile`: input that tries to break lines or memory
 //! - `api`: Send/Sync/Debug of the public types, formats
+//! - `messages`: the whole text of the errors a first hour meets (paths,
+//!   config files, permissions)
 //! - `json`: the JSON-lines formatter against hostile input (feature `json`)
 //! - `integrations`: the `tracing` layer and writer, the `log` backend
 //! - `filters`: `RUST_LOG`-style filters and their reload in the `log`
@@ -48,6 +50,7 @@ mod interop_python;
 #[cfg(feature = "json")]
 mod json;
 mod lifecycle;
+mod messages;
 mod multiprocess;
 mod nonblocking;
 mod regression;
