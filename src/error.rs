@@ -33,8 +33,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// assert_eq!(
 ///     err.to_string(),
 ///     format!(
-///         "cannot open log file {:?}: directory {:?} does not exist \
-///          (create it, or build the handler with create_dirs(true), the default)",
+///         "cannot open log file {:?}: directory {:?} does not exist (create it; \
+///          create_dirs(true), the default, creates it only when the handler is built)",
 ///         log,
 ///         dir.path().join("missing"),
 ///     )
@@ -436,8 +436,8 @@ impl Error {
         if let What::Blocked { obstacle, .. } = &self.inner.what {
             return match obstacle {
                 Obstacle::MissingDir(_) => f.write_str(
-                    " (create it; create_dirs(true), the default, creates it when the handler \
-                     is built)",
+                    " (create it; create_dirs(true), the default, creates it only when the \
+                     handler is built)",
                 ),
                 Obstacle::FileInTheWay(_) => {
                     write!(f, " (move that file away, or {elsewhere})")

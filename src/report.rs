@@ -2,14 +2,17 @@
 //! dropped records into the log itself.
 //!
 //! No error goes unreported, and none floods: write errors go out at most once
-//! per second (through `tracing` when a subscriber is installed and the
-//! `tracing` feature is on, else one line on stderr), with a count of those held back. Drops become a warning line in
+//! per second, with a count of those held back when there are some: to the
+//! handler's error hook if it has one, else through `tracing` when a
+//! subscriber is installed and the `tracing` feature is on, else as one line
+//! on stderr. Drops become a warning line in
 //! the log, at most once per [`DROP_REPORT_EVERY`] drops or once per
 //! [`DROP_REPORT_INTERVAL`], and whenever the handler is flushed or shut down.
 
 use std::error::Error as _;
-use std::sync::Mutex;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
@@ -26,14 +29,39 @@ pub(crate) const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// The target of the lines this crate writes about itself.
 pub(crate) const SELF_TARGET: &str = "concurrent_log_handler";
 
-/// Reports write errors, at most once per [`ERROR_REPORT_INTERVAL`].
+/// A function a handler's errors go to instead of the default report (see
+/// `on_error` on the builders).
+#[derive(Clone)]
+pub(crate) struct ErrorHook(Arc<dyn Fn(&Error) + Send + Sync>);
+
+impl ErrorHook {
+    pub(crate) fn new(hook: impl Fn(&Error) + Send + Sync + 'static) -> ErrorHook {
+        ErrorHook(Arc::new(hook))
+    }
+}
+
+impl std::fmt::Debug for ErrorHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorHook")
+    }
+}
+
+/// Reports write errors, at most once per [`ERROR_REPORT_INTERVAL`]: to the
+/// handler's hook if it has one, else through `tracing` or on stderr.
 #[derive(Debug, Default)]
 pub(crate) struct ErrorReporter {
     last: Mutex<Option<Instant>>,
     held_back: AtomicU64,
+    hook: OnceLock<ErrorHook>,
 }
 
 impl ErrorReporter {
+    /// Sends this reporter's reports to `hook` from now on (the first hook
+    /// set stays).
+    pub(crate) fn set_hook(&self, hook: ErrorHook) {
+        let _ = self.hook.set(hook);
+    }
+
     pub(crate) fn report(&self, error: &Error) {
         let now = Instant::now();
         {
@@ -47,31 +75,53 @@ impl ErrorReporter {
             // logs through this very handler may come back here.
         }
         let held_back = self.held_back.swap(0, Ordering::Relaxed);
+        if let Some(ErrorHook(hook)) = self.hook.get() {
+            // A hook that panics must not take the writer with it; its
+            // report then goes where it would have gone without a hook.
+            if catch_unwind(AssertUnwindSafe(|| hook(error))).is_ok() {
+                return;
+            }
+        }
         let message = error_chain(error);
         if !report_through_tracing(&message, held_back) {
-            to_stderr(&format!(
-                "{SELF_TARGET}: {message} ({held_back} more errors held back)"
-            ));
+            to_stderr(&stderr_report(&message, held_back));
         }
     }
 }
 
+/// The line a report is on stderr; the count of reports held back since
+/// the last one only when there were some.
+fn stderr_report(message: &str, held_back: u64) -> String {
+    match held_back {
+        0 => format!("{SELF_TARGET}: {message}"),
+        1 => format!("{SELF_TARGET}: {message} (1 more error held back since the last report)"),
+        n => format!("{SELF_TARGET}: {message} ({n} more errors held back since the last report)"),
+    }
+}
+
 /// Reports through `tracing` when this thread has a subscriber (the writer
-/// thread sees the global one); returns whether it did. This crate's own
-/// layer and fmt writer cannot log an error of the handler into it, and
-/// print it on stderr instead (see `integrations::tracing`).
+/// thread sees the global one) that does not log into one of this crate's
+/// handlers; returns whether it did. A subscriber with this crate's layer
+/// or `fmt` writer in it would print the report twice (its other layers in
+/// their format, the crate's layer on stderr, as the failing handler cannot
+/// take it): such a report goes on stderr once, in the crate's own words.
 #[cfg(feature = "tracing")]
 fn report_through_tracing(message: &str, held_back: u64) -> bool {
     let subscribed = tracing::dispatcher::get_default(|dispatch| {
         !dispatch.is::<tracing::subscriber::NoSubscriber>()
+            && !crate::integrations::tracing::logs_into_a_handler(dispatch)
     });
     if subscribed {
-        tracing::error!(
-            target: SELF_TARGET,
-            error = %message,
-            held_back,
-            "log handler error"
-        );
+        if held_back == 0 {
+            tracing::error!(target: SELF_TARGET, error = %message, "log handler error");
+        } else {
+            tracing::error!(
+                target: SELF_TARGET,
+                error = %message,
+                held_back,
+                "log handler error"
+            );
+        }
     }
     subscribed
 }

@@ -97,6 +97,9 @@ impl LockedFile {
         counters: Arc<Counters>,
         errors: Arc<ErrorReporter>,
     ) -> Result<LockedFile> {
+        if let Some(hook) = &config.on_error {
+            errors.set_hook(hook.clone());
+        }
         if let Some(Rotation::Every(d)) = config.rotation
             && d < Duration::from_secs(1)
         {

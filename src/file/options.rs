@@ -33,6 +33,9 @@ pub(crate) struct FileConfig {
     pub(crate) max_age: Option<Duration>,
     pub(crate) rotate_on_open: bool,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Where the errors go that no caller receives; the default report
+    /// without it.
+    pub(crate) on_error: Option<crate::report::ErrorHook>,
     /// Also forward every record to this collector.
     #[cfg(feature = "syslog")]
     pub(crate) syslog: Option<crate::SyslogConfig>,
@@ -54,6 +57,7 @@ impl FileConfig {
             max_age: None,
             rotate_on_open: false,
             clock: Arc::new(SystemClock),
+            on_error: None,
             #[cfg(feature = "syslog")]
             syslog: None,
         }

@@ -177,6 +177,48 @@ macro_rules! builder_options {
             self
         }
 
+        /// Where the errors go that the handler cannot return to a caller (a
+        /// failed write of queued records, a failed rotation, sync or
+        /// compression): `hook` is called with each, at most once a second
+        /// (the rest are counted in [`Stats`](crate::Stats)), instead of the
+        /// default report, which goes through `tracing` (feature `tracing`,
+        /// when a subscriber that does not log into this crate's handlers is
+        /// installed) or else on stderr. It runs on the thread that met the
+        /// error, often the handler's writer: keep it short. A hook that
+        /// panics is reported the default way.
+        ///
+        /// ```
+        /// use std::sync::{Arc, Mutex};
+        /// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
+        ///
+        /// let dir = tempfile::tempdir()?;
+        /// let log = dir.path().join("app.log");
+        /// let seen = Arc::new(Mutex::new(Vec::new()));
+        /// let errors = Arc::clone(&seen);
+        /// let (handler, guard) = NonBlockingConcurrentHandler::builder(&log)
+        ///     .on_error(move |err| errors.lock().unwrap().push(err.to_string()))
+        ///     .build()?;
+        /// // A directory where the log was: the writer cannot open it.
+        /// std::fs::remove_file(&log)?;
+        /// std::fs::create_dir(&log)?;
+        /// handler.emit(Record::new(Level::Info, "kept, and written once the path is fixed"));
+        /// assert!(handler.flush().is_err());
+        /// assert_eq!(
+        ///     seen.lock().unwrap()[0],
+        ///     format!("cannot open log file {log:?}: Is a directory (os error 21) \
+        ///              (check the path and the permissions of its directory)"),
+        /// );
+        /// std::fs::remove_dir(&log)?;
+        /// handler.flush()?;
+        /// drop(guard);
+        /// assert_eq!(std::fs::read_to_string(&log)?.lines().count(), 1);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn on_error(mut self, hook: impl Fn(&crate::Error) + Send + Sync + 'static) -> Self {
+            self.$($path).+.file.on_error = Some(crate::report::ErrorHook::new(hook));
+            self
+        }
+
         /// How records become lines; [`TextFormatter`](crate::format::TextFormatter)
         /// by default.
         pub fn formatter(mut self, formatter: impl crate::format::Formatter) -> Self {

@@ -27,6 +27,8 @@
 //!   parsed, feature `json`)
 //! - `regression`: promises at the edges: order under overflow, races with
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
+//! - `reports`: the handler's reports of its own errors: the hook, one
+//!   report per error, the count of those held back
 //! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
 //! - `syslog`: `SyslogFormatter` messages through rsyslogd, `SyslogConfig` (feature `syslog`)
 
@@ -54,6 +56,7 @@ mod messages;
 mod multiprocess;
 mod nonblocking;
 mod regression;
+mod reports;
 mod rotation;
 #[cfg(feature = "syslog")]
 mod rsyslog;

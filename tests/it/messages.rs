@@ -39,7 +39,7 @@ fn each_first_hour_error_says_what_failed_where_why_and_what_to_do() {
             build_error(&missing.join("app.log"), false),
             format!(
                 "cannot open log file {:?}: directory {missing:?} does not exist (create it; \
-                 create_dirs(true), the default, creates it when the handler is built)",
+                 create_dirs(true), the default, creates it only when the handler is built)",
                 missing.join("app.log")
             ),
         ),
