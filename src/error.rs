@@ -382,7 +382,7 @@ impl Error {
     ///     .create_dirs(false)
     ///     .build()
     ///     .unwrap_err();
-    /// assert_eq!(err.path(), Some(dir.path().join("gone/.__app.lock").as_path()));
+    /// assert_eq!(err.path(), Some(dir.path().join("gone/app.log").as_path()));
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn path(&self) -> Option<&Path> {
