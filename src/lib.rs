@@ -59,8 +59,10 @@
 //!   for a central collector.
 //! - Features `gzip` and `zstd` bring the codecs of compressed backups.
 //!
-//! All features are on by default; `default-features = false` builds the
-//! handlers, the text format and nothing else.
+//! The default features are `gzip`, `tracing`, `log` and `json`, all pure
+//! Rust; `zstd`, `config`, `syslog` and `tls` are opt-in (`zstd` and `tls`
+//! build C). `default-features = false` builds the handlers, the text format
+//! and nothing else.
 //!
 //! # Guarantees
 //!

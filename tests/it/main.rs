@@ -64,3 +64,33 @@ mod rsyslog;
 mod syslog;
 mod timed;
 mod util;
+
+/// Plain `cargo test` builds the crate's default features only: say, in one
+/// note that the test harness does not capture, which features' tests that
+/// left out.
+#[test]
+fn every_feature_is_under_test() {
+    let features = [
+        ("gzip", cfg!(feature = "gzip")),
+        ("zstd", cfg!(feature = "zstd")),
+        ("tracing", cfg!(feature = "tracing")),
+        ("log", cfg!(feature = "log")),
+        ("json", cfg!(feature = "json")),
+        ("config", cfg!(feature = "config")),
+        ("syslog", cfg!(feature = "syslog")),
+        ("tls", cfg!(feature = "tls")),
+    ];
+    let off: Vec<&str> = features
+        .iter()
+        .filter(|(_, on)| !on)
+        .map(|(name, _)| *name)
+        .collect();
+    if !off.is_empty() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTE: the tests of the features {} did not run; `cargo test --all-features` runs them all",
+            off.join(", ")
+        );
+    }
+}

@@ -33,6 +33,7 @@ fn each_first_hour_error_says_what_failed_where_why_and_what_to_do() {
     fs::write(&plain, "a file, not a directory\n").expect("write");
     let missing = dir.join("missing");
 
+    #[allow(unused_mut)] // extended only with the `config` feature
     let mut cases: Vec<(&str, Error, String)> = vec![
         (
             "a directory that does not exist, with create_dirs(false)",
