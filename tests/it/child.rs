@@ -64,8 +64,10 @@ fn entry() {
         "errors_only_layer" | "errors_only_fmt" | "errors_layer_and_fmt" | "errors_no_tracing" => {
             errors_reported(log, &role)
         }
+        "self_target_fmt" => self_target_through_fmt(log),
         "perm" => permission_writer(log, writer, count),
         "open_errors" => crate::messages::unprivileged_child(&log),
+        "python_setup" => crate::interop_python::setup_child(),
         "killed_writer" => killed_writer(log, writer, max_bytes, backups),
         "paced" => paced_writer(log, writer, count, max_bytes, backups, None),
         "paced_gzip" => paced_writer(
@@ -610,6 +612,23 @@ fn errors_reported(log: PathBuf, role: &str) {
     }
     assert!(handler.stats().write_errors > 0, "{:?}", handler.stats());
     std::mem::forget(guard);
+}
+
+/// `fmt` writing into the handler gets an event of the crate's own target
+/// (a report that reached it): it goes on stderr, not into the handler.
+fn self_target_through_fmt(log: PathBuf) {
+    let (handler, guard) = NonBlockingConcurrentHandler::builder(&log)
+        .build()
+        .expect("build");
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(handler.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("logged");
+        tracing::error!(target: "concurrent_log_handler", "log write failed");
+    });
+    drop(guard);
 }
 
 /// Builds a thread handler with `rotate_on_open`, writes `count` records.

@@ -91,3 +91,31 @@ fn a_report_on_stderr_counts_the_errors_held_back_only_when_there_are_some() {
         "five errors in the first second: {reports:#?}"
     );
 }
+
+/// An event of the crate's own target that reaches `fmt` writing into a
+/// handler (a report the handler cannot take) goes on stderr, once.
+#[test]
+fn a_report_event_reaching_the_crates_fmt_writer_goes_on_stderr_not_into_the_log() {
+    let log = TempLog::new();
+    let child = spawn_child_capturing_stderr(
+        "self_target_fmt",
+        &[("CLH_LOG", log.path.display().to_string())],
+    );
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", out.status);
+    let shown: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("log write failed"))
+        .collect();
+    assert_eq!(shown.len(), 1, "{stderr}");
+    assert!(
+        shown[0].contains("ERROR concurrent_log_handler: log write failed"),
+        "{stderr}"
+    );
+    let text = fs::read_to_string(&log.path).expect("read");
+    assert!(
+        text.contains("logged") && !text.contains("log write failed"),
+        "{text}"
+    );
+}

@@ -284,3 +284,43 @@ pub fn multi_thread() -> tokio::runtime::Runtime {
         .build()
         .expect("runtime")
 }
+
+/// The errors a handler reported through its `on_error` hook, kept for the
+/// test that provoked them to assert (rather than printed on stderr).
+#[derive(Debug, Clone, Default)]
+pub struct Reports(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Reports {
+    pub fn new() -> Reports {
+        Reports::default()
+    }
+
+    /// The hook to give the builder's `on_error`.
+    pub fn hook(&self) -> impl Fn(&concurrent_log_handler::Error) + Send + Sync + 'static {
+        let reports = std::sync::Arc::clone(&self.0);
+        move |error| {
+            reports
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(error.to_string())
+        }
+    }
+
+    /// The reports so far, as their messages.
+    pub fn messages(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Asserts that there was a report, and that every report contains
+    /// `text`.
+    pub fn assert_each_contains(&self, text: &str) {
+        let messages = self.messages();
+        assert!(!messages.is_empty(), "no report containing {text:?}");
+        for message in &messages {
+            assert!(message.contains(text), "{message:?} lacks {text:?}");
+        }
+    }
+}
