@@ -440,7 +440,10 @@ impl Error {
                      handler is built)",
                 ),
                 Obstacle::FileInTheWay(_) => {
-                    write!(f, " (move that file away, or {elsewhere})")
+                    write!(
+                        f,
+                        " ({elsewhere}, or move that file if it does not belong there)"
+                    )
                 }
                 Obstacle::FileNotWritable => write!(
                     f,
@@ -678,7 +681,8 @@ mod tests {
                     os(libc::ENOTDIR),
                 ),
                 "cannot create directory \"/etc/passwd/logs\": a file stands where a directory \
-                 must be, at \"/etc/passwd\" (move that file away, or log elsewhere)",
+                 must be, at \"/etc/passwd\" (log elsewhere, or move that file if it does not \
+                 belong there)",
             ),
             (
                 Error::blocked(

@@ -49,7 +49,7 @@ fn each_first_hour_error_says_what_failed_where_why_and_what_to_do() {
             build_error(&plain.join("app.log"), true),
             format!(
                 "cannot create directory {plain:?}: a file stands where the directory must be \
-                 (move that file away, or log elsewhere)"
+                 (log elsewhere, or move that file if it does not belong there)"
             ),
         ),
         (
@@ -57,7 +57,7 @@ fn each_first_hour_error_says_what_failed_where_why_and_what_to_do() {
             build_error(&plain.join("logs/app.log"), true),
             format!(
                 "cannot create directory {:?}: a file stands where a directory must be, at \
-                 {plain:?} (move that file away, or log elsewhere)",
+                 {plain:?} (log elsewhere, or move that file if it does not belong there)",
                 plain.join("logs")
             ),
         ),
