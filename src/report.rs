@@ -5,9 +5,9 @@
 //! per second, with a count of those held back when there are some: to the
 //! handler's error hook if it has one, else through `tracing` when a
 //! subscriber is installed and the `tracing` feature is on, else as one line
-//! on stderr. Drops become a warning line in
-//! the log, at most once per [`DROP_REPORT_EVERY`] drops or once per
-//! [`DROP_REPORT_INTERVAL`], and whenever the handler is flushed or shut down.
+//! on stderr. Drops become a warning line in the log, at most once per
+//! [`DROP_REPORT_EVERY`] drops or once per [`DROP_REPORT_INTERVAL`], and
+//! whenever the handler is flushed or shut down.
 
 use std::error::Error as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -174,7 +174,8 @@ pub(crate) mod captured {
 
     static REPORTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-    /// Keeps `message`; returns whether it did.
+    /// Keeps `message`, and returns `true`: a unit test's report is never
+    /// printed.
     pub(super) fn keep(message: &str) -> bool {
         crate::sync::lock_unpoisoned(&REPORTS).push(message.to_owned());
         true
