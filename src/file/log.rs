@@ -140,16 +140,7 @@ impl LockedFile {
         let path = std::path::absolute(&config.path)
             .map_err(|e| Error::io(ErrorKind::OpenLog, config.path.clone(), e))?;
         let lock_path = lock_file_path(&path, config.lock_dir.as_deref());
-        if config.create_dirs {
-            for dir in [path.parent(), lock_path.parent()].into_iter().flatten() {
-                fs::create_dir_all(dir).map_err(|e| obstacle::create_dir_error(dir, e))?;
-            }
-        } else {
-            // The lock file is opened first; a missing directory is the
-            // log's, named as such.
-            obstacle::check_dir_of(ErrorKind::OpenLog, &path)?;
-            obstacle::check_dir_of(ErrorKind::OpenLockFile, &lock_path)?;
-        }
+        obstacle::prepare_dirs(config.create_dirs, &path, &lock_path)?;
         let mut lock = LockFile::open(&lock_path, config.file_mode)?;
         // Open now so that an unwritable log fails the build, not the first write.
         // O_CREAT|O_APPEND never truncates, so no lock is needed for this.

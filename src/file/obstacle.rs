@@ -20,7 +20,7 @@ pub(crate) fn open_error(kind: ErrorKind, path: &Path, source: io::Error) -> Err
 }
 
 /// The error of creating the directory `dir` and its missing parents.
-pub(crate) fn create_dir_error(dir: &Path, source: io::Error) -> Error {
+fn create_dir_error(dir: &Path, source: io::Error) -> Error {
     let obstacle = match (source.kind(), nearest_existing(dir)) {
         (
             io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory | io::ErrorKind::NotFound,
@@ -35,10 +35,24 @@ pub(crate) fn create_dir_error(dir: &Path, source: io::Error) -> Error {
     }
 }
 
-/// Checks that the directory the file at `path` goes into exists, for a
-/// handler told not to create it: a missing one is then named, with the
-/// file (of `kind`) that needs it.
-pub(crate) fn check_dir_of(kind: ErrorKind, path: &Path) -> Result<()> {
+/// Creates the directories of the log and of its lock file, or, for a
+/// handler told not to (`create_dirs(false)`), checks that they exist. The
+/// lock file is opened first, but a missing directory they share is the
+/// log's, and named as such.
+pub(crate) fn prepare_dirs(create: bool, log: &Path, lock: &Path) -> Result<()> {
+    if create {
+        for dir in [log.parent(), lock.parent()].into_iter().flatten() {
+            fs::create_dir_all(dir).map_err(|e| create_dir_error(dir, e))?;
+        }
+        return Ok(());
+    }
+    check_dir_of(ErrorKind::OpenLog, log)?;
+    check_dir_of(ErrorKind::OpenLockFile, lock)
+}
+
+/// Checks that the directory the file at `path` goes into exists: a missing
+/// one is named, with the file (of `kind`) that needs it.
+fn check_dir_of(kind: ErrorKind, path: &Path) -> Result<()> {
     let dir = parent(path);
     match fs::metadata(&dir) {
         Ok(meta) if meta.is_dir() => Ok(()),

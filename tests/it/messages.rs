@@ -200,13 +200,7 @@ fn unprivileged(env: &[(&str, String)]) -> Option<Vec<String>> {
         Command::new(exe)
     };
     command
-        .args([
-            "--ignored",
-            "--exact",
-            "child::entry",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(crate::util::CHILD_ARGS)
         .env("CLH_CHILD_ROLE", "open_errors");
     for (key, value) in env {
         command.env(key, value);

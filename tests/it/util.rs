@@ -220,6 +220,15 @@ pub fn assert_complete(found: &Found, writers: usize, per_writer: usize) {
     );
 }
 
+/// The arguments that make this test binary run `child::entry` alone.
+pub const CHILD_ARGS: [&str; 5] = [
+    "--ignored",
+    "--exact",
+    "child::entry",
+    "--nocapture",
+    "--test-threads=1",
+];
+
 /// Starts this test binary again as a child process running `child::entry`
 /// with `role` and the given settings in its environment.
 pub fn spawn_child(role: &str, env: &[(&str, String)]) -> Child {
@@ -242,15 +251,9 @@ pub fn spawn_child_capturing_stderr(role: &str, env: &[(&str, String)]) -> Child
 pub fn child_command(role: &str, env: &[(&str, String)]) -> Command {
     let exe = std::env::current_exe().expect("current exe");
     let mut cmd = Command::new(exe);
-    cmd.args([
-        "--ignored",
-        "--exact",
-        "child::entry",
-        "--nocapture",
-        "--test-threads=1",
-    ])
-    .env("CLH_CHILD_ROLE", role)
-    .stdout(Stdio::piped());
+    cmd.args(CHILD_ARGS)
+        .env("CLH_CHILD_ROLE", role)
+        .stdout(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
