@@ -53,10 +53,10 @@
 //!   [`Formatter`](format::Formatter).
 //! - [`integrations`]: a `tracing` layer and `fmt` writer (feature
 //!   `tracing`), a `log` backend (feature `log`).
-//! - [`config`]: settings from TOML or JSON with Python CLH's option names
-//!   (feature `config`).
-//! - [`SyslogConfig`] (feature `syslog`, TLS with `tls`): RFC 5424 messages
-//!   for a central collector.
+//! - [`config`](config/index.html): settings from TOML or JSON with Python
+//!   CLH's option names (feature `config`).
+//! - [`SyslogConfig`](struct.SyslogConfig.html) (feature `syslog`, TLS with
+//!   `tls`): RFC 5424 messages for a central collector.
 //! - Features `gzip` and `zstd` bring the codecs of compressed backups.
 //!
 //! The default features are `gzip`, `tracing`, `log` and `json`, all pure
