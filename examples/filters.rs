@@ -5,7 +5,8 @@
 //!
 //! Run it with `cargo run --example filters`; set `RUST_LOG` to start from
 //! another filter. The log lands in `target/filters-example/logs/app.log`
-//! (the directory is recreated each run), and the program prints what it
+//! (`target` is `CARGO_TARGET_DIR` when that is set; the directory is
+//! recreated each run), and the program prints what it
 //! wrote. `tests/it/filters.rs` runs [`run`] and checks every line.
 
 use std::error::Error;
@@ -23,7 +24,7 @@ pub const START_FILTER: &str = "info,app::db=debug";
 pub const RELOADED_FILTER: &str = "warn,app::http=debug";
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/filters-example/logs");
+    let dir = target_dir().join("filters-example/logs");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
@@ -79,4 +80,13 @@ fn handle_request(req: u32) {
     log::debug!(target: "app::db", req = req; "query");
     log::trace!(target: "app::db::pool", req = req; "connection checked out");
     log::info!(target: "app::http", req = req, status = 200; "request served");
+}
+
+/// Cargo's target directory, where the example writes: `CARGO_TARGET_DIR`
+/// when it is set, else the workspace's `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    )
 }

@@ -19,8 +19,8 @@
 //! ```
 //!
 //! Run it with `cargo run --example json_service`. The log lands in
-//! `target/json-service-example/logs/service.log` (the directory is
-//! recreated each run); `jq -c 'select(.level == "CRITICAL") | .fields'`
+//! `target/json-service-example/logs/service.log` (`target` is
+//! `CARGO_TARGET_DIR` when that is set; the directory is recreated each run); `jq -c 'select(.level == "CRITICAL") | .fields'`
 //! on it lists the audit records. `tests/it/examples.rs` runs [`run`] and
 //! parses every line.
 
@@ -40,7 +40,7 @@ pub const REQUESTS_PER_WORKER: u64 = 5;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/json-service-example/logs");
+    let dir = target_dir().join("json-service-example/logs");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
@@ -147,4 +147,13 @@ async fn handle_request(log: &AsyncConcurrentHandler, worker: u64, req_id: u64) 
 /// (`2.31`, not `2.3100000000000001`).
 fn millis_since(start: Instant) -> f64 {
     start.elapsed().as_micros() as f64 / 1000.0
+}
+
+/// Cargo's target directory, where the example writes: `CARGO_TARGET_DIR`
+/// when it is set, else the workspace's `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    )
 }

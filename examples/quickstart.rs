@@ -4,9 +4,10 @@
 //!
 //! Run it with `cargo run --release --example quickstart`. The logs land in
 //! `target/quickstart/logs/` (`app.log`, `app.log.1` … and the lock file
-//! `.__app.lock`); each run starts from an empty directory.
+//! `.__app.lock`; `target` is `CARGO_TARGET_DIR` when that is set); each run
+//! starts from an empty directory.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use concurrent_log_handler::{AsyncConcurrentHandler, FallbackMode, Level, Record};
@@ -16,7 +17,7 @@ const RECORDS_PER_TASK: usize = 100_000;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/quickstart/logs");
+    let dir = target_dir().join("quickstart/logs");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
@@ -90,4 +91,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.written
     );
     Ok(())
+}
+
+/// Cargo's target directory, where the example writes: `CARGO_TARGET_DIR`
+/// when it is set, else the workspace's `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    )
 }

@@ -25,8 +25,8 @@
 //!
 //! Run it with `cargo run --example tracing_stderr_and_file`: the `INFO`
 //! lines appear on stderr, and the program then prints what the log,
-//! `target/tracing-stderr-and-file-example/logs/app.log`, holds (the
-//! directory is recreated each run). `tests/it/examples.rs` runs [`run`]
+//! `target/tracing-stderr-and-file-example/logs/app.log`, holds (`target` is
+//! `CARGO_TARGET_DIR` when that is set; the directory is recreated each run). `tests/it/examples.rs` runs [`run`]
 //! and checks both outputs.
 
 use std::error::Error;
@@ -41,8 +41,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tracing-stderr-and-file-example/logs");
+    let dir = target_dir().join("tracing-stderr-and-file-example/logs");
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
     }
@@ -101,4 +100,13 @@ fn handle_request(req_id: u64) {
         debug!(target: "app::db", rows = 3, "rows fetched");
     }
     info!(target: "app::http", status = 200, "request served");
+}
+
+/// Cargo's target directory, where the example writes: `CARGO_TARGET_DIR`
+/// when it is set, else the workspace's `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    )
 }

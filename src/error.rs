@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod message;
+
 /// A specialised `Result` for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -13,24 +15,33 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// match on), on which file or collector ([`path`](Error::path),
 /// [`address`](Error::address)), and why: the operating system's error is
 /// kept whole ([`io_error`](Error::io_error), with its
-/// [`io::ErrorKind`] and errno). Its `Display` says all of it on one line,
-/// with a hint where one helps, so a user who prints an error with `{}`
-/// learns everything needed to fix it:
+/// [`io::ErrorKind`] and errno). Its `Display` says all of it on one line
+/// (a config file's parse error adds the parser's drawing of the line at
+/// fault): the path in quotes, the cause, and what to do where that helps.
+/// `Debug` prints the same text, so that `main` returning
+/// `Result<(), Box<dyn Error>>` shows it as it is; `{:#?}` shows the
+/// structure.
 ///
 /// ```
 /// use concurrent_log_handler::{ConcurrentRotatingFileHandler, ErrorKind};
 ///
 /// let dir = tempfile::tempdir()?;
-/// let err = ConcurrentRotatingFileHandler::builder(dir.path().join("missing/app.log"))
+/// let log = dir.path().join("missing/app.log");
+/// let err = ConcurrentRotatingFileHandler::builder(&log)
 ///     .create_dirs(false)
 ///     .build()
 ///     .unwrap_err();
-/// // The lock file beside the log is opened first.
-/// assert_eq!(err.kind(), ErrorKind::OpenLockFile);
-/// let text = err.to_string();
-/// assert!(text.contains("missing/.__app.lock"), "{text}"); // the path
-/// assert!(text.contains("No such file or directory"), "{text}"); // the cause
-/// assert!(text.contains("lock_file_directory"), "{text}"); // the hint
+/// assert_eq!(err.kind(), ErrorKind::OpenLog);
+/// assert_eq!(
+///     err.to_string(),
+///     format!(
+///         "cannot open log file {:?}: directory {:?} does not exist (create it; \
+///          create_dirs(true), the default, creates it only when the handler is built)",
+///         log,
+///         dir.path().join("missing"),
+///     )
+/// );
+/// assert_eq!(format!("{err:?}"), err.to_string());
 /// assert_eq!(err.io_error().unwrap().kind(), std::io::ErrorKind::NotFound);
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -63,6 +74,12 @@ struct Inner {
 enum What {
     Nothing,
     Path(PathBuf),
+    /// A file or directory could not be made, for a reason the file system
+    /// shows better than the operating system's error does.
+    Blocked {
+        path: PathBuf,
+        obstacle: Obstacle,
+    },
     Move {
         from: PathBuf,
         to: PathBuf,
@@ -87,7 +104,26 @@ enum What {
         pending: u64,
     },
     Reason(String),
+    /// A config file that could not be parsed.
+    ConfigFile {
+        path: PathBuf,
+        reason: String,
+    },
     Waited(Duration),
+}
+
+/// Why a file or directory could not be made, found by looking at its path
+/// after the operating system refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Obstacle {
+    /// This directory, where the file goes, does not exist.
+    MissingDir(PathBuf),
+    /// A file stands at this path, where a directory must be.
+    FileInTheWay(PathBuf),
+    /// The file exists, and its permissions do not let this user write it.
+    FileNotWritable,
+    /// This directory does not let this user create files in it.
+    DirNotWritable(PathBuf),
 }
 
 /// The kind of an [`Error`]: what failed. New kinds may be added.
@@ -160,6 +196,11 @@ pub enum ErrorKind {
     /// The syslog sink's buffer was full: the record was not forwarded (the
     /// local file has it); counted in the sink's `dropped`.
     SinkFull,
+    /// Not a failure of this call: a rotation that a crash or a failed
+    /// `rename` had cut short was found and finished, its lines put into the
+    /// backups (counted in `Stats::orphans_recovered`). Reported so that
+    /// whoever watches the handler's errors learns that one happened.
+    RotationRecovered,
     /// The configuration makes no sense; the message says why.
     InvalidConfig,
     /// A configuration file could not be read.
@@ -195,6 +236,30 @@ impl Error {
     /// A failed file operation of `kind` on `path`.
     pub(crate) fn io(kind: ErrorKind, path: impl Into<PathBuf>, source: io::Error) -> Error {
         Error::new(kind, What::Path(path.into()), Some(source))
+    }
+
+    /// A file operation of `kind` on `path` that failed because of `obstacle`.
+    pub(crate) fn blocked(
+        kind: ErrorKind,
+        path: impl Into<PathBuf>,
+        obstacle: Obstacle,
+        source: io::Error,
+    ) -> Error {
+        let what = What::Blocked {
+            path: path.into(),
+            obstacle,
+        };
+        Error::new(kind, what, Some(source))
+    }
+
+    /// The config file at `path` cannot be parsed, for `reason`.
+    #[cfg_attr(not(feature = "config"), allow(dead_code))]
+    pub(crate) fn config_file(path: impl Into<PathBuf>, reason: impl Into<String>) -> Error {
+        let what = What::ConfigFile {
+            path: path.into(),
+            reason: reason.into(),
+        };
+        Error::new(ErrorKind::InvalidConfig, what, None)
     }
 
     /// A rename from `from` to `to` that failed while rotating.
@@ -272,6 +337,15 @@ impl Error {
         Error::new(ErrorKind::MessageTooLarge, what, None)
     }
 
+    /// Rotations of the log at `path` cut short and now finished.
+    pub(crate) fn rotation_recovered(path: &Path) -> Error {
+        Error::new(
+            ErrorKind::RotationRecovered,
+            What::Path(path.to_path_buf()),
+            None,
+        )
+    }
+
     /// `pending` records not delivered to `address` before a deadline.
     #[cfg_attr(not(feature = "syslog"), allow(dead_code))]
     pub(crate) fn delivery_timeout(address: impl Into<String>, pending: u64) -> Error {
@@ -318,7 +392,8 @@ impl Error {
     }
 
     /// The file the failed operation was working on, if any (for a failed
-    /// rename, the file being moved).
+    /// rename, the file being moved; for a config file that cannot be
+    /// parsed, that file).
     ///
     /// ```
     /// use concurrent_log_handler::ConcurrentRotatingFileHandler;
@@ -328,14 +403,16 @@ impl Error {
     ///     .create_dirs(false)
     ///     .build()
     ///     .unwrap_err();
-    /// assert_eq!(err.path(), Some(dir.path().join("gone/.__app.lock").as_path()));
+    /// assert_eq!(err.path(), Some(dir.path().join("gone/app.log").as_path()));
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn path(&self) -> Option<&Path> {
         match &self.inner.what {
-            What::Path(path) | What::Replaced { path, .. } | What::Move { from: path, .. } => {
-                Some(path)
-            }
+            What::Path(path)
+            | What::Blocked { path, .. }
+            | What::ConfigFile { path, .. }
+            | What::Replaced { path, .. }
+            | What::Move { from: path, .. } => Some(path),
             _ => None,
         }
     }
@@ -366,124 +443,15 @@ impl Error {
     pub fn is_closed(&self) -> bool {
         self.inner.kind == ErrorKind::Closed
     }
-
-    /// The advice printed after the cause, for failures users fix by
-    /// configuration.
-    fn hint(&self) -> Option<&'static str> {
-        match self.inner.kind {
-            ErrorKind::OpenLockFile | ErrorKind::Lock => Some(
-                "every process writing the log needs to create and lock this file: \
-                 make its directory writable, or put it elsewhere with lock_file_directory",
-            ),
-            ErrorKind::CreateDir | ErrorKind::OpenLog => {
-                Some("check the path and the permissions of its directory")
-            }
-            _ => None,
-        }
-    }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = &self.inner.what;
-        let path = self.path().map(Path::display);
-        match (self.inner.kind, what) {
-            (ErrorKind::Rotate, What::Move { from, to }) => {
-                write!(f, "cannot rotate {} to {}", from.display(), to.display())?;
-            }
-            (ErrorKind::LockFileReplaced, What::Replaced { path, rounds }) => write!(
-                f,
-                "cannot lock {}: the lock file was replaced {rounds} times while locking it",
-                path.display()
-            )?,
-            (
-                ErrorKind::Rejected,
-                What::Rejected {
-                    address,
-                    code,
-                    text,
-                },
-            ) => write!(
-                f,
-                "syslog collector {address} refused a record: RELP status {code} {text:?}"
-            )?,
-            (ErrorKind::MessageTooLarge, What::TooLarge { address, len, max }) => write!(
-                f,
-                "a {len}-byte syslog message is too large for {address} (at most {max} bytes)"
-            )?,
-            (ErrorKind::DeliveryTimeout, What::Undelivered { address, pending }) => write!(
-                f,
-                "syslog collector {address}: {pending} records not delivered before the deadline"
-            )?,
-            (ErrorKind::InvalidConfig, What::Reason(reason)) => {
-                write!(f, "invalid configuration: {reason}")?;
-            }
-            (ErrorKind::Timeout, What::Waited(waited)) => {
-                write!(f, "the log writer did not finish within {waited:?}")?;
-            }
-            (kind, _) => {
-                f.write_str(kind.describe())?;
-                if let Some(path) = path {
-                    write!(f, " {path}")?;
-                } else if let Some(address) = self.address() {
-                    write!(f, " {address}")?;
-                }
-            }
-        }
-        if let Some(source) = &self.inner.source {
-            write!(f, ": {source}")?;
-        }
-        if let Some(hint) = self.hint() {
-            write!(f, " ({hint})")?;
-        }
-        Ok(())
-    }
-}
-
-impl ErrorKind {
-    /// The start of the message of an error of this kind.
-    fn describe(self) -> &'static str {
-        match self {
-            ErrorKind::CreateDir => "cannot create directory",
-            ErrorKind::OpenLog => "cannot open log file",
-            ErrorKind::OpenLockFile => "cannot open lock file",
-            ErrorKind::Lock => "cannot lock",
-            ErrorKind::LockFileReplaced => "cannot lock the lock file",
-            ErrorKind::Stat => "cannot stat log file",
-            ErrorKind::ReadDir => "cannot list directory",
-            ErrorKind::Rotate => "cannot rotate",
-            ErrorKind::Remove => "cannot remove",
-            ErrorKind::Write => "cannot write log file",
-            ErrorKind::Sync => "cannot sync log file to disk",
-            ErrorKind::Compress => "cannot compress backup",
-            ErrorKind::TlsFile => "cannot load TLS file",
-            ErrorKind::Connect => "cannot connect to syslog collector",
-            ErrorKind::Send => "cannot send to syslog collector",
-            ErrorKind::Rejected => "the syslog collector refused a record",
-            ErrorKind::MessageTooLarge => "a syslog message is too large for",
-            ErrorKind::DeliveryTimeout => "records not delivered before the deadline to",
-            ErrorKind::SinkFull => {
-                "the syslog sink's buffer is full; the record was not forwarded to"
-            }
-            ErrorKind::InvalidConfig => "invalid configuration",
-            ErrorKind::ReadConfig => "cannot read config file",
-            ErrorKind::Closed => "the log handler is closed",
-            ErrorKind::QueueFull => "the log queue is full; the record was dropped",
-            ErrorKind::Timeout => "the log writer did not finish in time",
-            ErrorKind::Spawn => "cannot start a background thread of the log handler",
-            ErrorKind::NoRuntime => {
-                "FallbackMode::Nowait needs a tokio runtime: build the handler inside one"
-            }
-            ErrorKind::FormatterPanicked => "the log formatter panicked; the record was not logged",
-            ErrorKind::WriterPanicked => {
-                "the log writer recovered from a panic while writing a batch"
-            }
-        }
-    }
-}
-
+/// The message, as `Display` writes it: what `main` prints when it returns
+/// the error. `{:#?}` shows the structure instead.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            return fmt::Display::fmt(self, f);
+        }
         let mut debug = f.debug_struct("Error");
         debug.field("kind", &self.inner.kind);
         match &self.inner.what {
@@ -510,76 +478,4 @@ impl From<Error> for io::Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_names_the_path_the_cause_and_a_hint() {
-        let cases = [
-            (
-                Error::io(
-                    ErrorKind::OpenLockFile,
-                    "/proc/.__app.lock",
-                    io::Error::from_raw_os_error(libc::EACCES),
-                ),
-                "cannot open lock file /proc/.__app.lock: Permission denied (os error 13) (every process",
-            ),
-            (
-                Error::rotate(
-                    Path::new("/d/app.log"),
-                    Path::new("/d/app.log.1"),
-                    io::Error::from_raw_os_error(libc::EXDEV),
-                ),
-                "cannot rotate /d/app.log to /d/app.log.1: Invalid cross-device link (os error 18)",
-            ),
-            (
-                Error::io(
-                    ErrorKind::Remove,
-                    "/d/app.log.9",
-                    io::Error::from_raw_os_error(libc::EISDIR),
-                ),
-                "cannot remove /d/app.log.9: Is a directory (os error 21)",
-            ),
-            (Error::closed(), "the log handler is closed"),
-            (
-                Error::timeout(Duration::from_millis(50)),
-                "the log writer did not finish within 50ms",
-            ),
-            (
-                Error::net(
-                    ErrorKind::Connect,
-                    "relp://logs:2514",
-                    io::Error::from_raw_os_error(libc::ECONNREFUSED),
-                ),
-                "cannot connect to syslog collector relp://logs:2514: Connection refused (os error 111)",
-            ),
-        ];
-        for (err, want) in cases {
-            let text = err.to_string();
-            assert!(
-                text.starts_with(want),
-                "{text:?} does not start with {want:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_os_error_keeps_its_kind_and_errno_through_io_error() {
-        let err = Error::io(
-            ErrorKind::Write,
-            "/d/app.log",
-            io::Error::from_raw_os_error(libc::ENOSPC),
-        );
-        assert_eq!(
-            err.io_error().and_then(io::Error::raw_os_error),
-            Some(libc::ENOSPC)
-        );
-        let io: io::Error = err.clone().into();
-        assert_eq!(io.kind(), io::ErrorKind::StorageFull);
-        assert!(io.to_string().contains("/d/app.log"));
-        assert!(
-            std::error::Error::source(&err).is_none(),
-            "the cause is in Display"
-        );
-    }
-}
+mod tests;

@@ -53,14 +53,16 @@
 //!   [`Formatter`](format::Formatter).
 //! - [`integrations`]: a `tracing` layer and `fmt` writer (feature
 //!   `tracing`), a `log` backend (feature `log`).
-//! - [`config`]: settings from TOML or JSON with Python CLH's option names
-//!   (feature `config`).
-//! - [`SyslogConfig`] (feature `syslog`, TLS with `tls`): RFC 5424 messages
-//!   for a central collector.
+//! - [`config`](config/index.html): settings from TOML or JSON with Python
+//!   CLH's option names (feature `config`).
+//! - [`SyslogConfig`](struct.SyslogConfig.html) (feature `syslog`, TLS with
+//!   `tls`): RFC 5424 messages for a central collector.
 //! - Features `gzip` and `zstd` bring the codecs of compressed backups.
 //!
-//! All features are on by default; `default-features = false` builds the
-//! handlers, the text format and nothing else.
+//! The default features are `gzip`, `tracing`, `log` and `json`, all pure
+//! Rust; `zstd`, `config`, `syslog` and `tls` are opt-in (`zstd` and `tls`
+//! build C). `default-features = false` builds the handlers, the text format
+//! and nothing else.
 //!
 //! # Guarantees
 //!

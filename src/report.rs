@@ -1,14 +1,16 @@
 //! Rate-limited reports of what went wrong, to the operator.
 //!
 //! No error goes unreported, and none floods: errors go out at most once
-//! per second (through `tracing` when a subscriber is installed and the
-//! `tracing` feature is on, else one line on stderr), with a count of those
-//! held back. (Dropped records are reported into the log itself, by the
+//! per second, with a count of those held back when there are some: to the
+//! handler's error hook if it has one, else through `tracing` when a
+//! subscriber is installed and the `tracing` feature is on, else as one line
+//! on stderr. (Dropped records are reported into the log itself, by the
 //! writer: `writer::drops`.)
 
 use std::error::Error as _;
-use std::sync::Mutex;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
@@ -20,30 +22,45 @@ pub(crate) const ERROR_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// The target of the lines this crate writes about itself.
 pub(crate) const SELF_TARGET: &str = "concurrent_log_handler";
 
-/// Reports write errors, at most once per [`ERROR_REPORT_INTERVAL`].
+/// A function a handler's errors go to instead of the default report (see
+/// `on_error` on the builders).
+#[derive(Clone)]
+pub(crate) struct ErrorHook(Arc<dyn Fn(&Error) + Send + Sync>);
+
+impl ErrorHook {
+    pub(crate) fn new(hook: impl Fn(&Error) + Send + Sync + 'static) -> ErrorHook {
+        ErrorHook(Arc::new(hook))
+    }
+}
+
+impl std::fmt::Debug for ErrorHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ErrorHook")
+    }
+}
+
+/// Reports write errors, at most once per [`ERROR_REPORT_INTERVAL`]: to the
+/// handler's hook if it has one, else through `tracing` or on stderr.
 #[derive(Debug, Default)]
 pub(crate) struct ErrorReporter {
     last: Mutex<Option<Instant>>,
     held_back: AtomicU64,
+    hook: OnceLock<ErrorHook>,
 }
 
 impl ErrorReporter {
+    /// Sends this reporter's reports to `hook` from now on (the first hook
+    /// set stays).
+    pub(crate) fn set_hook(&self, hook: ErrorHook) {
+        let _ = self.hook.set(hook);
+    }
+
     pub(crate) fn report(&self, error: &Error) {
         if !self.due() {
             self.held_back.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.emit(&error_chain(error));
-    }
-
-    /// Reports `message` (something the operator should know of, such as a
-    /// repair the handler made), sharing the rate limit of errors.
-    pub(crate) fn report_message(&self, message: &str) {
-        if !self.due() {
-            self.held_back.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        self.emit(message);
+        self.emit(&error_chain(error), error);
     }
 
     /// Whether a report may go out now (at most one per
@@ -60,32 +77,60 @@ impl ErrorReporter {
         true
     }
 
-    fn emit(&self, message: &str) {
+    /// Sends `error` (whose text is `message`) where reports go: to the
+    /// hook if there is one, else through `tracing` or on stderr.
+    fn emit(&self, message: &str, error: &Error) {
         let held_back = self.held_back.swap(0, Ordering::Relaxed);
+        if let Some(ErrorHook(hook)) = self.hook.get() {
+            // A hook that panics must not take the writer with it; its
+            // report then goes where it would have gone without a hook.
+            if catch_unwind(AssertUnwindSafe(|| hook(error))).is_ok() {
+                return;
+            }
+        }
+        #[cfg(test)]
+        if captured::keep(message) {
+            return;
+        }
         if !report_through_tracing(message, held_back) {
-            to_stderr(&format!(
-                "{SELF_TARGET}: {message} ({held_back} more errors held back)"
-            ));
+            to_stderr(&stderr_report(message, held_back));
         }
     }
 }
 
+/// The line a report is on stderr; the count of reports held back since
+/// the last one only when there were some.
+fn stderr_report(message: &str, held_back: u64) -> String {
+    match held_back {
+        0 => format!("{SELF_TARGET}: {message}"),
+        1 => format!("{SELF_TARGET}: {message} (1 more error held back since the last report)"),
+        n => format!("{SELF_TARGET}: {message} ({n} more errors held back since the last report)"),
+    }
+}
+
 /// Reports through `tracing` when this thread has a subscriber (the writer
-/// thread sees the global one); returns whether it did. This crate's own
-/// layer and fmt writer cannot log an error of the handler into it, and
-/// print it on stderr instead (see `integrations::tracing`).
+/// thread sees the global one) that does not log into one of this crate's
+/// handlers; returns whether it did. A subscriber with this crate's layer
+/// or `fmt` writer in it would print the report twice (its other layers in
+/// their format, the crate's layer on stderr, as the failing handler cannot
+/// take it): such a report goes on stderr once, in the crate's own words.
 #[cfg(feature = "tracing")]
 fn report_through_tracing(message: &str, held_back: u64) -> bool {
     let subscribed = tracing::dispatcher::get_default(|dispatch| {
         !dispatch.is::<tracing::subscriber::NoSubscriber>()
+            && !crate::integrations::tracing::logs_into_a_handler(dispatch)
     });
     if subscribed {
-        tracing::error!(
-            target: SELF_TARGET,
-            error = %message,
-            held_back,
-            "log handler error"
-        );
+        if held_back == 0 {
+            tracing::error!(target: SELF_TARGET, error = %message, "log handler error");
+        } else {
+            tracing::error!(
+                target: SELF_TARGET,
+                error = %message,
+                held_back,
+                "log handler error"
+            );
+        }
     }
     subscribed
 }
@@ -154,6 +199,34 @@ pub(crate) fn error_chain(error: &Error) -> String {
     text
 }
 
+/// The crate's own unit tests provoke errors on purpose, from threads they do
+/// not own (a syslog sink's runtime); their reports are kept here rather than
+/// printed, for the tests to assert and the output to stay quiet. (Programs
+/// and the integration tests use a handler's `on_error` hook.)
+#[cfg(test)]
+pub(crate) mod captured {
+    use std::sync::Mutex;
+
+    static REPORTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// Keeps `message`, and returns `true`: a unit test's report is never
+    /// printed.
+    pub(super) fn keep(message: &str) -> bool {
+        crate::sync::lock_unpoisoned(&REPORTS).push(message.to_owned());
+        true
+    }
+
+    /// The reports kept so far that contain `text` (an address or path
+    /// unique to the test asking).
+    pub(crate) fn containing(text: &str) -> Vec<String> {
+        crate::sync::lock_unpoisoned(&REPORTS)
+            .iter()
+            .filter(|report| report.contains(text))
+            .cloned()
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +275,33 @@ mod tests {
                 assert_eq!(*line, format!("report {n} with some words"), "{text}");
             }
         }
+    }
+
+    #[test]
+    fn a_unit_tests_reports_are_kept_for_it_and_the_hook_gets_them_first() {
+        let reporter = ErrorReporter::default();
+        let path = "/nonexistent/a-unit-test-of-report/app.log";
+        let error = Error::io(
+            crate::ErrorKind::Write,
+            path,
+            std::io::Error::from_raw_os_error(libc::ENOSPC),
+        );
+        reporter.report(&error);
+        assert_eq!(captured::containing(path), [error.to_string()]);
+
+        let hooked = ErrorReporter::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        hooked.set_hook(ErrorHook::new(move |e: &Error| {
+            lock_unpoisoned(&sink).push(e.to_string());
+        }));
+        let other = "/nonexistent/a-unit-test-of-the-hook/app.log";
+        hooked.report(&Error::io(
+            crate::ErrorKind::Write,
+            other,
+            std::io::Error::from_raw_os_error(libc::EIO),
+        ));
+        assert_eq!(lock_unpoisoned(&seen).len(), 1);
+        assert!(captured::containing(other).is_empty(), "the hook took it");
     }
 }

@@ -4,21 +4,24 @@
 //! - `GET /hello/{name}`: logs with `emit`, fire-and-forget (never awaits the file).
 //! - `POST /checkout/{order}`: writes a `CRITICAL` audit record with
 //!   `emit_wait` and answers `500` when that record could not be written.
-//! - On Ctrl-C the server stops gracefully, then `shutdown().await` writes
-//!   everything still queued.
+//! - On Ctrl-C or SIGTERM the server stops gracefully, then
+//!   `shutdown().await` writes everything still queued.
 //!
 //! actix runs each worker on its own single-thread runtime; the handler was
 //! built on the main runtime and is used from all of them: `emit` only queues,
 //! and `emit_wait` awaits a tokio channel, which works across runtimes.
 //!
 //! Run it with `cargo run --example actix` (set `ADDR` to listen elsewhere than
-//! `127.0.0.1:3000`). Logs land in `target/actix-example/logs/app.log`. The
-//! test (`examples/web/tests/http.rs`) drives [`serve`] over real HTTP.
+//! `127.0.0.1:3000`). Logs land in `target/actix-example/logs/app.log`
+//! (`target` is `CARGO_TARGET_DIR` when that is set). The test
+//! (`examples/web/tests/http.rs`) drives [`serve`] over real HTTP, and runs
+//! `main` in a child process that it stops with SIGTERM.
 
 use std::future::Future;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record};
+use tokio::signal::unix::{SignalKind, signal};
 
 /// The routes; the handler comes from `web::Data`. Resources (rather than
 /// `App::route`) answer `405` to a wrong method, as axum does.
@@ -59,7 +62,8 @@ pub async fn serve(
     let data = web::Data::new(handler.clone());
     let server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
         .workers(2)
-        // Shutdown is ours to trigger (Ctrl-C in `main`, a signal in tests).
+        // Shutdown is ours to trigger (Ctrl-C or SIGTERM in `main`, a
+        // channel in tests).
         .disable_signals()
         .listen(listener)?
         .run();
@@ -76,11 +80,11 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves on `ADDR` until Ctrl-C or SIGTERM, logging into
+/// `target/actix-example/logs/app.log`.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The workspace's target directory, two levels above this package.
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/actix-example/logs");
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = target_dir().join("actix-example/logs");
     let handler = AsyncConcurrentHandler::builder(dir.join("app.log"))
         .max_bytes(10 << 20)
         .backup_count(5)
@@ -88,8 +92,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = std::net::TcpListener::bind(&addr)?;
     println!("listening on http://{}", listener.local_addr()?);
-    serve(listener, handler, async {
-        let _ = tokio::signal::ctrl_c().await;
+    // Registered before serving, so that a SIGTERM sent as soon as the
+    // address is printed already stops the server gracefully.
+    let mut terminate = signal(SignalKind::terminate())?;
+    serve(listener, handler, async move {
+        // Ctrl-C at a terminal; SIGTERM from `kill`, systemd, Kubernetes.
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
     })
     .await
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when it is set, else the
+/// workspace's `target/`, two levels above this package.
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        std::path::PathBuf::from,
+    )
 }

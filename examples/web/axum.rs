@@ -5,14 +5,16 @@
 //! - `POST /checkout/{order}`: writes a `CRITICAL` audit record with
 //!   `emit_wait` and answers `500` when that record could not be written: no
 //!   audit, no sale.
-//! - On Ctrl-C the server stops accepting, finishes its requests, and then
-//!   `shutdown().await` writes everything still queued.
+//! - On Ctrl-C or SIGTERM the server stops accepting, finishes its requests,
+//!   and then `shutdown().await` writes everything still queued.
 //!
 //! Run it with `cargo run --example axum` (set `ADDR` to listen elsewhere than
 //! `127.0.0.1:3000`), then `curl localhost:3000/hello/ann` and
 //! `curl -X POST localhost:3000/checkout/42`. Logs land in
-//! `target/axum-example/logs/app.log`. The test (`examples/web/tests/http.rs`)
-//! drives [`serve`] over real HTTP.
+//! `target/axum-example/logs/app.log` (`target` is `CARGO_TARGET_DIR` when
+//! that is set). The test (`examples/web/tests/http.rs`) drives [`serve`]
+//! over real HTTP, and runs `main` in a child process that it stops with
+//! SIGTERM.
 
 use std::future::Future;
 
@@ -22,6 +24,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use concurrent_log_handler::{AsyncConcurrentHandler, Level, Record};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
 
 /// The routes, with the handler as their state (a clone is one `Arc`).
 pub fn app(handler: AsyncConcurrentHandler) -> Router {
@@ -70,11 +73,11 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves on `ADDR` until Ctrl-C or SIGTERM, logging into
+/// `target/axum-example/logs/app.log`.
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The workspace's target directory, two levels above this package.
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/axum-example/logs");
+pub async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = target_dir().join("axum-example/logs");
     let handler = AsyncConcurrentHandler::builder(dir.join("app.log"))
         .max_bytes(10 << 20)
         .backup_count(5)
@@ -82,8 +85,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    serve(listener, handler, async {
-        let _ = tokio::signal::ctrl_c().await;
+    // Registered before serving, so that a SIGTERM sent as soon as the
+    // address is printed already stops the server gracefully.
+    let mut terminate = signal(SignalKind::terminate())?;
+    serve(listener, handler, async move {
+        // Ctrl-C at a terminal; SIGTERM from `kill`, systemd, Kubernetes.
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
     })
     .await
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when it is set, else the
+/// workspace's `target/`, two levels above this package.
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+        std::path::PathBuf::from,
+    )
 }

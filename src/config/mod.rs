@@ -38,7 +38,6 @@ mod names;
 #[cfg(feature = "syslog")]
 mod syslog;
 
-use names::parse_error;
 #[cfg(feature = "syslog")]
 use syslog::SyslogSection;
 
@@ -235,7 +234,15 @@ impl HandlerConfig {
     /// included), for bad syntax, a wrong type, a missing `filename` or an
     /// unknown option.
     pub fn from_toml_str(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| parse_error("TOML", &e.to_string()))
+        Self::parse_toml(text).map_err(Error::invalid_config)
+    }
+
+    fn parse_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| names::toml_failure(&e, text))
+    }
+
+    fn parse_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| names::json_failure(&e, text))
     }
 
     /// Reads a JSON object.
@@ -244,7 +251,7 @@ impl HandlerConfig {
     ///
     /// As [`from_toml_str`](Self::from_toml_str).
     pub fn from_json_str(text: &str) -> Result<Self> {
-        serde_json::from_str(text).map_err(|e| parse_error("JSON", &e.to_string()))
+        Self::parse_json(text).map_err(Error::invalid_config)
     }
 
     /// Reads a file: JSON when its name ends in `.json`, TOML otherwise.
@@ -253,17 +260,18 @@ impl HandlerConfig {
     ///
     /// [`ErrorKind::ReadConfig`](crate::ErrorKind::ReadConfig) with the path
     /// and the OS error when the file cannot be read;
-    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) when it
-    /// cannot be parsed.
+    /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig), naming
+    /// the file ([`Error::path`]), when it cannot be parsed.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(crate::ErrorKind::ReadConfig, path, e))?;
-        if path.extension().is_some_and(|ext| ext == "json") {
-            Self::from_json_str(&text)
+        let parsed = if path.extension().is_some_and(|ext| ext == "json") {
+            Self::parse_json(&text)
         } else {
-            Self::from_toml_str(&text)
-        }
+            Self::parse_toml(&text)
+        };
+        parsed.map_err(|reason| Error::config_file(path, reason))
     }
 
     /// An [`AsyncConcurrentHandler`] builder with these settings, to adjust

@@ -188,7 +188,6 @@ impl Drop for LockGuard<'_> {
 /// file it points to (it fails with ELOOP instead). Returns the file with its
 /// device and inode.
 fn open_lock_file(path: &Path, mode: u32) -> Result<(File, (u64, u64))> {
-    let error = |e| Error::io(ErrorKind::OpenLockFile, path.to_path_buf(), e);
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -197,8 +196,10 @@ fn open_lock_file(path: &Path, mode: u32) -> Result<(File, (u64, u64))> {
         .mode(mode)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
-        .map_err(error)?;
-    let meta = file.metadata().map_err(error)?;
+        .map_err(|e| super::obstacle::open_error(ErrorKind::OpenLockFile, path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(ErrorKind::OpenLockFile, path.to_path_buf(), e))?;
     Ok((file, (meta.dev(), meta.ino())))
 }
 

@@ -17,8 +17,8 @@ mod roll;
 use super::backups::Retention;
 use super::compress::{CompressionIdle, Compressor, CompressorConfig, Naming};
 use super::lock::{LockFile, LockGuard, lock_file_path};
+use super::obstacle;
 use super::options::FileConfig;
-use super::orphans;
 use super::rotation::{Rotation, SizeLimit, TimedPolicy, epoch_seconds};
 use super::tail::Partial;
 use crate::clock::Clock;
@@ -139,27 +139,23 @@ impl LockedFile {
         if let Some(compression) = config.compression
             && !compression.is_available()
         {
+            let feature = compression.feature();
             return Err(Error::invalid_config(format!(
-                "compression {compression:?} needs the `{}` feature of concurrent-log-handler",
-                compression.feature()
+                "compression {feature:?} needs the {feature:?} feature of concurrent-log-handler \
+                 (add features = [{feature:?}] to its line in Cargo.toml)"
             )));
         }
         if config.path.file_name().is_none() {
             return Err(Error::invalid_config(format!(
-                "log path {} does not name a file",
-                config.path.display()
+                "log path {:?} does not name a file (give one such as \"logs/app.log\")",
+                config.path
             )));
         }
         // Python CLH works on abspath(filename), without resolving symlinks (§1).
         let path = std::path::absolute(&config.path)
             .map_err(|e| Error::io(ErrorKind::OpenLog, config.path.clone(), e))?;
         let lock_path = lock_file_path(&path, config.lock_dir.as_deref());
-        if config.create_dirs {
-            for dir in [path.parent(), lock_path.parent()].into_iter().flatten() {
-                fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(ErrorKind::CreateDir, dir.to_path_buf(), e))?;
-            }
-        }
+        obstacle::prepare_dirs(config.create_dirs, &path, &lock_path)?;
         let mut lock = LockFile::open(&lock_path, config.file_mode)?;
         // Open now so that an unwritable log fails the build, not the first write.
         // O_CREAT|O_APPEND never truncates, so no lock is needed for this.
@@ -218,7 +214,7 @@ impl LockedFile {
                 &counters.orphans_recovered,
                 std::mem::take(&mut log.recovered),
             );
-            errors.report_message(&orphans::message(&log.path));
+            errors.report(&Error::rotation_recovered(&log.path));
         }
         let mut locked = LockedFile { lock, log };
         if config.rotate_on_open {
@@ -520,7 +516,7 @@ fn open_log(path: &Path, mode: u32) -> Result<File> {
             io::ErrorKind::PermissionDenied => open(false),
             _ => Err(e),
         })
-        .map_err(|e| Error::io(ErrorKind::OpenLog, path.to_path_buf(), e))
+        .map_err(|e| obstacle::open_error(ErrorKind::OpenLog, path, e))
 }
 
 /// The size of the file now at `path`, reopening it first if the descriptor in

@@ -18,6 +18,7 @@ mod codec;
 mod compress;
 mod lock;
 mod log;
+mod obstacle;
 mod options;
 mod orphans;
 mod rotation;
@@ -29,5 +30,4 @@ pub(crate) use log::{
 };
 pub(crate) use options::FileConfig;
 pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
-pub(crate) use orphans::message as orphans_message;
 pub use rotation::{Rotation, Weekday};

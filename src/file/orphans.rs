@@ -95,16 +95,6 @@ pub(crate) enum Target<'a> {
     Timed(&'a TimedPolicy),
 }
 
-/// What the handler reports after it recovered orphans of `log`.
-pub(crate) fn message(log: &Path) -> String {
-    format!(
-        "recovered backups of {} that a rotation cut short (by a crash or a failed \
-         rename) had left as {}.rotate.*",
-        log.display(),
-        log.file_name().unwrap_or_default().to_string_lossy()
-    )
-}
-
 /// Puts every orphan of `log` into its backups, oldest first, and returns
 /// how many; `ext` is this log's compression extension (`""` without
 /// compression). Must run under the lock. Stops at the first step that

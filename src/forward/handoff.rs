@@ -13,7 +13,9 @@ use crate::queue::{Await, Waiter};
 use crate::record::{Level, Record};
 use crate::stats::SinkStats;
 use crate::sync::{block_on_until, lock_unpoisoned};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use crate::report::ErrorReporter;
 
 /// What the writer offers the sink: a record's message (with the
 /// collector's part of its caller's waiter) or a flush's mark.
@@ -32,10 +34,10 @@ pub(crate) struct Forward {
 
 impl Forward {
     /// Checks `config` and starts its sink (which connects at the first record).
-    pub(crate) fn start(config: &SyslogConfig) -> Result<Forward> {
+    pub(crate) fn start(config: &SyslogConfig, errors: Arc<ErrorReporter>) -> Result<Forward> {
         config.validate()?;
         Ok(Forward {
-            sink: Mutex::new(SinkHandle::start(&config.sink)?),
+            sink: Mutex::new(SinkHandle::start(&config.sink, errors)?),
             config: config.clone(),
             formatter: config.formatter(),
             confirmation: config.confirmation,

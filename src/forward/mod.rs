@@ -61,7 +61,10 @@ mod disabled {
     pub(crate) struct Outgoing;
 
     impl Forward {
-        pub(crate) fn start(config: &SyslogConfig) -> Result<Forward> {
+        pub(crate) fn start(
+            config: &SyslogConfig,
+            _: std::sync::Arc<crate::report::ErrorReporter>,
+        ) -> Result<Forward> {
             match *config {}
         }
         pub(crate) fn format(&self, _: &Record) -> Vec<u8> {

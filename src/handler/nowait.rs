@@ -130,9 +130,9 @@ impl Drop for NowaitWrite {
             if !self.nowait.said_unrun.swap(true, Ordering::Relaxed) {
                 crate::report::to_stderr(&format!(
                     "concurrent_log_handler: the tokio runtime shut down before Nowait writes \
-                     to {} ran; they are dropped and counted in Stats::dropped (shut the \
+                     to {:?} ran; they are dropped and counted in Stats::dropped (shut the \
                      handler down before dropping its runtime)",
-                    self.core.path.display()
+                    self.core.path
                 ));
             }
         }

@@ -9,6 +9,7 @@ use crate::filter::Filter;
 use crate::format::{Formatter, TextFormatter};
 use crate::forward::SyslogConfig;
 use crate::record::Level;
+use crate::report::ErrorHook;
 
 /// What every handler is configured with, whatever its queue: where and how
 /// the file is written, how records become lines, and which are logged.
@@ -20,6 +21,9 @@ pub(crate) struct Common {
     pub(crate) filter: Option<Filter>,
     /// Also forward every record to this collector.
     pub(crate) syslog: Option<SyslogConfig>,
+    /// Where the errors go that no caller receives; the default report
+    /// without it.
+    pub(crate) on_error: Option<ErrorHook>,
 }
 
 impl Common {
@@ -30,6 +34,7 @@ impl Common {
             &self.file,
             Arc::clone(&self.formatter),
             self.syslog.as_ref(),
+            self.on_error.clone(),
         )
     }
 
@@ -40,6 +45,7 @@ impl Common {
             formatter: Arc::new(TextFormatter::new()),
             filter: None,
             syslog: None,
+            on_error: None,
         }
     }
 
@@ -189,6 +195,48 @@ macro_rules! builder_options {
         /// Python's `handler.setLevel`; by default every record is logged.
         pub fn filter(mut self, filter: impl Into<crate::Filter>) -> Self {
             self.$($path).+.filter = Some(filter.into());
+            self
+        }
+
+        /// Where the errors go that the handler cannot return to a caller (a
+        /// failed write of queued records, a failed rotation, sync or
+        /// compression): `hook` is called with each, at most once a second
+        /// (the rest are counted in [`Stats`](crate::Stats)), instead of the
+        /// default report, which goes through `tracing` (feature `tracing`,
+        /// when a subscriber that does not log into this crate's handlers is
+        /// installed) or else on stderr. It runs on the thread that met the
+        /// error, often the handler's writer: keep it short. A hook that
+        /// panics is reported the default way.
+        ///
+        /// ```
+        /// use std::sync::{Arc, Mutex};
+        /// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
+        ///
+        /// let dir = tempfile::tempdir()?;
+        /// let log = dir.path().join("app.log");
+        /// let seen = Arc::new(Mutex::new(Vec::new()));
+        /// let errors = Arc::clone(&seen);
+        /// let (handler, guard) = NonBlockingConcurrentHandler::builder(&log)
+        ///     .on_error(move |err| errors.lock().unwrap().push(err.to_string()))
+        ///     .build()?;
+        /// // A directory where the log was: the writer cannot open it.
+        /// std::fs::remove_file(&log)?;
+        /// std::fs::create_dir(&log)?;
+        /// handler.emit(Record::new(Level::Info, "kept, and written once the path is fixed"));
+        /// assert!(handler.flush().is_err());
+        /// assert_eq!(
+        ///     seen.lock().unwrap()[0],
+        ///     format!("cannot open log file {log:?}: Is a directory (os error 21) \
+        ///              (check the path and the permissions of its directory)"),
+        /// );
+        /// std::fs::remove_dir(&log)?;
+        /// handler.flush()?;
+        /// drop(guard);
+        /// assert_eq!(std::fs::read_to_string(&log)?.lines().count(), 1);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn on_error(mut self, hook: impl Fn(&crate::Error) + Send + Sync + 'static) -> Self {
+            self.$($path).+.on_error = Some(crate::report::ErrorHook::new(hook));
             self
         }
 

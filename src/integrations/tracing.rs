@@ -78,9 +78,11 @@ use crate::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};
 /// level is at or above the handler's `sync_level`.
 ///
 /// Filter with the usual layer filters (`.with_filter(LevelFilter::INFO)`).
-/// The handler's own write-error reports (target `concurrent_log_handler`) are
-/// not logged into the handler that failed: the layer writes them on stderr
-/// (other layers of the subscriber see them as usual).
+/// While the subscriber holds this layer, the handlers' own error reports
+/// go on stderr, once each, rather than through `tracing`: they cannot go
+/// into the handler that failed, and the subscriber's other layers would
+/// show them a second time. (A report that still reaches the layer, behind
+/// a `reload` layer that hides it, is written on stderr too.)
 #[derive(Debug, Clone)]
 pub struct ConcurrentLogLayer<H> {
     handler: H,
@@ -338,6 +340,22 @@ where
         }
         self.handler.emit_record(record);
     }
+}
+
+/// Whether the subscriber of `dispatch` logs into one of this crate's
+/// handlers, through a [`ConcurrentLogLayer`] or a handler as `fmt`'s writer
+/// (found wherever they sit in a stack of layers, filtered or not).
+pub(crate) fn logs_into_a_handler(dispatch: &::tracing::Dispatch) -> bool {
+    dispatch
+        .downcast_ref::<ConcurrentLogLayer<AsyncConcurrentHandler>>()
+        .is_some()
+        || dispatch
+            .downcast_ref::<ConcurrentLogLayer<NonBlockingConcurrentHandler>>()
+            .is_some()
+        || dispatch.downcast_ref::<AsyncConcurrentHandler>().is_some()
+        || dispatch
+            .downcast_ref::<NonBlockingConcurrentHandler>()
+            .is_some()
 }
 
 /// The [`io::Write`] that [`MakeWriter`] hands out for each event: it collects

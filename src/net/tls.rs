@@ -1,9 +1,10 @@
 //! The rustls client configuration of a `tls://` or `relp+tls://` collector:
 //! CA file → root store, optional client certificate, server name.
 //!
-//! The `ring` provider is named explicitly rather than installed
-//! process-wide, so this crate neither depends on nor changes the
-//! application's own choice of rustls provider.
+//! The aws-lc-rs provider (rustls' default, with post-quantum key exchange)
+//! is named explicitly rather than installed process-wide, so this crate
+//! neither depends on nor changes the application's own choice of rustls
+//! provider.
 
 use std::io;
 use std::path::Path;
@@ -53,7 +54,7 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
 /// Builds the client of `settings`, to verify the collector as `host`
 /// unless a server name was configured.
 pub(crate) fn client(settings: &TlsSettings, host: &str) -> Result<TlsClient> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let name = settings.server_name.as_deref().unwrap_or(host);
     let server_name = ServerName::try_from(name.to_owned()).map_err(|e| {
         Error::invalid_config(format!(

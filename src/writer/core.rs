@@ -11,7 +11,7 @@ use crate::format::{Formatter, format_into, line_buffer};
 use crate::forward::{Forward, SyslogConfig};
 use crate::queue::Line;
 use crate::record::Record;
-use crate::report::ErrorReporter;
+use crate::report::{ErrorHook, ErrorReporter};
 use crate::stats::{Counters, Stats, add};
 use crate::sync::lock_unpoisoned;
 
@@ -44,21 +44,29 @@ impl std::fmt::Debug for Core {
 
 impl Core {
     /// Opens the log, and starts forwarding to a collector if `syslog`
-    /// names one (after the log opened: a bad path starts no thread).
+    /// names one (after the log opened: a bad path starts no thread). The
+    /// errors no caller receives go to `on_error`, or the default report.
     pub(crate) fn open(
         config: &FileConfig,
         formatter: Arc<dyn Formatter>,
         syslog: Option<&SyslogConfig>,
+        on_error: Option<ErrorHook>,
     ) -> Result<Arc<Core>> {
         // Before any of the handler's threads exist (see the function).
         crate::format::load_local_time_zone();
         let counters = Arc::new(Counters::default());
+        // One reporter for the file and the sink: one hook, one rate limit.
         let errors = Arc::new(ErrorReporter::default());
+        if let Some(hook) = on_error {
+            errors.set_hook(hook);
+        }
         if let Some(syslog) = syslog {
             syslog.validate()?;
         }
         let file = LockedFile::open(config, Arc::clone(&counters), Arc::clone(&errors))?;
-        let forward = syslog.map(Forward::start).transpose()?;
+        let forward = syslog
+            .map(|syslog| Forward::start(syslog, Arc::clone(&errors)))
+            .transpose()?;
         Ok(Arc::new(Core {
             path: file.path().to_path_buf(),
             lock_path: file.lock_path().to_path_buf(),
@@ -177,8 +185,7 @@ impl Core {
             self.errors.report(e);
         }
         if report.orphans_recovered > 0 {
-            self.errors
-                .report_message(&crate::file::orphans_message(&self.path));
+            self.errors.report(&Error::rotation_recovered(&self.path));
         }
         for error in failure.into_iter().chain(&report.sync_error) {
             add(&self.counters.write_errors, 1);

@@ -29,7 +29,7 @@ use concurrent_log_handler::{
 use crate::fallback::record;
 use crate::forwarding::{received_id, record_lines, refused_port, tarpit};
 use crate::rsyslog::{Listeners, Rsyslog};
-use crate::util::{TempLog, assert_complete, check_records};
+use crate::util::{Reports, TempLog, assert_complete, check_records};
 
 const TRANSPORTS: [&str; 6] = ["tcp", "tls", "relp", "relp+tls", "udp", "unix"];
 const CONFIRMATIONS: [Confirmation; 3] = [
@@ -242,7 +242,7 @@ enum Handler {
 }
 
 impl Handler {
-    fn build(kind: Kind, log: &TempLog, syslog: SyslogConfig) -> Handler {
+    fn build(kind: Kind, log: &TempLog, syslog: SyslogConfig, reports: &Reports) -> Handler {
         match kind {
             Kind::Async(mode) => {
                 let runtime = crate::util::multi_thread();
@@ -250,6 +250,7 @@ impl Handler {
                     AsyncConcurrentHandler::builder(&log.path)
                         .queue_capacity(4 * RECORDS)
                         .fallback_mode(mode)
+                        .on_error(reports.hook())
                         .syslog(syslog)
                         .build()
                         .expect("build")
@@ -260,6 +261,7 @@ impl Handler {
                 let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
                     .queue_capacity(4 * RECORDS)
                     .fallback_mode(mode)
+                    .on_error(reports.hook())
                     .syslog(syslog)
                     .build()
                     .expect("build");
@@ -268,6 +270,7 @@ impl Handler {
             }
             Kind::Blocking => Handler::Blocking(
                 ConcurrentRotatingFileHandler::builder(&log.path)
+                    .on_error(reports.hook())
                     .syslog(syslog)
                     .build()
                     .expect("build"),
@@ -314,7 +317,13 @@ impl Handler {
 fn run(case: Case) -> Option<String> {
     let mut collector = collector(case)?;
     let log = TempLog::new();
-    let handler = Arc::new(Handler::build(case.kind, &log, config(case, &collector)));
+    let reports = Reports::new();
+    let handler = Arc::new(Handler::build(
+        case.kind,
+        &log,
+        config(case, &collector),
+        &reports,
+    ));
     // The sink's stats, checked all along by a thread of their own.
     let done = Arc::new(AtomicBool::new(false));
     let watcher = std::thread::spawn({
@@ -436,6 +445,10 @@ fn run(case: Case) -> Option<String> {
             unseen.is_empty(),
             "{case:?}: confirmed but not received: {unseen:?}"
         );
+    }
+    // What went wrong was the collector's, and was reported, never printed.
+    for message in reports.messages() {
+        assert!(message.contains(&collector.url), "{case:?}: {message}");
     }
     let duplicates: usize = at_collector.values().map(|c| c - 1).sum();
     assert!(

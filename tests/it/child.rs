@@ -62,9 +62,13 @@ fn entry() {
         "fork_while_writing" => fork_while_the_writer_formats(log, count as u64),
         "rotate_on_open" => rotate_on_open_writer(log, writer, count),
         "tls_destructor" => tls_destructor_writer(log),
-        "errors_only_layer" => errors_with_only_our_tracing(log, false),
-        "errors_only_fmt" => errors_with_only_our_tracing(log, true),
+        "errors_only_layer" | "errors_only_fmt" | "errors_layer_and_fmt" | "errors_no_tracing" => {
+            errors_reported(log, &role)
+        }
+        "self_target_fmt" => self_target_through_fmt(log),
         "perm" => permission_writer(log, writer, count),
+        "open_errors" => crate::messages::unprivileged_child(&log),
+        "python_setup" => crate::interop_python::setup_child(),
         "killed_writer" => killed_writer(log, writer, max_bytes, backups),
         "paced" => paced_writer(log, writer, count, max_bytes, backups, None),
         "paced_gzip" => paced_writer(
@@ -557,35 +561,83 @@ fn tls_destructor_writer(log: PathBuf) {
     assert_eq!(handler.stats().written, 3, "{:?}", handler.stats());
 }
 
-/// The crate's tracing layer (or fmt writer) is the only subscriber, and
-/// writes fail (the log's directory is removed): the write errors must reach
-/// stderr, since they cannot go into the failing log.
-fn errors_with_only_our_tracing(log: PathBuf, fmt_writer: bool) {
+/// Loses the log's directory under a handler set up as `role` says, and
+/// provokes write errors: `errors_only_layer` (the crate's layer is the
+/// only subscriber), `errors_only_fmt` (`fmt` writing into the handler),
+/// `errors_layer_and_fmt` (the crate's layer beside a `fmt` layer on
+/// stderr), `errors_no_tracing` (no subscriber; a second burst of errors
+/// after the rate limit's second).
+fn errors_reported(log: PathBuf, role: &str) {
     use concurrent_log_handler::integrations::tracing::ConcurrentLogLayer;
     use tracing_subscriber::layer::SubscriberExt;
     let (handler, guard) = NonBlockingConcurrentHandler::builder(&log)
         .build()
         .expect("build");
-    if fmt_writer {
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(handler.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("global");
-    } else {
-        let subscriber =
-            tracing_subscriber::registry().with(ConcurrentLogLayer::new(handler.clone()));
-        tracing::subscriber::set_global_default(subscriber).expect("global");
+    let layer = ConcurrentLogLayer::new(handler.clone());
+    match role {
+        "errors_only_fmt" => {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(handler.clone())
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("global");
+        }
+        "errors_only_layer" => {
+            let subscriber = tracing_subscriber::registry().with(layer);
+            tracing::subscriber::set_global_default(subscriber).expect("global");
+        }
+        "errors_layer_and_fmt" => {
+            let subscriber = tracing_subscriber::registry()
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .with_writer(std::io::stderr)
+                        .with_ansi(false),
+                )
+                .with(layer);
+            tracing::subscriber::set_global_default(subscriber).expect("global");
+        }
+        _ => {}
     }
-    tracing::info!("before");
+    let log_some = |message: &'static str| {
+        if role == "errors_no_tracing" {
+            handler.emit(Record::new(Level::Info, message));
+        } else {
+            tracing::info!("{message}");
+        }
+    };
+    log_some("before");
     handler.flush().expect("flush");
     std::fs::remove_dir_all(log.parent().expect("dir")).expect("rm -r");
     for _ in 0..5 {
-        tracing::info!("lost with the directory");
+        log_some("lost with the directory");
+        let _ = handler.flush();
     }
-    let _ = handler.flush();
+    if role == "errors_no_tracing" {
+        // Past the rate limit's second: the next error is reported, with
+        // the count of those held back since the first report.
+        std::thread::sleep(Duration::from_millis(1_100));
+        log_some("lost too");
+        let _ = handler.flush();
+    }
     assert!(handler.stats().write_errors > 0, "{:?}", handler.stats());
     std::mem::forget(guard);
+}
+
+/// `fmt` writing into the handler gets an event of the crate's own target
+/// (a report that reached it): it goes on stderr, not into the handler.
+fn self_target_through_fmt(log: PathBuf) {
+    let (handler, guard) = NonBlockingConcurrentHandler::builder(&log)
+        .build()
+        .expect("build");
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(handler.clone())
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!("logged");
+        tracing::error!(target: "concurrent_log_handler", "log write failed");
+    });
+    drop(guard);
 }
 
 /// Builds a thread handler with `rotate_on_open`, writes `count` records.

@@ -166,8 +166,11 @@ fn writers_killed_80_times_mid_rotation_leave_no_orphan_after_the_next_start() {
     let mut rng = fastrand::Rng::with_seed(seed);
     let log = TempLog::new();
     let max_bytes = 24 * 1024;
+    // What the writers report on stderr: recoveries of rotations their
+    // killed predecessors cut short, and nothing else.
+    let stderr_lines: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
     let spawn = |writer: usize| {
-        let mut child = spawn_child(
+        let mut child = crate::util::spawn_child_capturing_stderr(
             "killed_writer",
             &[
                 ("CLH_LOG", log.path.display().to_string()),
@@ -179,8 +182,15 @@ fn writers_killed_80_times_mid_rotation_leave_no_orphan_after_the_next_start() {
         );
         let last_done = Arc::new(AtomicI64::new(-1));
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
         let seen = Arc::clone(&last_done);
+        let lines = Arc::clone(&stderr_lines);
         let reader = std::thread::spawn(move || {
+            let errors = std::thread::spawn(move || {
+                for line in stderr.lines().map_while(Result::ok) {
+                    lines.lock().expect("lines").push(line);
+                }
+            });
             for line in stdout.lines().map_while(Result::ok) {
                 if let Some(seq) = line
                     .trim()
@@ -190,6 +200,7 @@ fn writers_killed_80_times_mid_rotation_leave_no_orphan_after_the_next_start() {
                     seen.store(seq, Ordering::SeqCst);
                 }
             }
+            errors.join().expect("stderr reader");
         });
         (writer, child, last_done, reader)
     };
@@ -225,10 +236,20 @@ fn writers_killed_80_times_mid_rotation_leave_no_orphan_after_the_next_start() {
         })
         .count();
 
+    let path = format!("{:?}", log.path.display().to_string());
+    for line in stderr_lines.lock().expect("lines").iter() {
+        assert!(
+            line.contains("finished a rotation that a crash") && line.contains(&path),
+            "a writer reported {line:?}"
+        );
+    }
+
     // The next start.
+    let reports = crate::util::Reports::new();
     let handler = ConcurrentRotatingFileHandler::builder(&log.path)
         .max_bytes(max_bytes)
         .backup_count(100_000)
+        .on_error(reports.hook())
         .build()
         .expect("build");
     handler.write_batch(b"after the crash\n").expect("write");
@@ -237,6 +258,9 @@ fn writers_killed_80_times_mid_rotation_leave_no_orphan_after_the_next_start() {
         orphans_left,
         "each orphan the kills left is recovered at start"
     );
+    if orphans_left > 0 {
+        reports.assert_each_contains("finished a rotation that a crash");
+    }
 
     // `all_lines` fails on any `.rotate.*` file, a gap, a file ending mid-line.
     let mut seen: HashMap<(usize, usize), usize> = HashMap::new();

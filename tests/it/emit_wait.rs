@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use concurrent_log_handler::{AsyncConcurrentHandler, ErrorKind, Level, Record};
 
 use crate::fallback::{LockHolder, lock_path, record};
-use crate::util::{TempLog, all_lines, check_records};
+use crate::util::{Reports, TempLog, all_lines, check_records};
 
 fn runtime() -> tokio::runtime::Runtime {
     crate::util::multi_thread()
@@ -72,8 +72,10 @@ fn a_thousand_concurrent_waiters_share_a_few_lock_cycles() {
 #[test]
 fn emit_wait_reports_a_failed_write_and_the_handler_recovers_without_restart() {
     let log = TempLog::new();
+    let reports = Reports::new();
     runtime().block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
+            .on_error(reports.hook())
             .build()
             .expect("build");
         handler.emit_wait(record(0, 0)).await.expect("first write");
@@ -113,6 +115,8 @@ fn emit_wait_reports_a_failed_write_and_the_handler_recovers_without_restart() {
         assert_eq!(stats.written, 3, "{stats:?}");
         assert_eq!(stats.written + stats.failed + stats.dropped, stats.emitted);
     });
+    // Reported too, for the record kept without a caller to tell.
+    reports.assert_each_contains("Is a directory");
 }
 
 #[test]

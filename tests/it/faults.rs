@@ -14,7 +14,9 @@ use concurrent_log_handler::{
 };
 
 use crate::fallback::{LockHolder, record};
-use crate::util::{TempLog, all_lines, assert_complete, check_records, spawn_child};
+use crate::util::{
+    Reports, TempLog, all_lines, assert_complete, check_records, spawn_child_capturing_stderr,
+};
 
 fn handler(path: &Path) -> ConcurrentRotatingFileHandler {
     ConcurrentRotatingFileHandler::builder(path)
@@ -143,9 +145,11 @@ fn a_vanished_log_directory_fails_typed_and_recovers_when_it_is_back() {
     let log = TempLog::new();
     let dir = log.dir.path().join("logs");
     let path = dir.join("app.log");
+    let reports = Reports::new();
     let runtime = crate::util::multi_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&path)
+            .on_error(reports.hook())
             .build()
             .expect("build");
         handler.emit_wait(record(0, 0)).await.expect("write");
@@ -179,6 +183,7 @@ fn a_vanished_log_directory_fails_typed_and_recovers_when_it_is_back() {
             "the lock file was recreated"
         );
     });
+    reports.assert_each_contains(&format!("directory {dir:?} does not exist"));
 }
 
 /// Runs the `fsize` child: RLIMIT_FSIZE makes writes fail with EFBIG, then
@@ -186,7 +191,7 @@ fn a_vanished_log_directory_fails_typed_and_recovers_when_it_is_back() {
 #[test]
 fn a_file_size_limit_fails_typed_loses_no_accepted_line_and_resumes() {
     let log = TempLog::new();
-    let child = spawn_child(
+    let child = spawn_child_capturing_stderr(
         "fsize",
         &[
             ("CLH_LOG", log.path.display().to_string()),
@@ -208,6 +213,16 @@ fn a_file_size_limit_fails_typed_loses_no_accepted_line_and_resumes() {
     // Every line whole, and exactly the records counted as written.
     let found = check_records(&all_lines(&log.path), false);
     assert_eq!(found.per_writer[&0] as u64, written);
+    // The fire-and-forget records' failures, reported on stderr.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = format!(
+        "concurrent_log_handler: cannot write log file {:?}: File too large (os error 27)",
+        log.path
+    );
+    assert!(
+        stderr.lines().any(|line| line.starts_with(&report)),
+        "{stderr}"
+    );
 }
 
 /// A small tmpfs mounted for one test; unmounted on drop. `None` where this
@@ -249,9 +264,11 @@ fn a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed() 
     let path = small.dir.join("app.log");
     let filler = small.dir.join("filler");
     fs::write(&filler, vec![b'x'; 160 * 1024]).expect("filler");
+    let reports = Reports::new();
     let runtime = crate::util::current_thread();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&path)
+            .on_error(reports.hook())
             .build()
             .expect("build");
         let mut seq = 0;
@@ -287,6 +304,7 @@ fn a_full_disk_fails_typed_without_torn_lines_and_resumes_when_space_is_freed() 
             stats.written
         );
     });
+    reports.assert_each_contains("No space left on device (os error 28)");
 }
 
 /// The lock file lives on a full filesystem (`lock_file_directory`): a timed
@@ -376,6 +394,7 @@ fn a_read_only_directory_stops_rotation_not_logging_and_recovers() {
         .env("CLH_BACKUPS", "0")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");
@@ -394,9 +413,19 @@ fn a_read_only_directory_stops_rotation_not_logging_and_recovers() {
         }
         line.clear();
     }
+    let stderr = std::io::read_to_string(child.stderr.take().expect("stderr")).expect("read");
     assert!(
         child.wait().expect("wait").success(),
-        "child failed: {phases:?}"
+        "child failed: {phases:?}\n{stderr}"
+    );
+    // The failed rotations, reported on stderr (at most once a second).
+    let report = format!("concurrent_log_handler: cannot rotate {path:?} to ");
+    let reports: Vec<&str> = stderr.lines().filter(|l| l.starts_with(&report)).collect();
+    assert!(!reports.is_empty(), "{stderr}");
+    assert!(
+        reports.iter().all(|l| l
+            .contains(": Permission denied (os error 13) (the lines were written all the same)")),
+        "{stderr}"
     );
     let field = |phase: usize, name: &str| -> u64 {
         phases[phase]

@@ -66,6 +66,14 @@ pub fn sink(stats: &Stats) -> SinkStats {
     sink
 }
 
+/// Every report the handler made (through its `on_error` hook) is about
+/// the collector at `url`: the file had nothing to report.
+fn assert_reports_are_about(reports: &crate::util::Reports, url: &str) {
+    for message in reports.messages() {
+        assert!(message.contains(url), "{message:?} is not about {url}");
+    }
+}
+
 fn assert_within(started: Instant, limit: Duration, what: &str) {
     let took = started.elapsed();
     assert!(took < limit, "{what} took {took:?} (limit {limit:?})");
@@ -78,6 +86,7 @@ fn assert_within(started: Instant, limit: Duration, what: &str) {
 /// stop ends by its deadline.
 #[test]
 fn a_block_mode_handler_writes_every_record_whatever_the_collector_does() {
+    let reports = crate::util::Reports::new();
     let (_tarpit, stalled) = tarpit();
     for url in [
         format!("relp://127.0.0.1:{}", refused_port()),
@@ -88,6 +97,7 @@ fn a_block_mode_handler_writes_every_record_whatever_the_collector_does() {
         let total = 20_000;
         let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
             .queue_capacity(1_000)
+            .on_error(reports.hook())
             .syslog(
                 syslog(url.clone())
                     .buffer_capacity(500)
@@ -120,6 +130,18 @@ fn a_block_mode_handler_writes_every_record_whatever_the_collector_does() {
         // What the buffer (and, over TCP, the kernel's) could not hold.
         assert!(sink.dropped > total as u64 / 2, "{url}: {sink:?}");
     }
+    assert!(
+        !reports.messages().is_empty(),
+        "the failed connections were reported"
+    );
+    assert!(
+        reports
+            .messages()
+            .iter()
+            .all(|m| m.contains("syslog collector")),
+        "{:?}",
+        reports.messages()
+    );
 }
 
 /// `flush` with `Confirmation::Collector` or `Both` waits for the collector
@@ -127,11 +149,13 @@ fn a_block_mode_handler_writes_every_record_whatever_the_collector_does() {
 /// against a live collector it returns once the collector has everything.
 #[test]
 fn flush_waits_for_the_collector_the_confirmation_names() {
+    let reports = crate::util::Reports::new();
     let url = format!("relp://127.0.0.1:{}", refused_port());
     for confirmation in [Confirmation::Collector, Confirmation::Both] {
         let log = TempLog::new();
         crate::util::multi_thread().block_on(async {
             let handler = AsyncConcurrentHandler::builder(&log.path)
+                .on_error(reports.hook())
                 .syslog(
                     syslog(url.clone())
                         .confirmation(confirmation)
@@ -159,6 +183,7 @@ fn flush_waits_for_the_collector_the_confirmation_names() {
     };
     let log = TempLog::new();
     let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .on_error(reports.hook())
         .syslog(
             syslog(format!("relp://127.0.0.1:{}", rsyslog.ports.relp))
                 .confirmation(Confirmation::Collector),
@@ -172,6 +197,7 @@ fn flush_waits_for_the_collector_the_confirmation_names() {
     // Acknowledged by RELP means written by this rsyslogd (direct queue).
     assert_eq!(rsyslog.received().len(), 3_000);
     drop(guard);
+    assert_reports_are_about(&reports, "syslog collector");
 }
 
 /// A record at or above `sync_level` is in the file when `emit` returns,
@@ -180,6 +206,7 @@ fn flush_waits_for_the_collector_the_confirmation_names() {
 /// has acknowledged it long before), and the line is there when it returns.
 #[test]
 fn sync_level_means_in_the_file_whatever_the_confirmation() {
+    let reports = crate::util::Reports::new();
     let Some((_dir, rsyslog)) = Rsyslog::start_in_temp_dir(Listeners {
         relp: true,
         ..Listeners::default()
@@ -189,6 +216,7 @@ fn sync_level_means_in_the_file_whatever_the_confirmation() {
     let log = TempLog::new();
     let (handler, _guard) = NonBlockingConcurrentHandler::builder(&log.path)
         .sync_level(Level::Error)
+        .on_error(reports.hook())
         .syslog(
             syslog(format!("relp://127.0.0.1:{}", rsyslog.ports.relp))
                 .confirmation(Confirmation::Collector),
@@ -223,6 +251,7 @@ fn sync_level_means_in_the_file_whatever_the_confirmation() {
         text.contains("s000000001"),
         "in the file when emit returned"
     );
+    assert_reports_are_about(&reports, "syslog collector");
 }
 
 /// `emit_wait` waiting for a collector that is frozen or dead resolves by
@@ -230,6 +259,7 @@ fn sync_level_means_in_the_file_whatever_the_confirmation() {
 /// confirmations that wait for it; the record stays in the local file.
 #[test]
 fn emit_wait_for_a_collector_that_is_away_ends_by_the_confirm_timeout() {
+    let reports = crate::util::Reports::new();
     let Some((_dir, mut rsyslog)) = Rsyslog::start_in_temp_dir(Listeners {
         relp: true,
         ..Listeners::default()
@@ -241,6 +271,7 @@ fn emit_wait_for_a_collector_that_is_away_ends_by_the_confirm_timeout() {
         let log = TempLog::new();
         crate::util::multi_thread().block_on(async {
             let handler = AsyncConcurrentHandler::builder(&log.path)
+                .on_error(reports.hook())
                 .syslog(
                     syslog(url.clone())
                         .confirmation(confirmation)
@@ -270,6 +301,7 @@ fn emit_wait_for_a_collector_that_is_away_ends_by_the_confirm_timeout() {
         });
         rsyslog.restart();
     }
+    assert_reports_are_about(&reports, &url);
 }
 
 /// A RELP collector that accepts the connection and never answers `open`:
@@ -277,12 +309,14 @@ fn emit_wait_for_a_collector_that_is_away_ends_by_the_confirm_timeout() {
 /// nothing is left buffered: every record is counted as dropped.
 #[test]
 fn a_collector_that_never_answers_open_is_given_up_at_the_deadline() {
+    let reports = crate::util::Reports::new();
     let (_tarpit, port) = tarpit();
     let log = TempLog::new();
     let total = 10_000;
     crate::util::multi_thread().block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .queue_capacity(total)
+            .on_error(reports.hook())
             .syslog(
                 syslog(format!("relp://127.0.0.1:{port}"))
                     .buffer_capacity(total)
@@ -309,6 +343,7 @@ fn a_collector_that_never_answers_open_is_given_up_at_the_deadline() {
         );
         assert_eq!(stats.written, total as u64, "the file has them: {stats:?}");
     });
+    assert_reports_are_about(&reports, &format!("127.0.0.1:{port}"));
 }
 
 /// A scripted RELP collector on loopback: it answers `open`, then, for its
@@ -362,10 +397,12 @@ fn flapping_relp_collector(flaps: usize) -> u16 {
 /// not after a backoff grown over the flaps.
 #[test]
 fn after_the_collector_flapped_a_healthy_one_is_reached_again_at_once() {
+    let reports = crate::util::Reports::new();
     let flaps = 7;
     let port = flapping_relp_collector(flaps);
     let log = TempLog::new();
     let (handler, _guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .on_error(reports.hook())
         .syslog(
             SyslogConfig::new(format!("relp://127.0.0.1:{port}"))
                 .expect("url")
@@ -403,6 +440,7 @@ fn after_the_collector_flapped_a_healthy_one_is_reached_again_at_once() {
         Duration::from_millis(1_500),
         "emit_wait after the flaps",
     );
+    assert_reports_are_about(&reports, &format!("127.0.0.1:{port}"));
 }
 
 /// Plain TCP: a shutdown waits for the collector's kernel to acknowledge
@@ -410,12 +448,14 @@ fn after_the_collector_flapped_a_healthy_one_is_reached_again_at_once() {
 /// collector whose buffers are full) is given up, counted and reported.
 #[test]
 fn tcp_shutdown_waits_for_the_collectors_kernel_and_counts_the_rest() {
+    let reports = crate::util::Reports::new();
     let (_tarpit, port) = tarpit();
     let log = TempLog::new();
     let total = 50_000;
     crate::util::multi_thread().block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .queue_capacity(total)
+            .on_error(reports.hook())
             .syslog(syslog(format!("tcp://127.0.0.1:{port}")).buffer_capacity(total))
             .build()
             .expect("build");
@@ -435,6 +475,7 @@ fn tcp_shutdown_waits_for_the_collectors_kernel_and_counts_the_rest() {
         assert_eq!((sink.buffered, sink.in_flight), (0, 0), "{sink:?}");
         assert_eq!(sink.delivered + sink.dropped, total as u64, "{sink:?}");
     });
+    assert_reports_are_about(&reports, &format!("127.0.0.1:{port}"));
 }
 
 /// The blocking handler forwarding: `flush` waits for the collector's
@@ -442,6 +483,7 @@ fn tcp_shutdown_waits_for_the_collectors_kernel_and_counts_the_rest() {
 /// it could not deliver, and later calls are refused.
 #[test]
 fn the_blocking_handler_flushes_and_closes_its_sink() {
+    let reports = crate::util::Reports::new();
     let Some((_dir, mut rsyslog)) = Rsyslog::start_in_temp_dir(Listeners {
         relp: true,
         ..Listeners::default()
@@ -450,6 +492,7 @@ fn the_blocking_handler_flushes_and_closes_its_sink() {
     };
     let log = TempLog::new();
     let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .on_error(reports.hook())
         .syslog(
             syslog(format!("relp://127.0.0.1:{}", rsyslog.ports.relp))
                 .confirmation(Confirmation::Both)
@@ -483,6 +526,7 @@ fn the_blocking_handler_flushes_and_closes_its_sink() {
     assert!(err.is_closed(), "{err}");
     let (lines, _) = record_lines(&log);
     assert_complete(&check_records(&lines, true), 1, 1_010);
+    assert_reports_are_about(&reports, "syslog collector");
 }
 
 /// A message longer than the collector takes (rsyslog's default 8 KiB) is
@@ -490,6 +534,7 @@ fn the_blocking_handler_flushes_and_closes_its_sink() {
 /// session and the records after it arrive.
 #[test]
 fn an_oversized_message_is_truncated_and_the_session_goes_on() {
+    let reports = crate::util::Reports::new();
     let Some((_dir, rsyslog)) = Rsyslog::start_in_temp_dir(Listeners {
         relp: true,
         max_message_size: Some(8 * 1024),
@@ -499,6 +544,7 @@ fn an_oversized_message_is_truncated_and_the_session_goes_on() {
     };
     let log = TempLog::new();
     let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .on_error(reports.hook())
         .syslog(
             syslog(format!("relp://127.0.0.1:{}", rsyslog.ports.relp))
                 .confirmation(Confirmation::Collector),
@@ -533,6 +579,7 @@ fn an_oversized_message_is_truncated_and_the_session_goes_on() {
     // The file has every record whole.
     let text = std::fs::read_to_string(&log.path).expect("read");
     assert_eq!(text.matches(&big).count(), 10);
+    assert!(reports.messages().is_empty(), "{:?}", reports.messages());
 }
 
 /// `std::process::exit` with records handed to the sink: the exit hook

@@ -2,13 +2,13 @@
 //!
 //! The Python side is `concurrent-log-handler` 0.9.31 (PROTOCOL.md §9) in
 //! a venv under `target/` that `.ci/run` creates; the test creates it itself
-//! when missing. It is skipped, with a message, only when Python 3 is absent,
-//! and never in CI (`CI` set).
+//! when missing, from PyPI. Without Python 3 or without PyPI the tests are
+//! skipped, with one note, except in CI (`CI` set), where they must run.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
 use crate::compression::read_lines;
 use crate::util::{TempLog, spawn_child, wait_ok};
@@ -17,51 +17,111 @@ use crate::util::{TempLog, spawn_child, wait_ok};
 const CLH_VERSION: &str = "0.9.31";
 const FILLER: &str = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-/// One venv for all tests of this binary.
-static VENV: Mutex<()> = Mutex::new(());
-
-/// The venv's python with CLH installed, or `None` (with a message) when
-/// Python 3 is not on this machine. Panics in CI, where it must run.
+/// The venv's python with CLH installed, or `None` when Python 3 or PyPI
+/// is out of reach: then the first caller prints why, once for all tests
+/// of this binary. Panics instead in CI, where the tests must run.
 fn clh_python() -> Option<PathBuf> {
-    let _once = VENV
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/clh-venv");
+    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let venv = std::env::var_os("CLH_TEST_VENV").map_or_else(
+                || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/clh-venv"),
+                PathBuf::from,
+            );
+            match set_up_venv(&venv) {
+                Ok(python) => Some(python),
+                Err(why) => {
+                    assert!(
+                        std::env::var_os("CI").is_none(),
+                        "the Python interop tests must run in CI: {why}"
+                    );
+                    // Past the test harness's capture, so that the note
+                    // shows in a plain `cargo test`.
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "SKIPPED: the Python CLH interop tests: {why}"
+                    );
+                    None
+                }
+            }
+        })
+        .clone()
+}
+
+/// Creates `venv` with Python CLH in it, unless that was done before;
+/// returns its python, or why it cannot.
+fn set_up_venv(venv: &Path) -> Result<PathBuf, String> {
     let python = venv.join("bin/python");
     let ready = venv.join(format!(".clh-{CLH_VERSION}"));
     if ready.exists() {
-        return Some(python);
+        return Ok(python);
     }
-    let has_python = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_python {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 is required in CI"
-        );
-        eprintln!("SKIPPED: python3 not found; the Python CLH interop test did not run");
-        return None;
-    }
-    let run = |cmd: &mut Command| {
-        let out = cmd.output().expect("run setup command");
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let run = |cmd: &mut Command| -> Result<(), String> {
+        let out = cmd
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| format!("{cmd:?}: {e}"))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+        Err(format!("{cmd:?} failed ({}): {}", out.status, last.trim()))
     };
-    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    run(Command::new("python3").arg("--version"))
+        .map_err(|e| format!("python3 is not available ({e})"))?;
+    run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
     run(Command::new(venv.join("bin/pip")).args([
         "install",
         "--quiet",
         "--disable-pip-version-check",
         &format!("concurrent-log-handler=={CLH_VERSION}"),
-    ]));
-    fs::write(&ready, CLH_VERSION).expect("mark venv");
-    Some(python)
+    ]))
+    .map_err(|e| format!("cannot install it from PyPI ({e})"))?;
+    fs::write(&ready, CLH_VERSION).map_err(|e| format!("{}: {e}", ready.display()))?;
+    Ok(python)
+}
+
+/// Without PyPI (here: pip told to use no index), the interop setup says
+/// why in one note and lets the tests skip, unless `CI` is set.
+#[test]
+fn without_pypi_the_interop_tests_skip_with_one_note_except_in_ci() {
+    let venvs = tempfile::tempdir().expect("temp dir");
+    for ci in [false, true] {
+        let mut command = crate::util::child_command("python_setup", &[]);
+        command
+            .env("CLH_LOG", venvs.path().join("unused.log"))
+            .env("CLH_TEST_VENV", venvs.path().join(format!("venv-{ci}")))
+            .env("PIP_NO_INDEX", "1")
+            .stderr(Stdio::piped());
+        if ci {
+            command.env("CI", "true");
+        } else {
+            command.env_remove("CI");
+        }
+        let out = command.output().expect("run the child");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let notes: Vec<&str> = stderr.lines().filter(|l| l.contains("SKIPPED")).collect();
+        if ci {
+            assert!(!out.status.success(), "CI: the setup must fail\n{stderr}");
+            assert!(notes.is_empty(), "{stderr}");
+            assert!(
+                stderr.contains("the Python interop tests must run in CI"),
+                "{stderr}"
+            );
+        } else {
+            assert!(out.status.success(), "{}\n{stderr}", out.status);
+            assert_eq!(notes.len(), 1, "{stderr}");
+            assert!(notes[0].contains("cannot install it from PyPI"), "{stderr}");
+        }
+    }
+}
+
+/// In the child: asks for the venv twice, as two tests would.
+pub fn setup_child() {
+    assert!(clh_python().is_none(), "no PyPI, no venv");
+    assert!(clh_python().is_none());
 }
 
 fn python_writer(

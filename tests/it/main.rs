@@ -21,6 +21,8 @@
 //! - `orphans`: rotations cut short, put back into the backups
 //! - `hostile`: input that tries to break lines or memory
 //! - `api`: Send/Sync/Debug of the public types, formats
+//! - `messages`: the whole text of the errors a first hour meets (paths,
+//!   config files, permissions)
 //! - `json`: the JSON-lines formatter against hostile input (feature `json`)
 //! - `integrations`: the `tracing` layer and writer, the `log` backend
 //! - `filters`: `RUST_LOG`-style filters and their reload in the `log`
@@ -31,6 +33,8 @@
 //!   parsed, feature `json`)
 //! - `regression`: promises at the edges: order under overflow, races with
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
+//! - `reports`: the handler's reports of its own errors: the hook, one
+//!   report per error, the count of those held back
 //! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
 //! - `syslog`: `SyslogFormatter` messages through rsyslogd, `SyslogConfig` (feature `syslog`)
 //! - `forwarding`: the handlers forwarding to a collector: the file never
@@ -63,10 +67,12 @@ mod interop_python;
 #[cfg(feature = "json")]
 mod json;
 mod lifecycle;
+mod messages;
 mod multiprocess;
 mod nonblocking;
 mod orphans;
 mod regression;
+mod reports;
 mod rotation;
 #[cfg(feature = "syslog")]
 mod rsyslog;
@@ -74,3 +80,33 @@ mod rsyslog;
 mod syslog;
 mod timed;
 mod util;
+
+/// Plain `cargo test` builds the crate's default features only: say, in one
+/// note that the test harness does not capture, which features' tests that
+/// left out.
+#[test]
+fn every_feature_is_under_test() {
+    let features = [
+        ("gzip", cfg!(feature = "gzip")),
+        ("zstd", cfg!(feature = "zstd")),
+        ("tracing", cfg!(feature = "tracing")),
+        ("log", cfg!(feature = "log")),
+        ("json", cfg!(feature = "json")),
+        ("config", cfg!(feature = "config")),
+        ("syslog", cfg!(feature = "syslog")),
+        ("tls", cfg!(feature = "tls")),
+    ];
+    let off: Vec<&str> = features
+        .iter()
+        .filter(|(_, on)| !on)
+        .map(|(name, _)| *name)
+        .collect();
+    if !off.is_empty() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTE: the tests of the features {} did not run; `cargo test --all-features` runs them all",
+            off.join(", ")
+        );
+    }
+}

@@ -53,9 +53,11 @@ fn crashed_chain(dir: &Path) -> Vec<&'static str> {
 
 #[test]
 fn orphans_of_interrupted_rotations_are_put_into_the_chain_at_start_in_age_order() {
+    let reports = crate::util::Reports::new();
     let log = TempLog::new();
     let expected = crashed_chain(log.dir.path());
     let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .on_error(reports.hook())
         .max_bytes(1 << 20)
         .backup_count(10)
         .build()
@@ -73,10 +75,12 @@ fn orphans_of_interrupted_rotations_are_put_into_the_chain_at_start_in_age_order
     );
     assert_eq!(all_lines(&log.path), expected);
     assert_eq!(handler.stats().orphans_recovered, 2);
+    reports.assert_each_contains("finished a rotation that a crash or a failed rename");
 }
 
 #[test]
 fn orphans_of_a_compressed_log_end_up_compressed_python_gzip_leftovers_included() {
+    let reports = crate::util::Reports::new();
     let log = TempLog::new();
     let dir = log.dir.path();
     let mut expected = crashed_chain(dir);
@@ -88,6 +92,7 @@ fn orphans_of_a_compressed_log_end_up_compressed_python_gzip_leftovers_included(
     file_aged(dir, "app.log.rotate.22222222.gz", &gzip("P2\n")[..10], 40);
     expected.splice(4..4, ["P1", "P2"]);
     let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+        .on_error(reports.hook())
         .max_bytes(1 << 20)
         .backup_count(10)
         .compression(Compression::Gzip)
@@ -100,10 +105,12 @@ fn orphans_of_a_compressed_log_end_up_compressed_python_gzip_leftovers_included(
         .collect();
     assert_eq!(lines, expected);
     assert_eq!(handler.stats().orphans_recovered, 4);
+    reports.assert_each_contains("finished a rotation that a crash or a failed rename");
 }
 
 #[test]
 fn an_orphan_of_a_timed_log_is_named_after_the_period_of_its_last_line() {
+    let reports = crate::util::Reports::new();
     let log = TempLog::new();
     let dir = log.dir.path();
     let orphan = file_aged(dir, "app.log.rotate.12345678", b"O1\n", 0);
@@ -114,6 +121,7 @@ fn an_orphan_of_a_timed_log_is_named_after_the_period_of_its_last_line() {
         .and_then(|f| f.set_modified(SystemTime::from(at)))
         .expect("mtime");
     let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .on_error(reports.hook())
         .rotate_every(Rotation::Hourly)
         .rotate_in_utc(true)
         .build()
@@ -124,14 +132,17 @@ fn an_orphan_of_a_timed_log_is_named_after_the_period_of_its_last_line() {
         "O1\n"
     );
     assert_eq!(handler.stats().orphans_recovered, 1);
+    reports.assert_each_contains("finished a rotation that a crash or a failed rename");
 }
 
 /// Another process was killed mid-rotation while this one runs: its orphan
 /// takes its place before this handler's next rotation.
 #[test]
 fn an_orphan_left_while_running_is_recovered_at_the_next_rotation() {
+    let reports = crate::util::Reports::new();
     let log = TempLog::new();
     let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .on_error(reports.hook())
         .max_bytes(1_000)
         .backup_count(10)
         .build()
@@ -150,6 +161,7 @@ fn an_orphan_left_while_running_is_recovered_at_the_next_rotation() {
     assert_eq!(handler.stats().orphans_recovered, 1);
     let found = check_records(&all_lines(&log.path), true);
     assert_eq!(found.per_writer[&0], seq, "every record, once, in order");
+    reports.assert_each_contains("finished a rotation that a crash or a failed rename");
 }
 
 /// A rotation whose last step fails (here `.1` is a directory that cannot
@@ -157,11 +169,13 @@ fn an_orphan_left_while_running_is_recovered_at_the_next_rotation() {
 /// next batch puts it into the chain, and every record is there once.
 #[test]
 fn a_rotation_that_failed_part_way_is_finished_once_the_fault_clears() {
+    let reports = crate::util::Reports::new();
     let log = TempLog::new();
     let blocker = log.dir.path().join("app.log.1");
     fs::create_dir(&blocker).expect("mkdir");
     fs::write(blocker.join("keep"), "x").expect("write");
     let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .on_error(reports.hook())
         .max_bytes(1_000)
         .backup_count(1)
         .build()
@@ -185,6 +199,9 @@ fn a_rotation_that_failed_part_way_is_finished_once_the_fault_clears() {
     assert_eq!(names(log.dir.path()), ["app.log", "app.log.1"]);
     let found = check_records(&all_lines(&log.path), true);
     assert_eq!(found.per_writer[&0], seq, "every record, once, in order");
+    // A failed rename or unlink, and the recovery after it: all about this log.
+    assert!(!reports.messages().is_empty(), "the fault was reported");
+    reports.assert_each_contains(&log.dir.path().display().to_string());
 }
 
 /// The lines of a compressed log as its backups hold them: for each `.N`,
@@ -235,6 +252,7 @@ fn immutable(path: &Path, on: bool) -> bool {
     std::process::Command::new("chattr")
         .arg(if on { "+i" } else { "-i" })
         .arg(path)
+        .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
 }
@@ -247,6 +265,7 @@ fn immutable(path: &Path, on: bool) -> bool {
 /// once, in order.
 #[test]
 fn a_plain_copy_left_beside_its_archive_never_becomes_a_second_backup() {
+    let reports = crate::util::Reports::new();
     use concurrent_log_handler::format::{Formatter, TextFormatter};
     let log = TempLog::new();
     let dir = log.dir.path();
@@ -275,6 +294,7 @@ fn a_plain_copy_left_beside_its_archive_never_becomes_a_second_backup() {
     }
     let _mutable = Mutable(&plain);
     let handler = ConcurrentRotatingFileHandler::builder(&log.path)
+        .on_error(reports.hook())
         .max_bytes(1_000)
         .backup_count(100)
         .compression(Compression::Gzip)
@@ -305,4 +325,7 @@ fn a_plain_copy_left_beside_its_archive_never_becomes_a_second_backup() {
     let found = check_records(&all, true);
     assert_eq!(found.per_writer[&1], 10, "the backups' lines, once");
     assert_eq!(found.per_writer[&0], seq, "every record, once");
+    // A failed rename or unlink, and the recovery after it: all about this log.
+    assert!(!reports.messages().is_empty(), "the fault was reported");
+    reports.assert_each_contains(&log.dir.path().display().to_string());
 }

@@ -17,7 +17,9 @@ use concurrent_log_handler::{
 };
 
 use crate::fallback::{LockHolder, lock_path, record};
-use crate::util::{TempLog, all_lines, assert_complete, check_records, spawn_child, wait_ok};
+use crate::util::{
+    Reports, TempLog, all_lines, assert_complete, check_records, spawn_child, wait_ok,
+};
 
 /// Waits for `done` with a generous bound; the bound is liveness only.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -118,9 +120,11 @@ fn a_failed_sync_fails_emit_wait_and_flush_and_counts_a_write_error() {
     let path = std::ffi::CString::new(log.path.to_str().expect("utf-8")).expect("path");
     // SAFETY: mkfifo with a valid NUL-terminated path; no memory is shared.
     assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+    let reports = Reports::new();
     crate::util::current_thread().block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .durable(true)
+            .on_error(reports.hook())
             .build()
             .expect("build");
         let err = handler
@@ -143,6 +147,7 @@ fn a_failed_sync_fails_emit_wait_and_flush_and_counts_a_write_error() {
     });
     let (thread, _guard) = NonBlockingConcurrentHandler::builder(&log.path)
         .durable(true)
+        .on_error(reports.hook())
         .build()
         .expect("build");
     thread
@@ -150,6 +155,12 @@ fn a_failed_sync_fails_emit_wait_and_flush_and_counts_a_write_error() {
         .expect_err("a confirmed record whose sync failed");
     thread.emit(record(0, 2));
     thread.flush().expect_err("flush after a failed sync");
+    let sync_failed = format!(
+        "cannot sync log file to disk {:?}: Invalid argument (os error 22)",
+        log.path
+    );
+    reports.assert_each_contains(&sync_failed);
+    assert!(reports.messages().len() >= 2, "each handler reported");
 }
 
 // ---- The thread handler's stop, flush and start racing the callers -------
@@ -360,7 +371,9 @@ fn lines_kept_after_a_failed_write_are_retried_without_new_records() {
     let log = TempLog::new();
     let dir = log.dir.path().join("logs");
     let path = dir.join("app.log");
+    let reports = Reports::new();
     let (handler, _guard) = NonBlockingConcurrentHandler::builder(&path)
+        .on_error(reports.hook())
         .build()
         .expect("build");
     handler.emit(record(0, 0));
@@ -376,6 +389,7 @@ fn lines_kept_after_a_failed_write_are_retried_without_new_records() {
         fs::read_to_string(&path).is_ok_and(|t| t.lines().count() == 5)
     });
     assert_eq!(handler.stats().failed, 0);
+    reports.assert_each_contains(&format!("directory {dir:?} does not exist"));
 }
 
 /// Lines kept after a failed write go into the file before the records
@@ -621,7 +635,9 @@ fn a_panicking_formatter_loses_only_its_record_and_never_the_writer() {
     // Formatted on the writer (the default) and in the callers.
     for on_writer in [true, false] {
         let log = TempLog::new();
+        let reports = Reports::new();
         let (handler, guard) = NonBlockingConcurrentHandler::builder(&log.path)
+            .on_error(reports.hook())
             .formatter(Fussy)
             .format_on_writer(on_writer)
             .queue_capacity(1)
@@ -665,6 +681,7 @@ fn a_panicking_formatter_loses_only_its_record_and_never_the_writer() {
             lines.iter().any(|line| line.contains("s000001000")),
             "{lines:?}"
         );
+        reports.assert_each_contains("the log formatter panicked; the record was not logged");
     }
 }
 

@@ -223,7 +223,11 @@ fn bad_configuration_and_paths_give_typed_errors_naming_the_path() {
 #[test]
 fn a_write_failure_is_reported_and_writing_resumes_when_the_path_is_fixed() {
     let log = TempLog::new();
-    let h = handler(&log, 0, 1);
+    let reports = crate::util::Reports::new();
+    let h = ConcurrentRotatingFileHandler::builder(&log.path)
+        .on_error(reports.hook())
+        .build()
+        .expect("build");
     h.write_batch(b"one\n").expect("write");
     // Replace the log with a directory: the stale check reopens the path and fails.
     let aside = log.dir.path().join("aside.log");
@@ -234,6 +238,7 @@ fn a_write_failure_is_reported_and_writing_resumes_when_the_path_is_fixed() {
     fs::remove_dir(&log.path).expect("rmdir");
     h.write_batch(b"three\n").expect("write after fix");
     assert_eq!(fs::read_to_string(&log.path).expect("read"), "three\n");
+    assert_eq!(reports.messages(), [err.to_string()]);
 }
 
 /// `rotate_now` on each handler: what was written before is in `app.log.1`

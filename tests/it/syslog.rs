@@ -253,6 +253,7 @@ fn emit_wait_confirmed_by_the_collector_waits_for_its_acknowledgement() {
 /// hold is counted and reported in the local log.
 #[test]
 fn an_unreachable_collector_never_blocks_emit_and_the_file_keeps_everything() {
+    let errors = crate::util::Reports::new();
     // A port nothing listens on.
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -267,6 +268,7 @@ fn an_unreachable_collector_never_blocks_emit_and_the_file_keeps_everything() {
     crate::util::multi_thread().block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .queue_capacity(100_000)
+            .on_error(errors.hook())
             .syslog(config)
             .build()
             .expect("build");
@@ -291,6 +293,7 @@ fn an_unreachable_collector_never_blocks_emit_and_the_file_keeps_everything() {
         "the refusals are reported in the local log"
     );
     assert_complete(&check_records(&lines, true), 1, total);
+    errors.assert_each_contains(&format!("relp://127.0.0.1:{port}"));
 }
 
 /// The `syslog` table of a TOML config forwards through a real collector,

@@ -220,6 +220,15 @@ pub fn assert_complete(found: &Found, writers: usize, per_writer: usize) {
     );
 }
 
+/// The arguments that make this test binary run `child::entry` alone.
+pub const CHILD_ARGS: [&str; 5] = [
+    "--ignored",
+    "--exact",
+    "child::entry",
+    "--nocapture",
+    "--test-threads=1",
+];
+
 /// Starts this test binary again as a child process running `child::entry`
 /// with `role` and the given settings in its environment.
 pub fn spawn_child(role: &str, env: &[(&str, String)]) -> Child {
@@ -236,15 +245,6 @@ pub fn spawn_child_capturing_stderr(role: &str, env: &[(&str, String)]) -> Child
         .spawn()
         .expect("spawn child")
 }
-
-/// The arguments that make this test binary run `child::entry` alone.
-pub const CHILD_ARGS: [&str; 5] = [
-    "--ignored",
-    "--exact",
-    "child::entry",
-    "--nocapture",
-    "--test-threads=1",
-];
 
 /// The command [`spawn_child`] runs, for callers that set up its output
 /// themselves (stdout piped, stderr inherited).
@@ -286,4 +286,44 @@ pub fn multi_thread() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// The errors a handler reported through its `on_error` hook, kept for the
+/// test that provoked them to assert (rather than printed on stderr).
+#[derive(Debug, Clone, Default)]
+pub struct Reports(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Reports {
+    pub fn new() -> Reports {
+        Reports::default()
+    }
+
+    /// The hook to give the builder's `on_error`.
+    pub fn hook(&self) -> impl Fn(&concurrent_log_handler::Error) + Send + Sync + 'static {
+        let reports = std::sync::Arc::clone(&self.0);
+        move |error| {
+            reports
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(error.to_string())
+        }
+    }
+
+    /// The reports so far, as their messages.
+    pub fn messages(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Asserts that there was a report, and that every report contains
+    /// `text`.
+    pub fn assert_each_contains(&self, text: &str) {
+        let messages = self.messages();
+        assert!(!messages.is_empty(), "no report containing {text:?}");
+        for message in &messages {
+            assert!(message.contains(text), "{message:?} lacks {text:?}");
+        }
+    }
 }

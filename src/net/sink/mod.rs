@@ -144,14 +144,16 @@ struct Inner {
     failures: Arc<AtomicU64>,
     when_full: WhenFull,
     max_message_size: usize,
+    /// Where the task's errors are reported (shared with the handler's file).
+    errors: Arc<ErrorReporter>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl SinkHandle {
     /// Checks `config`, loads its TLS files, and starts the `clh-syslog`
     /// thread. Does not connect: the first record does.
-    pub(crate) fn start(config: &SinkConfig) -> Result<SinkHandle> {
-        SinkHandle::start_counting(config, Arc::default(), Arc::default())
+    pub(crate) fn start(config: &SinkConfig, errors: Arc<ErrorReporter>) -> Result<SinkHandle> {
+        SinkHandle::start_counting(config, Arc::default(), Arc::default(), errors)
     }
 
     /// A new sink for `config` (after this one was closed), counting on
@@ -161,6 +163,7 @@ impl SinkHandle {
             config,
             Arc::clone(&self.inner.tally),
             Arc::clone(&self.inner.failures),
+            Arc::clone(&self.inner.errors),
         )
     }
 
@@ -173,6 +176,7 @@ impl SinkHandle {
         config: &SinkConfig,
         tally: Arc<Tally>,
         failures: Arc<AtomicU64>,
+        errors: Arc<ErrorReporter>,
     ) -> Result<SinkHandle> {
         config.validate()?;
         let target = target_of(config)?;
@@ -205,7 +209,7 @@ impl SinkHandle {
             ledger: ledger::Ledger::new(Arc::clone(&tally), Arc::clone(&failures)),
             closing: closing::Closing::new(closing_rx),
             tally: Arc::clone(&tally),
-            errors: Arc::new(ErrorReporter::default()),
+            errors: Arc::clone(&errors),
             connections: 0,
             attempts: 0,
         };
@@ -261,6 +265,7 @@ impl SinkHandle {
                 failures,
                 when_full: config.when_full,
                 max_message_size: config.max_message_size,
+                errors,
                 thread: Mutex::new(Some(thread)),
             }),
         })

@@ -67,7 +67,8 @@ struct Sink(SinkHandle);
 
 impl Sink {
     fn start(config: &SyslogConfig) -> Sink {
-        Sink(SinkHandle::start(&config.sink).expect("sink starts"))
+        let errors = std::sync::Arc::default();
+        Sink(SinkHandle::start(&config.sink, errors).expect("sink starts"))
     }
 
     /// Offers `batch`; how many records it refused.
