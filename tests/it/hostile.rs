@@ -92,3 +92,134 @@ fn a_million_fields_make_one_line_of_the_expected_size() {
     handler(&log, 0).emit(record.clone()).expect("emit");
     assert_eq!(fs::read(&log.path).expect("read").len(), out.len());
 }
+
+/// A timestamp pattern is user input too: one that writes a line break or
+/// another control character is refused when it is made, and one made
+/// without that check (the variant is public) is written escaped; a
+/// pattern jiff cannot format at all writes the RFC 3339 time instead.
+/// No pattern panics or breaks a line, whatever the time.
+#[test]
+fn timestamp_patterns_never_break_a_line_or_panic() {
+    use concurrent_log_handler::ErrorKind;
+    use concurrent_log_handler::format::{JsonFormatter, TimestampFormat};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    for pattern in [
+        "%Y-%m-%d\n%H:%M:%S",
+        "%Y%n%H",
+        "%t%Y",
+        "%Y\r",
+        "\x1b[2J%Y",
+        "%Y\0",
+        "%Y\u{85}",
+        "%Y\u{2028}",
+        "%Y\u{2029}",
+    ] {
+        let err = TimestampFormat::strftime(pattern).expect_err(pattern);
+        assert_eq!(err.kind(), ErrorKind::InvalidConfig, "{pattern:?}");
+        assert!(err.to_string().contains(&format!("{pattern:?}")), "{err}");
+    }
+
+    let at = UNIX_EPOCH + Duration::from_millis(1_795_421_257_042);
+    let record = Record::new(Level::Info, "m").with_timestamp(at);
+    let unchecked = TimestampFormat::Strftime("%Y%n%H\r%M\u{2028}%S%t%.3f\\ \u{85}".to_owned());
+    let mut out = Vec::new();
+    TextFormatter::new()
+        .utc(true)
+        .pid(false)
+        .timestamp(unchecked.clone())
+        .format(&record, &mut out);
+    assert_eq!(
+        String::from_utf8(out).expect("UTF-8"),
+        "2026\\n08\\r07\\u{2028}37\\t.042\\ \\u{85} INFO m\n"
+    );
+    let mut out = Vec::new();
+    JsonFormatter::new()
+        .utc(true)
+        .timestamp(unchecked)
+        .format(&record, &mut out);
+    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
+    let line: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(
+        line["timestamp"],
+        "2026\\n08\\r07\\u{2028}37\\t.042\\ \\u{85}"
+    );
+
+    // Patterns at the edges of jiff's syntax, checked or not, at times
+    // from before 1970 to the year 9999.
+    let times = [
+        UNIX_EPOCH - Duration::from_secs(86_400 * 365 * 100),
+        UNIX_EPOCH,
+        at,
+        UNIX_EPOCH + Duration::from_secs(253_402_300_799),
+        UNIX_EPOCH + Duration::from_secs(253_402_300_800 * 4),
+    ];
+    for pattern in [
+        "%",
+        "%E",
+        "%Q",
+        "%:Q",
+        "%Z",
+        "%z",
+        "%:z",
+        "%::z",
+        "%:::z",
+        "%::::z",
+        "%s",
+        "%.f",
+        "%.9f",
+        "%9f",
+        "%N",
+        "%3N",
+        "%f",
+        "%.f%.f",
+        "%999Y",
+        "%99999999999Y",
+        "%-_^#0Y",
+        "%_Y",
+        "%^a",
+        "%#b",
+        "%c",
+        "%x",
+        "%X",
+        "%r",
+        "%j",
+        "%U",
+        "%V",
+        "%G",
+        "%g",
+        "%w",
+        "%u",
+        "%C",
+        "%y",
+        "%l",
+        "%k",
+        "%p",
+        "%P",
+        "%D",
+        "%F",
+        "%T",
+        "%R",
+        "%%",
+        "%%%",
+        "é€%Y🦀",
+        "",
+        "plain",
+    ] {
+        let checked = TimestampFormat::strftime(pattern);
+        let direct = TimestampFormat::Strftime(pattern.to_owned());
+        for format in checked.into_iter().chain([direct]) {
+            for time in times {
+                for utc in [true, false] {
+                    let mut out = Vec::new();
+                    format.write(time, utc, &mut out);
+                    let text = String::from_utf8(out).expect("UTF-8");
+                    assert!(
+                        !text.contains(|c: char| c.is_control()),
+                        "{pattern:?}: {text:?}"
+                    );
+                }
+            }
+        }
+    }
+}
