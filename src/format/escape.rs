@@ -139,22 +139,24 @@ fn needs_escape_unicode(c: char) -> bool {
     matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}')
 }
 
-fn write_escape(c: char, out: &mut Vec<u8>) {
+/// `b` as `\xNN` (two lowercase hex digits).
+pub(super) fn push_hex_escape(b: u8, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[
+        b'\\',
+        b'x',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 0xf)],
+    ]);
+}
+
+fn write_escape(c: char, out: &mut Vec<u8>) {
     match c {
         '\n' => out.extend_from_slice(b"\\n"),
         '\r' => out.extend_from_slice(b"\\r"),
         '\t' => out.extend_from_slice(b"\\t"),
         '\\' => out.extend_from_slice(b"\\\\"),
-        c if (c as u32) < 0x80 => {
-            let b = c as u8;
-            out.extend_from_slice(&[
-                b'\\',
-                b'x',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]);
-        }
+        c if (c as u32) < 0x80 => push_hex_escape(c as u8, out),
         c => {
             use std::io::Write;
             // Writing into a Vec cannot fail.

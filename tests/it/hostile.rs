@@ -223,3 +223,83 @@ fn timestamp_patterns_never_break_a_line_or_panic() {
         }
     }
 }
+
+/// A key holding `=` would make the first `=` of its field a lie
+/// (`==436266752`); a space would end the field early. Both, and the
+/// quote and braces, are written as hex escapes in a key.
+#[test]
+fn a_text_field_key_never_holds_what_would_end_it() {
+    use concurrent_log_handler::format::TimestampFormat;
+
+    let record = Record::new(Level::Info, "m")
+        .with_field("=", 436266752)
+        .with_field("a b", "c")
+        .with_field("k=\"{}\\", "v")
+        .with_span("s", [("x=y", 1)]);
+    let mut out = Vec::new();
+    TextFormatter::new()
+        .pid(false)
+        .target(false)
+        .timestamp(TimestampFormat::None)
+        .format(&record, &mut out);
+    let line = String::from_utf8(out).expect("UTF-8");
+    assert_eq!(
+        line,
+        "INFO s{x\\x3dy=1}: m \\x3d=436266752 a\\x20b=c k\\x3d\\x22\\x7b\\x7d\\\\=v\n"
+    );
+    // Each field splits at its first `=` into the key (escaped) and value.
+    let fields: Vec<(&str, &str)> = line
+        .trim_end()
+        .split(' ')
+        .skip(3)
+        .map(|field| field.split_once('=').expect("key=value"))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("\\x3d", "436266752"),
+            ("a\\x20b", "c"),
+            ("k\\x3d\\x22\\x7b\\x7d\\\\", "v")
+        ]
+    );
+}
+
+/// RFC 5424 §6.3.2: an SD-ID is an SD-NAME, at most 32 characters, so a
+/// long custom name is cut to leave room for `@` and the enterprise number;
+/// §6.4: MSG starting with the bytes of U+FEFF is read as a BOM, so a
+/// message that starts with that character gets it escaped.
+#[cfg(feature = "syslog")]
+#[test]
+fn syslog_sd_ids_fit_32_characters_and_a_leading_bom_is_escaped() {
+    use concurrent_log_handler::format::SyslogFormatter;
+
+    let text = "\u{feff}starts with U+FEFF \u{feff}";
+    let record = Record::new(Level::Info, text).with_field("k", "v");
+    let long = "n".repeat(40);
+    let cases = [
+        ("fields", 32473, "fields@32473".to_owned()),
+        (long.as_str(), 32473, format!("{}@32473", "n".repeat(26))),
+        (
+            long.as_str(),
+            u32::MAX,
+            format!("{}@4294967295", "n".repeat(21)),
+        ),
+        (long.as_str(), 1, format!("{}@1", "n".repeat(30))),
+        ("a@b c]d=e\"f", 7, "a_b_c_d_e_f@7".to_owned()),
+    ];
+    for (name, number, want) in cases {
+        for formatter in [
+            SyslogFormatter::new().sd_name(name).enterprise_id(number),
+            SyslogFormatter::new().enterprise_id(number).sd_name(name),
+        ] {
+            let mut out = Vec::new();
+            formatter.format(&record, &mut out);
+            let message = crate::rfc5424::check(&out)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
+            assert_eq!(message.sd[0].0, want);
+            let msg = message.msg.expect("MSG");
+            assert_eq!(msg, "\\u{feff}starts with U+FEFF \u{feff}");
+            assert_eq!(crate::rsyslog::unescape(&msg), text);
+        }
+    }
+}

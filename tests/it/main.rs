@@ -31,6 +31,7 @@
 //!   parsed, feature `json`)
 //! - `regression`: promises at the edges: order under overflow, races with
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
+//! - `rfc5424`: a strict checker of RFC 5424 messages (shared with the fuzz targets)
 //! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
 //! - `syslog`: `SyslogFormatter` messages through rsyslogd, `SyslogConfig` (feature `syslog`)
 //! - `forwarding`: the handlers forwarding to a collector: the file never
@@ -67,6 +68,8 @@ mod multiprocess;
 mod nonblocking;
 mod orphans;
 mod regression;
+#[cfg(feature = "syslog")]
+mod rfc5424;
 mod rotation;
 #[cfg(feature = "syslog")]
 mod rsyslog;
