@@ -192,7 +192,7 @@ fn structured_data(rest: &mut &str) -> Result<Vec<(String, Vec<(String, String)>
         if let Some((name, number)) = id.split_once('@') {
             let number_ok = !number.is_empty()
                 && number.bytes().all(|b| b.is_ascii_digit())
-                && !number.starts_with('0');
+                && (number == "0" || !number.starts_with('0'));
             if name.is_empty() || name.contains('@') || !number_ok {
                 return Err(format!("SD-ID {id:?}: name@number"));
             }
@@ -268,6 +268,7 @@ mod tests {
             "<1>1 - - - - - [a@1 k=\"v\"",
             "<1>1 - - - - - [aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@32473]",
             "<1>1 - - - - - [a@ k=\"v\"]",
+            "<1>1 - - - - - [a@01 k=\"v\"]",
             "<1>1 - - - - - [a@1 k\"=\"v\"]",
             "<1>1 - - - - - [] m",
             "<1>1 - - - - - - \u{feff}bom",
