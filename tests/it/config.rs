@@ -385,7 +385,7 @@ fn hostile_numbers_are_refused_naming_their_option_before_any_file_is_opened() {
             why.contains(key) && why.contains("100 years"),
             "{bad}: {why}"
         );
-        let why = reason(config.async_builder().err().expect("refused"));
+        let why = reason(config.async_builder().expect_err("refused"));
         assert!(why.contains(key), "{bad}: {why}");
         assert!(!log.path.exists(), "{bad}: no file before the error");
     }

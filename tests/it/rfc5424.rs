@@ -18,10 +18,12 @@ pub struct Message {
     pub app_name: String,
     pub procid: String,
     pub msgid: String,
-    /// `(SD-ID, [(PARAM-NAME, PARAM-VALUE)])` per SD-ELEMENT.
-    pub sd: Vec<(String, Vec<(String, String)>)>,
+    pub sd: Vec<Element>,
     pub msg: Option<String>,
 }
+
+/// One SD-ELEMENT: `(SD-ID, [(PARAM-NAME, PARAM-VALUE)])`.
+pub type Element = (String, Vec<(String, String)>);
 
 /// The longest HOSTNAME, APP-NAME, PROCID, MSGID and SD-NAME (§6).
 const MAX_HOSTNAME: usize = 255;
@@ -179,7 +181,7 @@ fn sd_name(rest: &mut &str, what: &str) -> Result<String, String> {
 }
 
 /// NILVALUE or 1*SD-ELEMENT.
-fn structured_data(rest: &mut &str) -> Result<Vec<(String, Vec<(String, String)>)>, String> {
+fn structured_data(rest: &mut &str) -> Result<Vec<Element>, String> {
     if let Some(after) = rest.strip_prefix('-') {
         *rest = after;
         return Ok(Vec::new());
