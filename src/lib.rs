@@ -223,6 +223,9 @@ mod filter;
 mod fork;
 pub mod format;
 mod forward;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 pub mod integrations;
 #[cfg(feature = "syslog")]

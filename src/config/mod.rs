@@ -75,6 +75,11 @@ use crate::{
 /// | `format` | | `"text"` (or `"json"`) |
 /// | `syslog` | | none; a table forwarding to a collector: `url` (required), `facility`, `app_name`, `hostname`, `msgid`, `enterprise_id`, `confirmation` (`"local_file"`, `"collector"`, `"both"`), `ca_file`, `client_cert` + `client_key`, `server_name`, `buffer_capacity`, `when_full` (`"drop"` or `{ wait_ms = 50 }`), `relp_window`, `max_message_size`, `confirm_timeout_seconds` (feature `syslog`) |
 ///
+/// A period, whether `max_age_seconds`, syslog `confirm_timeout_seconds` and
+/// `when_full = { wait_ms }`, or `interval` times the unit of `when`, is at
+/// most 100 years (3,155,760,000 seconds); a longer one is refused, naming
+/// its option.
+///
 /// Unknown options are refused with an [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) naming them,
 /// so a typo or a Python-only option (`delay`, `encoding`, …) does not pass
 /// silently; a near miss gets a suggestion ("did you mean `backupCount`?").
@@ -160,6 +165,36 @@ pub enum LogFormat {
     Text,
     /// [`JsonFormatter`].
     Json,
+}
+
+/// The longest period a config may give, in seconds: 100 years. No log
+/// needs a longer one, and a longer one can overflow the clock arithmetic
+/// of a deadline or a rollover (`Instant + Duration` panics beyond what
+/// the clock can hold).
+const MAX_SECONDS: u64 = 3_155_760_000;
+
+/// The option `key`'s `secs` as a [`Duration`], refused beyond
+/// [`MAX_SECONDS`].
+fn seconds(key: &str, secs: u64) -> Result<Duration> {
+    if secs > MAX_SECONDS {
+        return Err(Error::invalid_config(format!(
+            "{key} = {secs}: at most {MAX_SECONDS} seconds (100 years)"
+        )));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// The option `key`'s `ms` milliseconds as a [`Duration`], refused beyond
+/// [`MAX_SECONDS`].
+#[cfg(feature = "syslog")]
+fn millis(key: &str, ms: u64) -> Result<Duration> {
+    if ms > MAX_SECONDS * 1000 {
+        return Err(Error::invalid_config(format!(
+            "{key} = {ms}: at most {} milliseconds (100 years)",
+            MAX_SECONDS * 1000
+        )));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 fn default_backup_count() -> usize {
@@ -418,12 +453,18 @@ impl HandlerConfig {
         if interval == 0 {
             return Err(Error::invalid_config("interval must be at least 1"));
         }
-        let every = |unit: u64| match unit.checked_mul(interval) {
-            Some(secs) => Ok(Some(Rotation::Every(Duration::from_secs(secs)))),
-            None => Err(Error::invalid_config(format!(
-                "interval = {interval} with when = \"{when}\" is too long a period"
-            ))),
+        let too_long = || {
+            Error::invalid_config(format!(
+                "interval = {interval} with when = \"{when}\" is too long a period \
+                 (at most {MAX_SECONDS} seconds, 100 years)"
+            ))
         };
+        let period = |unit: u64| {
+            unit.checked_mul(interval)
+                .filter(|&secs| secs <= MAX_SECONDS)
+                .ok_or_else(too_long)
+        };
+        let every = |unit: u64| Ok(Some(Rotation::Every(Duration::from_secs(period(unit)?))));
         let aligned = |rotation: Rotation| {
             if interval == 1 {
                 Ok(Some(rotation))
@@ -448,13 +489,14 @@ impl HandlerConfig {
             "H" => every(3_600),
             "D" => every(86_400),
             // Python accepts an interval here: every `interval` days at midnight.
-            "MIDNIGHT" => match u32::try_from(interval) {
-                Ok(1) => Ok(Some(Rotation::Daily)),
-                Ok(days) => Ok(Some(Rotation::Days(days))),
-                Err(_) => Err(Error::invalid_config(format!(
-                    "interval = {interval} with when = \"MIDNIGHT\" is too long a period"
-                ))),
-            },
+            "MIDNIGHT" => {
+                period(86_400)?;
+                match u32::try_from(interval) {
+                    Ok(1) => Ok(Some(Rotation::Daily)),
+                    Ok(days) => Ok(Some(Rotation::Days(days))),
+                    Err(_) => Err(too_long()),
+                }
+            }
             w if w.len() == 2 && w.starts_with('W') => match w[1..].parse::<usize>() {
                 Ok(day) if day < 7 => aligned(Rotation::Weekly(weekdays[day])),
                 _ => Err(Error::invalid_config(format!(
@@ -487,7 +529,7 @@ macro_rules! apply_file_options {
             $builder = $builder.rotate_every(rotation);
         }
         if let Some(secs) = $config.max_age_seconds {
-            $builder = $builder.max_age(Duration::from_secs(secs));
+            $builder = $builder.max_age(seconds("max_age_seconds", secs)?);
         }
         if let Some(dir) = &$config.lock_file_directory {
             $builder = $builder.lock_file_directory(dir);

@@ -1,7 +1,6 @@
 //! The `syslog` table of a config file, turned into a [`SyslogConfig`](crate::SyslogConfig).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -127,11 +126,14 @@ impl SyslogSection {
                 )));
             }
             Some(WhenFullSetting::Wait { wait_ms }) => {
-                config = config.when_full(crate::WhenFull::Wait(Duration::from_millis(*wait_ms)));
+                config = config.when_full(crate::WhenFull::Wait(super::millis(
+                    "when_full wait_ms",
+                    *wait_ms,
+                )?));
             }
         }
         if let Some(secs) = self.confirm_timeout_seconds {
-            config = config.confirm_timeout(Duration::from_secs(secs));
+            config = config.confirm_timeout(super::seconds("confirm_timeout_seconds", secs)?);
         }
         Ok(config)
     }

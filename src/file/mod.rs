@@ -31,3 +31,10 @@ pub(crate) use log::{
 pub(crate) use options::FileConfig;
 pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
 pub use rotation::{Rotation, Weekday};
+
+/// What the fuzz target of backup names reaches through `crate::fuzzing`.
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing {
+    pub(crate) use super::backups::{parse_chain_number, parse_timed};
+    pub(crate) use super::rotation::TimedPolicy;
+}

@@ -139,28 +139,82 @@ fn needs_escape_unicode(c: char) -> bool {
     matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}')
 }
 
-fn write_escape(c: char, out: &mut Vec<u8>) {
+/// `b` as `\xNN` (two lowercase hex digits).
+pub(super) fn push_hex_escape(b: u8, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[
+        b'\\',
+        b'x',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 0xf)],
+    ]);
+}
+
+fn write_escape(c: char, out: &mut Vec<u8>) {
     match c {
         '\n' => out.extend_from_slice(b"\\n"),
         '\r' => out.extend_from_slice(b"\\r"),
         '\t' => out.extend_from_slice(b"\\t"),
         '\\' => out.extend_from_slice(b"\\\\"),
-        c if (c as u32) < 0x80 => {
-            let b = c as u8;
-            out.extend_from_slice(&[
-                b'\\',
-                b'x',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]);
-        }
+        c if (c as u32) < 0x80 => push_hex_escape(c as u8, out),
         c => {
             use std::io::Write;
             // Writing into a Vec cannot fail.
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
     }
+}
+
+/// Makes `line`, text another formatter wrote (`tracing_subscriber::fmt`),
+/// one valid UTF-8 line of the log while leaving everything else as that
+/// formatter wrote it: its own escapes, quotes, backslashes and colours are
+/// kept byte for byte.
+///
+/// - Bytes that are not UTF-8 become U+FFFD, as `String::from_utf8_lossy`
+///   replaces them (the log's lines are always valid UTF-8).
+/// - Each raw line break, as Python's `str.splitlines` counts them (`\n`,
+///   `\r`, VT, FF, FS, GS, RS, NEL, U+2028, U+2029), becomes a JSON escape
+///   (`\n`, `\r`, `\u000b`, …, `\u2028`): readable in a text line, and
+///   decoded back to the original character inside a JSON string, so a
+///   `fmt().json()` line stays valid JSON.
+///
+/// Backslashes are not escaped: that would rewrite the escapes fmt wrote
+/// (its `\"` in JSON, its `\x1b` for an ESC in a message).
+#[cfg(feature = "tracing")]
+pub(crate) fn one_line(line: Vec<u8>) -> Vec<u8> {
+    if std::str::from_utf8(&line).is_ok_and(|text| !text.bytes().any(may_start_line_break)) {
+        return line; // nearly every line: nothing to change, no copy
+    }
+    let text = String::from_utf8_lossy(&line);
+    let mut out = Vec::with_capacity(text.len() + 16);
+    let mut copied_up_to = 0;
+    for (at, c) in text.char_indices() {
+        let escaped: &[u8] = match c {
+            '\n' => b"\\n",
+            '\r' => b"\\r",
+            '\u{b}' => b"\\u000b",
+            '\u{c}' => b"\\u000c",
+            '\u{1c}' => b"\\u001c",
+            '\u{1d}' => b"\\u001d",
+            '\u{1e}' => b"\\u001e",
+            '\u{85}' => b"\\u0085",
+            '\u{2028}' => b"\\u2028",
+            '\u{2029}' => b"\\u2029",
+            _ => continue,
+        };
+        out.extend_from_slice(&text.as_bytes()[copied_up_to..at]);
+        out.extend_from_slice(escaped);
+        copied_up_to = at + c.len_utf8();
+    }
+    out.extend_from_slice(&text.as_bytes()[copied_up_to..]);
+    out
+}
+
+/// Whether `b` may start a line break of [`one_line`]: an ASCII one, or the
+/// lead byte of NEL (0xC2) or of U+2028/U+2029 (0xE2).
+#[cfg(feature = "tracing")]
+fn may_start_line_break(b: u8) -> bool {
+    matches!(b, b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1e | 0xC2 | 0xE2)
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ mod timestamp;
 
 pub use escape::escape;
 #[cfg(feature = "tracing")]
-pub(crate) use escape::is_plain;
+pub(crate) use escape::one_line;
 #[cfg(feature = "json")]
 pub use json::JsonFormatter;
 #[cfg(feature = "syslog")]

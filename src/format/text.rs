@@ -1,6 +1,6 @@
 //! The default text line.
 
-use super::escape::escape;
+use super::escape::{escape, push_hex_escape};
 use super::switches::{Switches, switch_setters};
 #[cfg(doc)]
 use super::timestamp::TimestampFormat;
@@ -23,7 +23,9 @@ use crate::record::{Record, Value};
 /// `key=value` fields. A text value that is empty or contains a space, `"`,
 /// `=`, `{` or `}` is quoted, with `"` written as `\"`; numbers and
 /// booleans are written bare. Message, target, names, keys and values are
-/// [escaped](super::escape()), so the line never breaks.
+/// [escaped](super::escape()), so the line never breaks; in a key, `=`,
+/// space, `"`, `{` and `}` are also written as `\x3d`, `\x20`, `\x22`,
+/// `\x7b` and `\x7d`, so the first `=` after a key always starts its value.
 ///
 /// ```
 /// use concurrent_log_handler::format::{Formatter, TextFormatter};
@@ -129,7 +131,7 @@ impl Formatter for TextFormatter {
 
 /// `key=value`, the value quoted when it needs to be.
 fn write_field(key: &str, value: &Value, out: &mut Vec<u8>) {
-    escape(key, out);
+    write_key(key, out);
     out.push(b'=');
     let Some(value) = value.as_str() else {
         write_plain_value(value, out);
@@ -150,6 +152,30 @@ fn write_field(key: &str, value: &Value, out: &mut Vec<u8>) {
     } else {
         escape(value, out);
     }
+}
+
+/// A field's key, [escaped](escape), with the characters that would end a
+/// key or a field early (`=`, space, `"`, `{`, `}`) written as `\x3d`,
+/// `\x20`, `\x22`, `\x7b`, `\x7d`: the first `=` after a key is always the
+/// one before its value.
+fn write_key(key: &str, out: &mut Vec<u8>) {
+    let start = out.len();
+    escape(key, out);
+    if !out[start..].iter().any(|&b| ends_a_key(b)) {
+        return;
+    }
+    let escaped = out.split_off(start);
+    for b in escaped {
+        if ends_a_key(b) {
+            push_hex_escape(b, out);
+        } else {
+            out.push(b);
+        }
+    }
+}
+
+fn ends_a_key(b: u8) -> bool {
+    matches!(b, b'=' | b' ' | b'"' | b'{' | b'}')
 }
 
 /// Replaces every `"` written since `start` with `\"`.

@@ -127,20 +127,39 @@ pub enum TimestampFormat {
 impl TimestampFormat {
     /// A strftime pattern, checked now by formatting a sample time.
     ///
+    /// A pattern that writes a line break or another control character (a
+    /// raw `\n` or tab in it, or jiff's `%n` and `%t`) is refused: one
+    /// record is one line. Should a time written later hold one anyway (a
+    /// [`Strftime`](Self::Strftime) made without this check), it is
+    /// written [escaped](super::escape()); a pattern that fails for a later
+    /// time (`%Z` in a zone without an abbreviation) writes the RFC 3339
+    /// timestamp instead.
+    ///
+    /// ```
+    /// use concurrent_log_handler::format::TimestampFormat;
+    ///
+    /// assert!(TimestampFormat::strftime("%Y-%m-%d %H:%M:%S%.3f").is_ok());
+    /// assert!(TimestampFormat::strftime("%Y-%m-%d\n%H:%M:%S").is_err());
+    /// assert!(TimestampFormat::strftime("%Y-%m-%d%n%H:%M:%S").is_err());
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) with
-    /// jiff's explanation when the pattern cannot be formatted.
+    /// jiff's explanation when the pattern cannot be formatted, or naming
+    /// the control character it writes.
     pub fn strftime(pattern: impl Into<String>) -> crate::Result<TimestampFormat> {
         let pattern = pattern.into();
         let sample = Timestamp::UNIX_EPOCH.to_zoned(TimeZone::UTC);
-        let mut probe = String::new();
-        jiff::fmt::strtime::format(pattern.as_bytes(), &sample)
-            .map(|text| probe = text)
-            .map_err(|e| {
-                crate::error::Error::invalid_config(format!("timestamp pattern {pattern:?}: {e}"))
-            })?;
-        let _ = probe;
+        let probe = jiff::fmt::strtime::format(pattern.as_bytes(), &sample).map_err(|e| {
+            crate::error::Error::invalid_config(format!("timestamp pattern {pattern:?}: {e}"))
+        })?;
+        if let Some(c) = probe.chars().find(|&c| breaks_a_line(c)) {
+            return Err(crate::error::Error::invalid_config(format!(
+                "timestamp pattern {pattern:?} writes {c:?}: a log line holds no line break \
+                 or other control character (%n is a newline, %t a tab)"
+            )));
+        }
         Ok(TimestampFormat::Strftime(pattern))
     }
 
@@ -192,13 +211,32 @@ fn render(pattern: &str, time: SystemTime, utc: bool) -> Vec<u8> {
     // Checked when the format was made; a failure now (a time zone without
     // a name for `%Z`, say) falls back to RFC 3339 rather than lose the time.
     match jiff::fmt::strtime::format(pattern.as_bytes(), &ts.to_zoned(tz)) {
-        Ok(text) => text.into_bytes(),
+        Ok(text) if !text.contains(breaks_a_line) => text.into_bytes(),
+        // A pattern not checked by `strftime`: one line all the same. Only
+        // the control characters are escaped: the rest is the pattern's.
+        Ok(text) => {
+            let mut out = Vec::with_capacity(text.len() + 8);
+            for c in text.chars() {
+                if breaks_a_line(c) {
+                    super::escape(c.encode_utf8(&mut [0; 4]), &mut out);
+                } else {
+                    out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
+            }
+            out
+        }
         Err(_) => {
             let mut out = Vec::new();
             write_timestamp(time, utc, &mut out);
             out
         }
     }
+}
+
+/// Whether a timestamp may not hold `c`: a control character (C0, DEL and
+/// C1, NEL among them) or a line or paragraph separator (U+2028, U+2029).
+fn breaks_a_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 fn write_strftime(pattern: &str, time: SystemTime, utc: bool, out: &mut Vec<u8>) {

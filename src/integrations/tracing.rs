@@ -62,7 +62,6 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::QueuedHandler;
-use crate::format::escape;
 use crate::record::{Level, Record, Value};
 use crate::report::SELF_TARGET;
 use crate::{AsyncConcurrentHandler, NonBlockingConcurrentHandler};
@@ -364,10 +363,16 @@ pub(crate) fn logs_into_a_handler(dispatch: &::tracing::Dispatch) -> bool {
 ///
 /// The level comes from the event's metadata, so `sync_level` applies as with
 /// [`Record`]s; a writer made without metadata ([`MakeWriter::make_writer`])
-/// logs at [`Level::Info`]. The fmt layer writes line breaks inside messages
-/// as they are; this writer [escapes](crate::format::escape) them (and
-/// backslashes and other control characters, as the text format does), so an
-/// event stays one line and cannot forge another.
+/// logs at [`Level::Info`].
+///
+/// The line is written as the fmt layer made it, with two exceptions, so
+/// that an event stays one line and cannot forge another: a raw line break
+/// inside it (fmt writes those in messages as they are; `\n`, `\r`, VT,
+/// FF, FS, GS, RS, NEL, U+2028, U+2029) is written as its JSON escape
+/// (`\n`, `\r`, `\u000b`, …, `\u2028`), and bytes that are not UTF-8
+/// become U+FFFD. Nothing else is touched: without line breaks the line is
+/// byte for byte what fmt writes into a file (`tracing-appender`'s), and a
+/// `fmt().json()` line still parses as JSON, with the original text.
 #[derive(Debug)]
 pub struct EventWriter<'a, H: QueuedHandler> {
     handler: &'a H,
@@ -392,16 +397,10 @@ impl<H: QueuedHandler> EventWriter<'_, H> {
         if line.last() == Some(&b'\n') {
             line.pop();
         }
-        // The fmt layer does not escape line breaks inside messages; escape
-        // them (and the rest, as the text format does) so that one event stays
-        // one line of the shared log. The scan spares the common line a copy:
-        // `escape` would change nothing in it.
-        if !crate::format::is_plain(&line) {
-            let text = String::from_utf8_lossy(&line);
-            let mut escaped = Vec::with_capacity(line.len() + 16);
-            escape(&text, &mut escaped);
-            line = escaped;
-        }
+        // The fmt layer writes line breaks inside messages as they are, and
+        // a layer of the user's may write any bytes: one valid UTF-8 line,
+        // with fmt's own text (and escapes) untouched.
+        let mut line = crate::format::one_line(line);
         line.push(b'\n');
         self.handler.emit_formatted(self.level, line);
     }

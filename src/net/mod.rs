@@ -42,3 +42,11 @@ pub use defaults::{
 };
 pub(crate) use sink::{Envelope, SinkHandle};
 use url::{Endpoint, Transport};
+
+/// What the fuzz targets reach through `crate::fuzzing`: the frame decoders
+/// of what a collector sends, and the endpoint a URL names.
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing {
+    pub(crate) use super::framing::{OctetCounting, RelpCodec, RelpFrame, RelpOut};
+    pub(crate) use super::url::Endpoint;
+}

@@ -332,3 +332,101 @@ fn level_and_filter_keys_decide_what_lands_in_the_file() {
     let err = reason(bad.unwrap_err());
     assert!(err.contains("app=loud"), "{err}");
 }
+
+/// Numbers no setting can mean: a period beyond what the clock arithmetic
+/// holds (a deadline `Instant + Duration` panics, a rollover `n` days on
+/// panics in the calendar code), floats, negatives. Each is an
+/// `InvalidConfig` naming its option, at build, before any file is opened,
+/// never a panic in the writer later.
+#[test]
+fn hostile_numbers_are_refused_naming_their_option_before_any_file_is_opened() {
+    let log = TempLog::new();
+    let periods = [
+        // The earlier name of confirm_timeout_seconds, as the fuzzer found it.
+        (
+            "syslog = { url = \"udp://127.0.0.1:9\", flush_timeout_seconds = 9223372036853775807 }",
+            "confirm_timeout_seconds = 9223372036853775807",
+        ),
+        (
+            "syslog = { url = \"udp://127.0.0.1:9\", confirm_timeout_seconds = 18446744073709551615 }",
+            "confirm_timeout_seconds = 18446744073709551615",
+        ),
+        (
+            "syslog = { url = \"udp://127.0.0.1:9\", confirm_timeout_seconds = 3155760001 }",
+            "confirm_timeout_seconds = 3155760001",
+        ),
+        (
+            "syslog = { url = \"udp://127.0.0.1:9\", when_full = { wait_ms = 18446744073709551615 } }",
+            "when_full wait_ms = 18446744073709551615",
+        ),
+        (
+            "max_age_seconds = 18446744073709551615",
+            "max_age_seconds = 18446744073709551615",
+        ),
+        (
+            "when = \"MIDNIGHT\"\ninterval = 4294967295",
+            "interval = 4294967295",
+        ),
+        (
+            "when = \"MIDNIGHT\"\ninterval = 7304485",
+            "interval = 7304485",
+        ),
+        ("when = \"D\"\ninterval = 36526", "interval = 36526"),
+        (
+            "when = \"S\"\ninterval = 3155760001",
+            "interval = 3155760001",
+        ),
+    ];
+    for (bad, key) in periods {
+        let toml = format!("filename = \"{}\"\n{bad}\n", log.path.display());
+        let config = HandlerConfig::from_toml_str(&toml).expect("parse");
+        let why = reason(config.build_nonblocking().unwrap_err());
+        assert!(
+            why.contains(key) && why.contains("100 years"),
+            "{bad}: {why}"
+        );
+        let why = reason(config.async_builder().expect_err("refused"));
+        assert!(why.contains(key), "{bad}: {why}");
+        assert!(!log.path.exists(), "{bad}: no file before the error");
+    }
+    // The longest period allowed still builds and logs.
+    let toml = format!(
+        "filename = \"{}\"\nwhen = \"D\"\ninterval = 36525\nmax_age_seconds = 3155760000\n\
+         syslog = {{ url = \"udp://127.0.0.1:9\", confirm_timeout_seconds = 3155760000, \
+         when_full = {{ wait_ms = 3155760000000 }} }}\n",
+        log.path.display()
+    );
+    let (handler, guard) = HandlerConfig::from_toml_str(&toml)
+        .expect("parse")
+        .build_nonblocking()
+        .expect("100 years is allowed");
+    handler.emit(Record::new(Level::Info, "x"));
+    drop(guard);
+    assert_eq!(all_lines(&log.path).len(), 1);
+
+    // Floats, negatives and numbers beyond u64 are a type error of the parser.
+    for bad in [
+        "max_age_seconds = nan",
+        "max_age_seconds = inf",
+        "max_age_seconds = -inf",
+        "max_age_seconds = 1.5",
+        "max_age_seconds = -1",
+        "interval = -1",
+        "maxBytes = 18446744073709551616",
+        "syslog = { url = \"udp://127.0.0.1:9\", confirm_timeout_seconds = nan }",
+        "syslog = { url = \"udp://127.0.0.1:9\", buffer_capacity = -1 }",
+    ] {
+        let toml = format!("filename = \"a.log\"\n{bad}\n");
+        let why = reason(HandlerConfig::from_toml_str(&toml).unwrap_err());
+        assert!(why.contains("line 2"), "{bad}: {why}");
+    }
+    for bad in [
+        r#"{"filename": "a.log", "max_age_seconds": 1e400}"#,
+        r#"{"filename": "a.log", "max_age_seconds": -1}"#,
+        r#"{"filename": "a.log", "max_age_seconds": 1.5}"#,
+        r#"{"filename": "a.log", "syslog": {"url": "udp://127.0.0.1:9", "confirm_timeout_seconds": 1e19}}"#,
+    ] {
+        let why = reason(HandlerConfig::from_json_str(bad).unwrap_err());
+        assert!(why.contains("JSON"), "{bad}: {why}");
+    }
+}

@@ -175,14 +175,232 @@ mod tracing_layer {
         let mut lines = all_lines(&log.path);
         let forged = lines.pop().expect("the multi-line event");
         assert!(
-            forged.ends_with(r"forged\n2026-01-01T00:00:00Z ERROR fake line\r\\"),
-            "one event, one line, escaped: {forged}"
+            forged.ends_with(r"forged\n2026-01-01T00:00:00Z ERROR fake line\r\"),
+            "one event, one line, its line breaks escaped: {forged}"
         );
         assert_eq!(lines.len(), 100);
         for (i, line) in lines.iter().enumerate() {
             assert!(line.ends_with(&format!("event i={i}")), "{line}");
         }
         assert_eq!(handler.stats().written, 101);
+    }
+}
+
+#[cfg(feature = "tracing")]
+mod fmt_writer {
+    use std::io::Write as _;
+
+    use super::*;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    /// Text that fmt writes as it is, or with its own escapes: nothing here
+    /// is a line break, so a line of it is what fmt writes into any file.
+    const NO_LINE_BREAK: &[&str] = &[
+        "plain",
+        "tab\there and \"quotes\" and back\\slash \\n (not a newline)",
+        "\x1b[31mred\x1b[0m bell\x07 backspace\x08 del\x7f nul\0",
+        "the text \\x1b[31m, not an escape",
+        "unicode é 中文 🦀 \u{feff}bom \u{a0}nbsp",
+        "}{\"level\":\"ERROR\",\"message\":\"forged\"}",
+    ];
+
+    /// Everything a line splitter may split on, and more.
+    const HOSTILE: &[&str] = &[
+        "multi\nline message with \"quotes\"",
+        "cr\r crlf\r\n vt\u{b} ff\u{c} fs\u{1c} gs\u{1d} rs\u{1e}",
+        "nel\u{85} ls\u{2028} ps\u{2029} c1\u{9b}",
+        "back\\slash \\n \\u2028 \\\" \\",
+        "\x1b[31mred\x1b[0m nul\0 tab\t del\x7f",
+        "}{\"level\":\"ERROR\",\"message\":\"forged\"}\n{",
+        "unicode é 中文 🦀 \u{feff}bom",
+    ];
+
+    fn thread_handler(
+        path: &std::path::Path,
+    ) -> (
+        NonBlockingConcurrentHandler,
+        concurrent_log_handler::WriterGuard,
+    ) {
+        NonBlockingConcurrentHandler::builder(path)
+            .build()
+            .expect("build")
+    }
+
+    /// The log's text, which must be UTF-8.
+    fn text_of(path: &std::path::Path) -> String {
+        String::from_utf8(std::fs::read(path).expect("read")).expect("the log is valid UTF-8")
+    }
+
+    /// The same events for every writer: each level, spans, fields of
+    /// every kind, and `texts` as message, field and debug value.
+    fn log_events(texts: &[&str]) {
+        let span = tracing::info_span!("request", id = 7, who = "a \"b\"");
+        let _entered = span.enter();
+        for (i, text) in texts.iter().enumerate() {
+            tracing::trace!(i, "trace {text}");
+            tracing::debug!(i, ok = true, x = 0.5, "debug");
+            tracing::info!(i, field = *text, "{text}");
+            tracing::warn!(i, debug = ?text, "warn");
+            tracing::error!(target: "app::db", i, "error {text}");
+        }
+    }
+
+    #[test]
+    fn fmt_text_through_the_handler_is_byte_for_byte_what_tracing_appender_writes() {
+        for ansi in [false, true] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let appender = tracing_appender::rolling::never(dir.path(), "appender.log");
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(appender)
+                .with_ansi(ansi)
+                .without_time()
+                .with_max_level(tracing::Level::TRACE)
+                .finish();
+            tracing::subscriber::with_default(subscriber, || log_events(NO_LINE_BREAK));
+
+            let ours = dir.path().join("handler.log");
+            let (handler, guard) = thread_handler(&ours);
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(handler.clone())
+                .with_ansi(ansi)
+                .without_time()
+                .with_max_level(tracing::Level::TRACE)
+                .finish();
+            tracing::subscriber::with_default(subscriber, || log_events(NO_LINE_BREAK));
+            drop(guard);
+
+            let want = std::fs::read(dir.path().join("appender.log")).expect("read");
+            let got = std::fs::read(&ours).expect("read");
+            assert_eq!(
+                want.iter().filter(|&&b| b == b'\n').count(),
+                5 * NO_LINE_BREAK.len()
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "ansi {ansi}"
+            );
+            assert_eq!(got, want, "ansi {ansi}");
+        }
+    }
+
+    /// The characters Python's `str.splitlines` splits on (Rust's `lines`
+    /// and most shippers split on `\n` alone).
+    fn is_line_break(c: char) -> bool {
+        matches!(
+            c,
+            '\n' | '\r' | '\u{b}' | '\u{c}' | '\u{1c}'
+                ..='\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        )
+    }
+
+    #[test]
+    fn fmt_json_through_the_handler_parses_with_the_original_text() {
+        let log = TempLog::new();
+        let (handler, guard) = thread_handler(&log.path);
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(handler.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || log_events(HOSTILE));
+        drop(guard);
+
+        let text = text_of(&log.path);
+        let lines: Vec<&str> = text
+            .strip_suffix('\n')
+            .expect("ends a line")
+            .split('\n')
+            .collect();
+        assert_eq!(
+            lines.len(),
+            5 * HOSTILE.len(),
+            "one event, one line: {text}"
+        );
+        let mut infos = 0;
+        for line in &lines {
+            assert!(
+                !line.contains(is_line_break),
+                "a raw line break in {line:?}"
+            );
+            let event: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            let i = event["fields"]["i"].as_u64().expect("i") as usize;
+            assert_eq!(event["span"]["who"], "a \"b\"", "{line}");
+            if event["level"] == "INFO" {
+                infos += 1;
+                assert_eq!(event["fields"]["message"], HOSTILE[i], "{line}");
+                assert_eq!(event["fields"]["field"], HOSTILE[i], "{line}");
+            }
+            if event["level"] == "ERROR" {
+                assert_eq!(event["fields"]["message"], format!("error {}", HOSTILE[i]));
+            }
+        }
+        assert_eq!(infos, HOSTILE.len());
+    }
+
+    #[test]
+    fn fmt_text_through_the_handler_escapes_line_breaks_and_nothing_else() {
+        let log = TempLog::new();
+        let (handler, guard) = thread_handler(&log.path);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(handler.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .with_level(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for text in HOSTILE {
+                tracing::info!("{text}");
+            }
+        });
+        drop(guard);
+        let text = text_of(&log.path);
+        let lines: Vec<&str> = text
+            .strip_suffix('\n')
+            .expect("ends a line")
+            .split('\n')
+            .collect();
+        assert!(
+            !text.contains(|c: char| c != '\n' && is_line_break(c)),
+            "{text:?}"
+        );
+        // fmt's own escapes (`\x1b` for an ESC, `\u{9b}` for a C1 control)
+        // are kept; only the raw line breaks fmt left are escaped.
+        let want = [
+            r#"multi\nline message with "quotes""#,
+            r"cr\r crlf\r\n vt\u000b ff\x0c fs\u001c gs\u001d rs\u001e",
+            "nel\\u{85} ls\\u2028 ps\\u2029 c1\\u{9b}",
+            r#"back\slash \n \u2028 \" \"#,
+            "\\x1b[31mred\\x1b[0m nul\0 tab\t del\\x7f",
+            r#"}{"level":"ERROR","message":"forged"}\n{"#,
+            "unicode é 中文 🦀 \u{feff}bom",
+        ];
+        assert_eq!(lines.len(), want.len(), "{text}");
+        for (line, want) in lines.iter().zip(want) {
+            assert_eq!(line.trim_start(), want);
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_become_replacement_characters() {
+        let log = TempLog::new();
+        let (handler, guard) = thread_handler(&log.path);
+        for bytes in [
+            &b"\xbc\n"[..],
+            b"bad \xbc bytes \xff\xfe end\n",
+            b"cut \xe2\x80 sequence\xf0\x9f\xa6\nforged line\n",
+        ] {
+            let mut writer = handler.make_writer();
+            writer.write_all(bytes).expect("write");
+        }
+        drop(guard);
+        let text = text_of(&log.path);
+        assert_eq!(
+            text,
+            "\u{fffd}\nbad \u{fffd} bytes \u{fffd}\u{fffd} end\ncut \u{fffd} sequence\u{fffd}\\nforged line\n"
+        );
     }
 }
 

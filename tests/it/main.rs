@@ -35,6 +35,7 @@
 //!   stop and shutdown, restarts, idle retries, forks, failed syncs, limits
 //! - `reports`: the handler's reports of its own errors: the hook, one
 //!   report per error, the count of those held back
+//! - `rfc5424`: a strict checker of RFC 5424 messages (shared with the fuzz targets)
 //! - `rsyslog`: a real rsyslogd as a child process, and parsers of what it received
 //! - `syslog`: `SyslogFormatter` messages through rsyslogd, `SyslogConfig` (feature `syslog`)
 //! - `forwarding`: the handlers forwarding to a collector: the file never
@@ -73,6 +74,8 @@ mod nonblocking;
 mod orphans;
 mod regression;
 mod reports;
+#[cfg(feature = "syslog")]
+mod rfc5424;
 mod rotation;
 #[cfg(feature = "syslog")]
 mod rsyslog;

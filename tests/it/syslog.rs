@@ -80,9 +80,18 @@ fn syslog_config_refuses_urls_it_cannot_use() {
         "ftp://logs",
         "tcp://logs:x",
         "unix://relative/path",
+        // Hosts no resolver takes fail here, with the URL, not at connect.
+        "tcp://f[:514",
+        "tcp://\0:514",
+        "relp://logs.example.org\n:2514",
+        "tcp://logs example:514",
+        "udp://1.2.3:514",
+        "tcp://::1:514",
+        "unix:///dev/lo\0g",
     ] {
         let err = SyslogConfig::new(url).expect_err(url);
-        assert!(err.kind() == ErrorKind::InvalidConfig, "{url}: {err}");
+        assert!(err.kind() == ErrorKind::InvalidConfig, "{url:?}: {err}");
+        assert!(err.to_string().contains(&format!("{url:?}")), "{err}");
     }
     let config = SyslogConfig::new("relp://127.0.0.1:2514").expect("valid");
     assert_eq!(config.url(), "relp://127.0.0.1:2514");

@@ -24,7 +24,7 @@ use identity::{executable_name, system_hostname};
 pub use priority::{Facility, ParseFacilityError, severity};
 use sanitise::{
     MAX_APP_NAME, MAX_HOSTNAME, MAX_MSGID, NIL, header_field, param_value, push_header_field,
-    sd_name,
+    push_sd_id, sd_name,
 };
 use timestamp::write_timestamp;
 
@@ -50,8 +50,8 @@ pub const DEFAULT_SD_NAME: &str = "fields";
 /// | APP-NAME | [`app_name`](Self::app_name), else the executable's file name | at most 48 |
 /// | PROCID | the record's pid | |
 /// | MSGID | [`msgid`](Self::msgid), else the record's target | at most 32 |
-/// | STRUCTURED-DATA | one element `[fields@32473 key="value" …]`: the record's fields, then its span fields | names at most 32 |
-/// | MSG | the message, UTF-8, no BOM | |
+/// | STRUCTURED-DATA | one element `[fields@32473 key="value" …]`: the record's fields, then its span fields | SD-ID and names at most 32 |
+/// | MSG | the message, UTF-8, no BOM | a first U+FEFF is written `\u{feff}` |
 ///
 /// Header fields hold printable US-ASCII only (`!` to `~`): every other
 /// character becomes `_`, a longer value is cut, an empty one is written
@@ -67,7 +67,9 @@ pub const DEFAULT_SD_NAME: &str = "fields";
 /// sender mark UTF-8 with one: it is optional (MSG-ANY is allowed), every
 /// collector we know reads the message as UTF-8 anyway, and rsyslog keeps
 /// the BOM's three bytes in the stored message (`%msg%`), where it would
-/// trouble every reader downstream.
+/// trouble every reader downstream. For the same reason a message that
+/// itself begins with U+FEFF has that character written as `\u{feff}`:
+/// as raw bytes there, a collector would take it for the mark and drop it.
 ///
 /// The message ends without `\n`: the syslog sink frames messages itself
 /// (and drops a final `\n`, which the handlers add to every line).
@@ -183,7 +185,9 @@ impl SyslogFormatter {
     }
 
     /// The name before the `@` of the SD-ID (default `fields`); sanitised as
-    /// an SD-NAME (`@` also becomes `_`).
+    /// an SD-NAME (`@` also becomes `_`), and cut so that the whole SD-ID,
+    /// `name@number`, has at most the 32 characters of an SD-NAME (21 or
+    /// more remain for the name, as many as the enterprise number leaves).
     #[must_use]
     pub fn sd_name(mut self, name: impl AsRef<str>) -> Self {
         let mut out = Vec::new();
@@ -222,9 +226,7 @@ impl Formatter for SyslogFormatter {
             out.extend_from_slice(NIL);
         } else {
             out.push(b'[');
-            out.extend_from_slice(self.sd_name.as_bytes());
-            out.push(b'@');
-            push_decimal(self.enterprise_id, out);
+            push_sd_id(&self.sd_name, self.enterprise_id, out);
             for (key, value) in params {
                 out.push(b' ');
                 sd_name(key, out);
@@ -240,9 +242,18 @@ impl Formatter for SyslogFormatter {
             }
             out.push(b']');
         }
-        if !record.message().is_empty() {
+        let message = record.message();
+        if !message.is_empty() {
             out.push(b' ');
-            escape(record.message(), out);
+            // A collector reads these three bytes at the start of MSG as
+            // the byte order mark of RFC 5424 §6.4, not as text.
+            match message.strip_prefix('\u{feff}') {
+                Some(rest) => {
+                    out.extend_from_slice(b"\\u{feff}");
+                    escape(rest, out);
+                }
+                None => escape(message, out),
+            }
         }
     }
 }

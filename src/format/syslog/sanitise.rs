@@ -48,6 +48,20 @@ pub(super) fn sd_name(text: &str, out: &mut Vec<u8>) {
     }));
 }
 
+/// The SD-ID `name@enterprise_id` (RFC 5424 §7.2.2), where `name` is an
+/// [`sd_name`] without `@`: the whole SD-ID is an SD-NAME, so `name` is cut
+/// to leave room for `@` and the number within 32 characters.
+pub(super) fn push_sd_id(name: &str, enterprise_id: u32, out: &mut Vec<u8>) {
+    let mut number = itoa::Buffer::new();
+    let number = number.format(enterprise_id);
+    // At least 21 characters remain for the name: a u32 has at most 10 digits.
+    let room = MAX_SD_NAME - 1 - number.len();
+    // `name` is ASCII (an SD-NAME), so any byte index is a char boundary.
+    out.extend_from_slice(&name.as_bytes()[..name.len().min(room)]);
+    out.push(b'@');
+    out.extend_from_slice(number.as_bytes());
+}
+
 /// A PARAM-VALUE: [`escape`]d for one-line safety, then `"`, `\` and `]`
 /// escaped with a backslash as RFC 5424 §6.3.3 requires.
 pub(super) fn param_value(value: &str, out: &mut Vec<u8>) {
