@@ -323,10 +323,12 @@ fn a_lock_file_on_a_full_disk_fails_typed_and_resumes_when_space_is_freed() {
     while file.write_all(&[b'x'; 4096]).is_ok() {}
     drop(file);
     let runtime = crate::util::current_thread();
+    let reports = crate::util::Reports::new();
     runtime.block_on(async {
         let handler = AsyncConcurrentHandler::builder(&log.path)
             .lock_file_directory(&small.dir)
             .rotate_every(concurrent_log_handler::Rotation::Hourly)
+            .on_error(reports.hook())
             .build()
             .expect("build");
         let err = handler
@@ -349,6 +351,7 @@ fn a_lock_file_on_a_full_disk_fails_typed_and_resumes_when_space_is_freed() {
         let found = check_records(&all_lines(&log.path), true);
         assert_eq!(found.per_writer[&0], 2);
     });
+    reports.assert_each_contains("No space left on device");
 }
 
 /// The directory turns read-only under a writer running as `nobody` (root

@@ -399,10 +399,22 @@ fn lines_kept_after_a_failed_write_are_retried_without_new_records() {
 #[test]
 fn lines_kept_after_a_failed_write_stay_before_records_that_follow_a_rotation() {
     let log = TempLog::new();
-    wait_ok(spawn_child(
+    let child = crate::util::spawn_child_capturing_stderr(
         "rotate_after_failed_write",
         &[("CLH_LOG", log.path.display().to_string())],
-    ));
+    );
+    let out = child.wait_with_output().expect("child");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // The failed write was reported, and nothing else.
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("concurrent_log_handler: "))
+        .collect();
+    assert!(
+        !reports.is_empty() && reports.iter().all(|l| l.contains("File too large")),
+        "{stderr}"
+    );
     let backup = std::fs::read_to_string(log.dir.path().join("app.log.1")).expect("backup");
     let current = std::fs::read_to_string(&log.path).expect("log");
     let lines: Vec<String> = backup
