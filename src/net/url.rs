@@ -200,7 +200,7 @@ fn check_host(host: &str, bracketed: bool) -> std::result::Result<(), &'static s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SyslogConfig;
+    use crate::net::SinkConfig;
     #[test]
     fn urls_parse_to_transport_and_endpoint() {
         let inet = |host: &str, port| Endpoint::Inet {
@@ -269,9 +269,9 @@ mod tests {
             ),
         ];
         for (url, transport, endpoint) in cases {
-            let config = SyslogConfig::new(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            let config = SinkConfig::new(url.into()).unwrap_or_else(|e| panic!("{url}: {e}"));
             assert_eq!(
-                (config.sink.transport, config.sink.endpoint),
+                (config.transport, config.endpoint),
                 (transport, endpoint),
                 "{url}"
             );
@@ -335,7 +335,7 @@ mod tests {
             "tcp://[[::1]:514",
             "unix:///dev/lo\0g",
         ] {
-            let err = SyslogConfig::new(url).expect_err(url);
+            let err = SinkConfig::new(url.into()).expect_err(url);
             assert_eq!(
                 err.kind(),
                 crate::error::ErrorKind::InvalidConfig,
@@ -352,7 +352,7 @@ mod tests {
         let long_name = format!("tcp://{}:514", vec!["a".repeat(63); 4].join("."));
         let long_path = format!("unix:///{}", "s".repeat(MAX_SOCKET_PATH));
         for url in [long_label, long_name, long_path] {
-            let err = SyslogConfig::new(&url).expect_err(&url);
+            let err = SinkConfig::new(url.clone()).expect_err(&url);
             assert!(err.to_string().contains(&url), "{err}");
         }
         assert_eq!(MAX_SOCKET_PATH, 107, "Linux's sun_path less its NUL");

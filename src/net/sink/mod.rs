@@ -50,7 +50,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{SendTimeoutError, Sender, TrySendError};
 use tokio::sync::{Notify, watch};
 
 use super::config::{SinkConfig, WhenFull};
@@ -61,6 +61,7 @@ use crate::report::ErrorReporter;
 use crate::stats::SinkStats;
 use crate::sync::lock_unpoisoned;
 
+use ending::{Ending, Leftovers};
 pub(crate) use expiry::Reply;
 pub(crate) use ledger::{Envelope, Mark};
 use tally::{Place, Tally};
@@ -68,6 +69,7 @@ use tally::{Place, Tally};
 mod closing;
 mod datagram;
 mod door;
+mod ending;
 mod expiry;
 mod ledger;
 mod relp;
@@ -483,82 +485,6 @@ impl Drop for Inner {
             at.get_or_insert_with(Instant::now);
         });
         self.wake.notify_one();
-    }
-}
-
-/// What the sink's thread does as its last act: refuse further offers,
-/// give up what is left in the intake, and tell `close`.
-struct Ending {
-    address: String,
-    leftovers: Leftovers,
-    door: Arc<door::Door>,
-    closed: Arc<(Mutex<Option<Closed>>, Condvar)>,
-    tally: Arc<Tally>,
-    failures: Arc<AtomicU64>,
-}
-
-impl Ending {
-    fn end(self, given_up_by_task: u64) {
-        self.door.close();
-        let error = Error::delivery_timeout(self.address.clone(), self.tally.undelivered());
-        let left = self.leftovers.give_up(&self.tally, &self.failures, &error);
-        let undelivered = given_up_by_task + left;
-        let (lock, ended) = &*self.closed;
-        *lock_unpoisoned(lock) = Some(Closed {
-            undelivered,
-            address: self.address.clone(),
-            first: false,
-        });
-        ended.notify_all();
-    }
-}
-
-impl Drop for Ending {
-    /// The thread panicked (a bug): `close` must still hear of it.
-    fn drop(&mut self) {
-        let (lock, ended) = &*self.closed;
-        let mut closed = lock_unpoisoned(lock);
-        if closed.is_none() {
-            self.door.close();
-            *closed = Some(Closed {
-                undelivered: self.tally.undelivered(),
-                address: self.address.clone(),
-                first: false,
-            });
-            ended.notify_all();
-        }
-    }
-}
-
-/// Receivers of the intake, for whoever gives up what is left in it.
-#[derive(Debug, Clone)]
-struct Leftovers {
-    records: Receiver<Envelope>,
-    marks: Receiver<Mark>,
-}
-
-impl Leftovers {
-    /// Gives up everything left with `error`: records counted as dropped,
-    /// waiters and marks answered. Returns how many records.
-    fn give_up(&self, tally: &Tally, failures: &AtomicU64, error: &Error) -> u64 {
-        let mut records = 0;
-        while let Ok(envelope) = self.records.try_recv() {
-            match envelope {
-                Envelope::Record { waiter, .. } => {
-                    records += 1;
-                    if let Some(waiter) = waiter {
-                        waiter.send(Err(error.clone()));
-                    }
-                }
-                Envelope::Mark(mark) => mark.waiter.send(Err(error.clone())),
-            }
-        }
-        while let Ok(mark) = self.marks.try_recv() {
-            mark.waiter.send(Err(error.clone()));
-        }
-        tally.moved(records, Place::Buffered, Place::Dropped);
-        failures.fetch_add(records, Ordering::Relaxed);
-        records
     }
 }
 
