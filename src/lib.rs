@@ -251,6 +251,7 @@ pub use handler::asynchronous::{
     AsyncConcurrentHandler, AsyncConcurrentHandlerBuilder, DEFAULT_ASYNC_FALLBACK_MODE,
     DEFAULT_ASYNC_SYNC_LEVEL, DEFAULT_NOWAIT_LIMIT, DEFAULT_QUEUE_CAPACITY, MAX_NOWAIT_LIMIT,
 };
+pub use handler::builder;
 pub use handler::nonblocking::{
     DEFAULT_THREAD_FALLBACK_MODE, DEFAULT_THREAD_SYNC_LEVEL, NonBlockingConcurrentHandler,
     NonBlockingConcurrentHandlerBuilder, create_nonblocking_handler,

@@ -101,7 +101,7 @@ pub struct SinkStats {
     /// a record given up after eight connections broke while it was on them.
     pub failed: u64,
     /// Records the sink gave up: its buffer was full (see
-    /// [`WhenFull`](crate::WhenFull)), or it was closed (shutdown, the exit
+    /// `WhenFull`), or it was closed (shutdown, the exit
     /// hook, a dropped handler) before it could deliver them. The local
     /// file has them.
     pub dropped: u64,

@@ -41,6 +41,7 @@ mod syslog;
 #[cfg(feature = "syslog")]
 use syslog::SyslogSection;
 
+use crate::builder::Builder;
 use crate::error::{Error, Result};
 use crate::format::{JsonFormatter, TextFormatter};
 use crate::record::Level;
@@ -316,8 +317,8 @@ impl HandlerConfig {
     ///
     /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) for an unknown `compression` or `when`.
     pub fn async_builder(&self) -> Result<AsyncConcurrentHandlerBuilder> {
-        let mut builder = AsyncConcurrentHandler::builder(&self.filename);
-        apply_file_options!(self, builder);
+        let mut builder =
+            self.with_file_options(AsyncConcurrentHandler::builder(&self.filename))?;
         if let Some(capacity) = self.queue_capacity {
             builder = builder.queue_capacity(capacity);
         }
@@ -372,8 +373,8 @@ impl HandlerConfig {
     /// [`ErrorKind::InvalidConfig`](crate::ErrorKind::InvalidConfig) for an
     /// unknown `compression` or `when`, or `fallback_mode = "nowait"`.
     pub fn nonblocking_builder(&self) -> Result<NonBlockingConcurrentHandlerBuilder> {
-        let mut builder = NonBlockingConcurrentHandler::builder(&self.filename);
-        apply_file_options!(self, builder);
+        let mut builder =
+            self.with_file_options(NonBlockingConcurrentHandler::builder(&self.filename))?;
         if let Some(capacity) = self.queue_capacity {
             builder = builder.queue_capacity(capacity);
         }
@@ -401,6 +402,45 @@ impl HandlerConfig {
     /// [`NonBlockingConcurrentHandlerBuilder::build`].
     pub fn build_nonblocking(&self) -> Result<(NonBlockingConcurrentHandler, WriterGuard)> {
         self.nonblocking_builder()?.build()
+    }
+
+    /// `builder` with the options every handler takes: the file's, the
+    /// format, the filter and the syslog table.
+    fn with_file_options<K>(&self, mut builder: Builder<K>) -> Result<Builder<K>> {
+        builder = builder
+            .max_bytes(self.max_bytes)
+            .backup_count(self.backup_count)
+            .durable(self.durable)
+            .rotate_in_utc(self.utc);
+        if let Some(compression) = self.compression()? {
+            builder = builder.compression(compression);
+        }
+        #[cfg(feature = "syslog")]
+        if let Some(syslog) = &self.syslog {
+            builder = builder.syslog(syslog.to_config()?);
+        }
+        if let Some(rotation) = self.rotation()? {
+            builder = builder.rotate_every(rotation);
+        }
+        if let Some(secs) = self.max_age_seconds {
+            builder = builder.max_age(seconds("max_age_seconds", secs)?);
+        }
+        if let Some(dir) = &self.lock_file_directory {
+            builder = builder.lock_file_directory(dir);
+        }
+        if let Some(mode) = self.file_mode {
+            builder = builder.file_mode(mode);
+        }
+        if let Some(create) = self.create_dirs {
+            builder = builder.create_dirs(create);
+        }
+        if let Some(filter) = self.filter()? {
+            builder = builder.filter(filter);
+        }
+        Ok(match self.format {
+            LogFormat::Text => builder.formatter(TextFormatter::new().utc(self.utc)),
+            LogFormat::Json => builder.formatter(JsonFormatter::new().utc(self.utc)),
+        })
     }
 
     /// The filter asked for by `level` or `filter`.
@@ -509,47 +549,6 @@ impl HandlerConfig {
         }
     }
 }
-
-/// The file options both builders share (their setters come from one macro).
-macro_rules! apply_file_options {
-    ($config:expr, $builder:ident) => {
-        $builder = $builder
-            .max_bytes($config.max_bytes)
-            .backup_count($config.backup_count)
-            .durable($config.durable)
-            .rotate_in_utc($config.utc);
-        if let Some(compression) = $config.compression()? {
-            $builder = $builder.compression(compression);
-        }
-        #[cfg(feature = "syslog")]
-        if let Some(syslog) = &$config.syslog {
-            $builder = $builder.syslog(syslog.to_config()?);
-        }
-        if let Some(rotation) = $config.rotation()? {
-            $builder = $builder.rotate_every(rotation);
-        }
-        if let Some(secs) = $config.max_age_seconds {
-            $builder = $builder.max_age(seconds("max_age_seconds", secs)?);
-        }
-        if let Some(dir) = &$config.lock_file_directory {
-            $builder = $builder.lock_file_directory(dir);
-        }
-        if let Some(mode) = $config.file_mode {
-            $builder = $builder.file_mode(mode);
-        }
-        if let Some(create) = $config.create_dirs {
-            $builder = $builder.create_dirs(create);
-        }
-        if let Some(filter) = $config.filter()? {
-            $builder = $builder.filter(filter);
-        }
-        $builder = match $config.format {
-            LogFormat::Text => $builder.formatter(TextFormatter::new().utc($config.utc)),
-            LogFormat::Json => $builder.formatter(JsonFormatter::new().utc($config.utc)),
-        };
-    };
-}
-use apply_file_options;
 
 #[cfg(test)]
 mod tests {

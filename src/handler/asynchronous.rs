@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 
+use super::builder::{Async, Builder};
 use super::methods::queued_handler_methods;
-use super::options::builder_options;
 use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, ErrorKind, Result};
@@ -89,13 +89,11 @@ impl AsyncConcurrentHandler {
     /// Starts configuring a handler for the log at `path`; see the builder
     /// for the options and their defaults.
     pub fn builder(path: impl AsRef<std::path::Path>) -> AsyncConcurrentHandlerBuilder {
-        AsyncConcurrentHandlerBuilder {
-            settings: Settings::new(
-                path.as_ref(),
-                DEFAULT_ASYNC_FALLBACK_MODE,
-                Some(DEFAULT_ASYNC_SYNC_LEVEL),
-            ),
-        }
+        Builder::with(Settings::new(
+            path.as_ref(),
+            DEFAULT_ASYNC_FALLBACK_MODE,
+            Some(DEFAULT_ASYNC_SYNC_LEVEL),
+        ))
     }
 
     /// Logs `record` without ever awaiting: formats it here, then queues it.
@@ -295,41 +293,27 @@ impl AsyncConcurrentHandler {
 ///
 /// | option | default |
 /// |---|---|
-/// | [`max_bytes`](Self::max_bytes) | 0 (never rotate) |
-/// | [`backup_count`](Self::backup_count) | 5 |
-/// | [`queue_capacity`](Self::queue_capacity) | [`DEFAULT_QUEUE_CAPACITY`] (10,000 records) |
-/// | [`fallback_mode`](Self::fallback_mode) | [`DEFAULT_ASYNC_FALLBACK_MODE`] (`Drop`) |
-/// | [`sync_level`](Self::sync_level) | [`DEFAULT_ASYNC_SYNC_LEVEL`] (`Critical`) |
-/// | [`nowait_limit`](Self::nowait_limit) | [`DEFAULT_NOWAIT_LIMIT`] (64 writes in flight) |
-/// | [`lock_file_directory`](Self::lock_file_directory) | beside the log |
-/// | [`create_dirs`](Self::create_dirs) | `true` |
-/// | [`file_mode`](Self::file_mode) | `0o644`, before the umask |
-/// | [`durable`](Self::durable) | `false` |
-/// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
-/// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
-/// | [`compression`](Self::compression) | off |
-/// | [`max_age`](Self::max_age) | off |
-/// | [`clock`](Self::clock) | the system clock |
-/// | [`formatter`](Self::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
-/// | [`filter`](Self::filter) | none: every record is logged |
-#[derive(Clone)]
-#[must_use = "a builder does nothing until .build() is called"]
-pub struct AsyncConcurrentHandlerBuilder {
-    settings: Settings,
-}
+/// | [`max_bytes`](Builder::max_bytes) | 0 (never rotate) |
+/// | [`backup_count`](Builder::backup_count) | 5 |
+/// | [`queue_capacity`](Builder::queue_capacity) | [`DEFAULT_QUEUE_CAPACITY`] (10,000 records) |
+/// | [`fallback_mode`](Builder::fallback_mode) | [`DEFAULT_ASYNC_FALLBACK_MODE`] (`Drop`) |
+/// | [`sync_level`](Builder::sync_level) | [`DEFAULT_ASYNC_SYNC_LEVEL`] (`Critical`) |
+/// | [`nowait_limit`](Builder::nowait_limit) | [`DEFAULT_NOWAIT_LIMIT`] (64 writes in flight) |
+/// | [`lock_file_directory`](Builder::lock_file_directory) | beside the log |
+/// | [`create_dirs`](Builder::create_dirs) | `true` |
+/// | [`file_mode`](Builder::file_mode) | `0o644`, before the umask |
+/// | [`durable`](Builder::durable) | `false` |
+/// | [`rotate_every`](Builder::rotate_every) | off (size rotation only) |
+/// | [`rotate_in_utc`](Builder::rotate_in_utc) | `false` (local time) |
+/// | [`compression`](Builder::compression) | off |
+/// | [`max_age`](Builder::max_age) | off |
+/// | [`clock`](Builder::clock) | the system clock |
+/// | [`formatter`](Builder::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
+/// | [`filter`](Builder::filter) | none: every record is logged |
+pub type AsyncConcurrentHandlerBuilder = Builder<Async>;
 
-impl std::fmt::Debug for AsyncConcurrentHandlerBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncConcurrentHandlerBuilder")
-            .field("settings", &self.settings)
-            .finish()
-    }
-}
-
-impl AsyncConcurrentHandlerBuilder {
-    builder_options!(settings.common);
-    super::queued_options!();
-
+/// What only the async handler takes.
+impl Builder<Async> {
     /// Most `Nowait` writes in flight on the blocking pool at once (1 to
     /// [`MAX_NOWAIT_LIMIT`]).
     pub fn nowait_limit(mut self, limit: usize) -> Self {

@@ -11,8 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::FallbackMode;
+use super::builder::{Blocking, Builder};
 use super::intake;
-use super::options::{Common, builder_options};
+use super::options::Common;
+use super::queued::Settings;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fork::PerProcess;
 use crate::queue::Line;
@@ -103,9 +106,8 @@ impl ConcurrentRotatingFileHandler {
     /// Starts configuring a handler for the log at `path`; see the builder for
     /// the options and their defaults.
     pub fn builder(path: impl AsRef<Path>) -> ConcurrentRotatingFileHandlerBuilder {
-        ConcurrentRotatingFileHandlerBuilder {
-            common: Common::new(path.as_ref()),
-        }
+        // The queue's settings are there but unused: this handler has none.
+        Builder::with(Settings::new(path.as_ref(), FallbackMode::Block, None))
     }
 
     /// This process's open log: the one built, or in a forked child the one
@@ -194,10 +196,10 @@ impl ConcurrentRotatingFileHandler {
 
     /// Waits until the syslog collector confirmed everything written so
     /// far, when the handler forwards and its
-    /// [`Confirmation`](crate::Confirmation) names the collector (every
+    /// `Confirmation` names the collector (every
     /// line is in the file once its call returned, so nothing else is
     /// waited for); at most the collector's
-    /// [`confirm_timeout`](crate::SyslogConfig::confirm_timeout).
+    /// `confirm_timeout`.
     ///
     /// # Errors
     ///
@@ -216,7 +218,7 @@ impl ConcurrentRotatingFileHandler {
     /// syslog sink, if the handler forwards, delivers what it holds and is
     /// closed; compressions of rotated backups finish. All of it within
     /// `timeout` (the sink also within its
-    /// [`confirm_timeout`](crate::SyslogConfig::confirm_timeout)). Dropping
+    /// `confirm_timeout`). Dropping
     /// the last clone does the same without returning the outcome (what the
     /// sink could not deliver is then said on stderr), and so does the
     /// crate's exit hook at `std::process::exit`, within two seconds.
@@ -264,36 +266,23 @@ impl ConcurrentRotatingFileHandler {
 ///
 /// | option | default |
 /// |---|---|
-/// | [`max_bytes`](Self::max_bytes) | [`DEFAULT_MAX_BYTES`](crate::DEFAULT_MAX_BYTES) (0: never rotate) |
-/// | [`backup_count`](Self::backup_count) | [`DEFAULT_BACKUP_COUNT`](crate::DEFAULT_BACKUP_COUNT) (5) |
-/// | [`lock_file_directory`](Self::lock_file_directory) | beside the log |
-/// | [`create_dirs`](Self::create_dirs) | `true` |
-/// | [`file_mode`](Self::file_mode) | [`DEFAULT_FILE_MODE`](crate::DEFAULT_FILE_MODE) (`0o644`, before the umask) |
-/// | [`durable`](Self::durable) | `false` |
-/// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
-/// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
-/// | [`compression`](Self::compression) | off |
-/// | [`max_age`](Self::max_age) | off |
-/// | [`clock`](Self::clock) | the system clock |
-/// | [`formatter`](Self::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
-/// | [`filter`](Self::filter) | none: every record is logged |
-#[derive(Clone)]
-#[must_use = "a builder does nothing until .build() is called"]
-pub struct ConcurrentRotatingFileHandlerBuilder {
-    common: Common,
-}
+/// | [`max_bytes`](Builder::max_bytes) | [`DEFAULT_MAX_BYTES`](crate::DEFAULT_MAX_BYTES) (0: never rotate) |
+/// | [`backup_count`](Builder::backup_count) | [`DEFAULT_BACKUP_COUNT`](crate::DEFAULT_BACKUP_COUNT) (5) |
+/// | [`lock_file_directory`](Builder::lock_file_directory) | beside the log |
+/// | [`create_dirs`](Builder::create_dirs) | `true` |
+/// | [`file_mode`](Builder::file_mode) | [`DEFAULT_FILE_MODE`](crate::DEFAULT_FILE_MODE) (`0o644`, before the umask) |
+/// | [`durable`](Builder::durable) | `false` |
+/// | [`rotate_every`](Builder::rotate_every) | off (size rotation only) |
+/// | [`rotate_in_utc`](Builder::rotate_in_utc) | `false` (local time) |
+/// | [`compression`](Builder::compression) | off |
+/// | [`max_age`](Builder::max_age) | off |
+/// | [`clock`](Builder::clock) | the system clock |
+/// | [`formatter`](Builder::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
+/// | [`filter`](Builder::filter) | none: every record is logged |
+pub type ConcurrentRotatingFileHandlerBuilder = Builder<Blocking>;
 
-impl std::fmt::Debug for ConcurrentRotatingFileHandlerBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConcurrentRotatingFileHandlerBuilder")
-            .field("file", &self.common.file)
-            .field("filter", &self.common.filter)
-            .finish_non_exhaustive()
-    }
-}
-impl ConcurrentRotatingFileHandlerBuilder {
-    builder_options!(common);
-
+/// What only the blocking handler takes.
+impl Builder<Blocking> {
     /// Opens lock and log file.
     ///
     /// # Errors
@@ -315,7 +304,7 @@ impl ConcurrentRotatingFileHandlerBuilder {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn build(self) -> Result<ConcurrentRotatingFileHandler> {
-        let common = self.common;
+        let common = self.settings.common;
         let core = common.open()?;
         let forwards = core.forward.is_some();
         let shared = Arc::new(BlockingShared {

@@ -10,12 +10,13 @@
 //! They share one grammar: `emit` logs a record and applies the handler's
 //! policy, `try_emit` never waits, `emit_wait` returns once the record is on
 //! disk (awaited on the async handler, blocking on the thread handler),
-//! `flush` waits for what was accepted, `stats` counts. [`intake`] holds
-//! the steps every handler takes with a record before it is queued or
-//! written.
+//! `flush` waits for what was accepted, `stats` counts. [`builder`] is the
+//! one builder of all three; [`intake`] holds the steps every handler takes
+//! with a record before it is queued or written.
 
 pub(crate) mod asynchronous;
 pub(crate) mod blocking;
+pub mod builder;
 mod exit;
 mod fallback;
 mod guard;
@@ -26,8 +27,6 @@ mod nowait;
 mod options;
 mod queued;
 mod try_emit;
-
-use queued::queued_options;
 
 pub use blocking::{ConcurrentRotatingFileHandler, ConcurrentRotatingFileHandlerBuilder};
 pub use fallback::{FallbackMode, ParseFallbackModeError};

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
+use super::builder::{Builder, Threaded};
 use super::guard::{DEFAULT_STOP_TIMEOUT, WriterGuard};
 use super::methods::queued_handler_methods;
-use super::options::builder_options;
 use super::queued::{QueuedHandle, Settings};
 use super::{FallbackMode, TryEmitError};
 use crate::error::{Error, Result};
@@ -74,13 +74,11 @@ impl NonBlockingConcurrentHandler {
     /// Starts configuring a handler for the log at `path`; see the builder
     /// for the options and their defaults.
     pub fn builder(path: impl AsRef<std::path::Path>) -> NonBlockingConcurrentHandlerBuilder {
-        NonBlockingConcurrentHandlerBuilder {
-            settings: Settings::new(
-                path.as_ref(),
-                DEFAULT_THREAD_FALLBACK_MODE,
-                Some(DEFAULT_THREAD_SYNC_LEVEL),
-            ),
-        }
+        Builder::with(Settings::new(
+            path.as_ref(),
+            DEFAULT_THREAD_FALLBACK_MODE,
+            Some(DEFAULT_THREAD_SYNC_LEVEL),
+        ))
     }
 
     /// Logs `record`: formats it here and queues it. A record at or above
@@ -213,40 +211,26 @@ impl NonBlockingConcurrentHandler {
 ///
 /// | option | default |
 /// |---|---|
-/// | [`max_bytes`](Self::max_bytes) | 0 (never rotate) |
-/// | [`backup_count`](Self::backup_count) | 5 |
-/// | [`queue_capacity`](Self::queue_capacity) | 10,000 records |
-/// | [`fallback_mode`](Self::fallback_mode) | [`DEFAULT_THREAD_FALLBACK_MODE`] (`Block`) |
-/// | [`sync_level`](Self::sync_level) | [`DEFAULT_THREAD_SYNC_LEVEL`] (`Error`) |
-/// | [`lock_file_directory`](Self::lock_file_directory) | beside the log |
-/// | [`create_dirs`](Self::create_dirs) | `true` |
-/// | [`file_mode`](Self::file_mode) | `0o644`, before the umask |
-/// | [`durable`](Self::durable) | `false` |
-/// | [`rotate_every`](Self::rotate_every) | off (size rotation only) |
-/// | [`rotate_in_utc`](Self::rotate_in_utc) | `false` (local time) |
-/// | [`compression`](Self::compression) | off |
-/// | [`max_age`](Self::max_age) | off |
-/// | [`clock`](Self::clock) | the system clock |
-/// | [`formatter`](Self::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
-/// | [`filter`](Self::filter) | none: every record is logged |
-#[derive(Clone)]
-#[must_use = "a builder does nothing until .build() is called"]
-pub struct NonBlockingConcurrentHandlerBuilder {
-    settings: Settings,
-}
+/// | [`max_bytes`](Builder::max_bytes) | 0 (never rotate) |
+/// | [`backup_count`](Builder::backup_count) | 5 |
+/// | [`queue_capacity`](Builder::queue_capacity) | 10,000 records |
+/// | [`fallback_mode`](Builder::fallback_mode) | [`DEFAULT_THREAD_FALLBACK_MODE`] (`Block`) |
+/// | [`sync_level`](Builder::sync_level) | [`DEFAULT_THREAD_SYNC_LEVEL`] (`Error`) |
+/// | [`lock_file_directory`](Builder::lock_file_directory) | beside the log |
+/// | [`create_dirs`](Builder::create_dirs) | `true` |
+/// | [`file_mode`](Builder::file_mode) | `0o644`, before the umask |
+/// | [`durable`](Builder::durable) | `false` |
+/// | [`rotate_every`](Builder::rotate_every) | off (size rotation only) |
+/// | [`rotate_in_utc`](Builder::rotate_in_utc) | `false` (local time) |
+/// | [`compression`](Builder::compression) | off |
+/// | [`max_age`](Builder::max_age) | off |
+/// | [`clock`](Builder::clock) | the system clock |
+/// | [`formatter`](Builder::formatter) | [`TextFormatter`](crate::format::TextFormatter), local time |
+/// | [`filter`](Builder::filter) | none: every record is logged |
+pub type NonBlockingConcurrentHandlerBuilder = Builder<Threaded>;
 
-impl std::fmt::Debug for NonBlockingConcurrentHandlerBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NonBlockingConcurrentHandlerBuilder")
-            .field("settings", &self.settings)
-            .finish()
-    }
-}
-
-impl NonBlockingConcurrentHandlerBuilder {
-    builder_options!(settings.common);
-    super::queued_options!();
-
+/// What only the thread handler takes.
+impl Builder<Threaded> {
     /// Opens the log and starts the writer thread (`clh-writer`).
     ///
     /// # Errors

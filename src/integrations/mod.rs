@@ -90,35 +90,40 @@ pub(crate) mod sealed {
     }
 }
 
-/// `Sealed` for a queued handler, over its own methods; `$flush` is its
-/// `flush_blocking`.
-macro_rules! sealed_queued_handler {
-    ($handler:ty, |$this:ident| $flush:block) => {
-        impl sealed::Sealed for $handler {
-            fn emit_record(&self, record: Record) {
-                self.emit(record);
-            }
+impl sealed::Sealed for AsyncConcurrentHandler {
+    fn emit_record(&self, record: Record) {
+        self.emit(record);
+    }
 
-            fn passes(&self, target: &str, level: Level) -> bool {
-                self.enabled(target, level)
-            }
+    fn passes(&self, target: &str, level: Level) -> bool {
+        self.enabled(target, level)
+    }
 
-            fn emit_formatted(&self, level: Level, line: Vec<u8>) {
-                self.emit_line(level, line);
-            }
+    fn emit_formatted(&self, level: Level, line: Vec<u8>) {
+        self.emit_line(level, line);
+    }
 
-            fn flush_blocking(&self) {
-                let $this = self;
-                $flush
-            }
-        }
-    };
+    fn flush_blocking(&self) {
+        // Blocking on the async flush from a runtime thread could wait for
+        // the very thread that must run the writer: `flush().await` is the
+        // way.
+    }
 }
 
-sealed_queued_handler!(AsyncConcurrentHandler, |_handler| {
-    // Blocking on the async flush from a runtime thread could wait for the
-    // very thread that must run the writer: `flush().await` is the way.
-});
-sealed_queued_handler!(NonBlockingConcurrentHandler, |handler| {
-    let _ = handler.flush();
-});
+impl sealed::Sealed for NonBlockingConcurrentHandler {
+    fn emit_record(&self, record: Record) {
+        self.emit(record);
+    }
+
+    fn passes(&self, target: &str, level: Level) -> bool {
+        self.enabled(target, level)
+    }
+
+    fn emit_formatted(&self, level: Level, line: Vec<u8>) {
+        self.emit_line(level, line);
+    }
+
+    fn flush_blocking(&self) {
+        let _ = self.flush();
+    }
+}

@@ -4,7 +4,7 @@
 //! and `stop()`).
 //!
 //! - `settings`: [`Settings`], what a queued handler is built from (kept to
-//!   build it again in a forked child), and the setters both builders share;
+//!   build it again in a forked child);
 //! - `process`: `Queued`, one process's queue, writer thread and counters,
 //!   and every step from a record to the queue: admission, fallback, a
 //!   waiting caller writing alone, waits, close;
@@ -17,4 +17,4 @@ mod process;
 mod settings;
 
 pub(crate) use handle::QueuedHandle;
-pub(crate) use settings::{Settings, queued_options};
+pub(crate) use settings::Settings;

@@ -1,5 +1,5 @@
 //! [`Settings`]: what a queued handler is built from, kept to build it again
-//! in a forked child; and the setters both queued builders share.
+//! in a forked child.
 
 use crate::error::{Error, Result};
 use crate::handler::FallbackMode;
@@ -63,73 +63,3 @@ impl Settings {
         Ok(())
     }
 }
-
-/// The options both queued builders share, as setters writing into the
-/// `queue_capacity`, `fallback_mode` and `sync_level` of their `settings`.
-macro_rules! queued_options {
-    () => {
-        /// How many records the queue holds (1 to
-        /// [`MAX_QUEUE_CAPACITY`](crate::MAX_QUEUE_CAPACITY)). Its slots,
-        /// about 64 bytes each, are reserved when the handler is built (the
-        /// default: 640 KB); what the queued records hold (formatted lines,
-        /// owned strings) comes on top, so memory is bounded by this times
-        /// the size of a record.
-        pub fn queue_capacity(mut self, capacity: usize) -> Self {
-            self.settings.queue_capacity = capacity;
-            self
-        }
-
-        /// What `emit` does when the queue is full; see
-        /// [`FallbackMode`](crate::FallbackMode).
-        pub fn fallback_mode(mut self, mode: crate::FallbackMode) -> Self {
-            self.settings.fallback_mode = mode;
-            self
-        }
-
-        /// Records at or above this level are queued behind the caller's
-        /// earlier records and written before `emit` returns; `None` queues
-        /// every level without waiting.
-        pub fn sync_level(mut self, level: impl Into<Option<crate::Level>>) -> Self {
-            self.settings.sync_level = level.into();
-            self
-        }
-
-        /// Where records become lines. `true` (the default): a record
-        /// travels through the queue as it is (level, strings, typed
-        /// values; one pointer wide) and the writer thread formats it into
-        /// the batch it writes, so the caller pays only for building the
-        /// record and queueing it. When the writer falls more than a batch
-        /// behind, callers format their records themselves (they would
-        /// soon wait for room anyway), so producers that together outpace
-        /// one formatting thread share the work; and a waiting caller that
-        /// writes its record itself (`emit_wait` on an idle handler)
-        /// formats it too. `false`: every caller
-        /// formats its record before queueing it, which a
-        /// [`Formatter`](crate::format::Formatter) of your own needs if it
-        /// reads anything of the calling thread (its name, a thread-local,
-        /// a task-local). A record's timestamp and pid are taken when it is
-        /// built, so they are the same either way; records keep their order
-        /// either way.
-        ///
-        /// ```
-        /// # fn main() -> concurrent_log_handler::Result<()> {
-        /// use concurrent_log_handler::{Level, NonBlockingConcurrentHandler, Record};
-        ///
-        /// let dir = tempfile::tempdir().unwrap();
-        /// let (handler, guard) = NonBlockingConcurrentHandler::builder(dir.path().join("app.log"))
-        ///     .format_on_writer(false)
-        ///     .build()?;
-        /// handler.emit(Record::new(Level::Info, "formatted by the caller"));
-        /// drop(guard);
-        /// let text = std::fs::read_to_string(dir.path().join("app.log")).unwrap();
-        /// assert!(text.ends_with("formatted by the caller\n"));
-        /// # Ok(())
-        /// # }
-        /// ```
-        pub fn format_on_writer(mut self, on_writer: bool) -> Self {
-            self.settings.format_on_writer = on_writer;
-            self
-        }
-    };
-}
-pub(crate) use queued_options;
