@@ -9,7 +9,6 @@ use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 mod append;
 mod roll;
@@ -19,7 +18,7 @@ use super::compress::{CompressionIdle, Compressor, CompressorConfig, Naming};
 use super::lock::{LockFile, LockGuard, lock_file_path};
 use super::obstacle;
 use super::options::FileConfig;
-use super::rotation::{Rotation, SizeLimit, TimedPolicy, epoch_seconds};
+use super::rotation::{SizeLimit, TimedPolicy, epoch_seconds};
 use super::tail::Partial;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
@@ -109,48 +108,14 @@ struct LogFile {
 }
 
 impl LockedFile {
-    /// Checks the configuration, creates the directories and opens lock and log.
+    /// Checks the configuration ([`FileConfig::check`]), creates the
+    /// directories and opens lock and log.
     pub(crate) fn open(
         config: &FileConfig,
         counters: Arc<Counters>,
         errors: Arc<ErrorReporter>,
     ) -> Result<LockedFile> {
-        if let Some(Rotation::Every(d)) = config.rotation
-            && d < Duration::from_secs(1)
-        {
-            return Err(Error::invalid_config(
-                "rotate_every(Rotation::Every(d)) needs d of at least one second",
-            ));
-        }
-        if config.rotation == Some(Rotation::Days(0)) {
-            return Err(Error::invalid_config(
-                "rotate_every(Rotation::Days(n)) needs n of at least 1",
-            ));
-        }
-        if config.max_bytes > 0 && config.backup_count == 0 && config.rotation.is_none() {
-            // DIFFERENCE: Python CLH truncates the log in place at every rollover
-            // when backupCount is 0 (PROTOCOL.md §5, step 2). We refuse to
-            // lose data silently.
-            return Err(Error::invalid_config(
-                "max_bytes > 0 with backup_count = 0 would truncate the log at every rotation; \
-                 set backup_count >= 1, or max_bytes = 0 to never rotate",
-            ));
-        }
-        if let Some(compression) = config.compression
-            && !compression.is_available()
-        {
-            let feature = compression.feature();
-            return Err(Error::invalid_config(format!(
-                "compression {feature:?} needs the {feature:?} feature of concurrent-log-handler \
-                 (add features = [{feature:?}] to its line in Cargo.toml)"
-            )));
-        }
-        if config.path.file_name().is_none() {
-            return Err(Error::invalid_config(format!(
-                "log path {:?} does not name a file (give one such as \"logs/app.log\")",
-                config.path
-            )));
-        }
+        config.check()?;
         // Python CLH works on abspath(filename), without resolving symlinks (§1).
         let path = std::path::absolute(&config.path)
             .map_err(|e| Error::io(ErrorKind::OpenLog, config.path.clone(), e))?;

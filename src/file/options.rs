@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{Compression, Rotation};
 use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
 
 /// Default [`max_bytes`](crate::ConcurrentRotatingFileHandlerBuilder::max_bytes): 0, never
 /// rotate (Python CLH's default).
@@ -54,8 +55,105 @@ impl FileConfig {
         }
     }
 
+    /// Refuses settings no log can be written with, naming them, before
+    /// any file is opened.
+    pub(crate) fn check(&self) -> Result<()> {
+        let config = self;
+        // A period longer than this is a mistake (and past jiff's range).
+        const MAX_ROTATION_PERIOD: Duration = Duration::from_secs(100 * 365 * 86_400);
+        match config.rotation {
+            Some(Rotation::Every(d)) if d < Duration::from_secs(1) => {
+                return Err(Error::invalid_config(
+                    "rotate_every(Rotation::Every(d)) needs d of at least one second",
+                ));
+            }
+            Some(Rotation::Every(d)) if d > MAX_ROTATION_PERIOD => {
+                return Err(Error::invalid_config(format!(
+                    "rotate_every(Rotation::Every({d:?})): at most 100 years"
+                )));
+            }
+            Some(Rotation::Days(0)) => {
+                return Err(Error::invalid_config(
+                    "rotate_every(Rotation::Days(n)) needs n of at least 1",
+                ));
+            }
+            Some(Rotation::Days(n)) if u64::from(n) * 86_400 > MAX_ROTATION_PERIOD.as_secs() => {
+                return Err(Error::invalid_config(format!(
+                    "rotate_every(Rotation::Days({n})): at most 100 years"
+                )));
+            }
+            _ => {}
+        }
+        if config.max_bytes > 0 && config.backup_count == 0 && config.rotation.is_none() {
+            // DIFFERENCE: Python CLH truncates the log in place at every rollover
+            // when backupCount is 0 (PROTOCOL.md §5, step 2). We refuse to
+            // lose data silently.
+            return Err(Error::invalid_config(
+                "max_bytes > 0 with backup_count = 0 would truncate the log at every rotation; \
+                 set backup_count >= 1, or max_bytes = 0 to never rotate",
+            ));
+        }
+        if let Some(compression) = config.compression
+            && !compression.is_available()
+        {
+            let feature = compression.feature();
+            return Err(Error::invalid_config(format!(
+                "compression {feature:?} needs the {feature:?} feature of concurrent-log-handler \
+                 (add features = [{feature:?}] to its line in Cargo.toml)"
+            )));
+        }
+        if config.path.file_name().is_none() {
+            return Err(Error::invalid_config(format!(
+                "log path {:?} does not name a file (give one such as \"logs/app.log\")",
+                config.path
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether anything ever rotates, and so whether backups are managed.
     pub(crate) fn rotates(&self) -> bool {
         self.max_bytes > 0 || self.rotation.is_some() || self.rotate_on_open
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotations_beyond_a_century_and_settings_that_lose_lines_are_refused_by_name() {
+        let config = |set: fn(&mut FileConfig)| {
+            let mut config = FileConfig::new("logs/app.log".into());
+            set(&mut config);
+            config.check().map_err(|e| e.to_string())
+        };
+        assert!(config(|_| {}).is_ok());
+        for (set, words) in [
+            (
+                (|c: &mut FileConfig| c.rotation = Some(Rotation::Days(10_000_000)))
+                    as fn(&mut FileConfig),
+                "Days(10000000)): at most 100 years",
+            ),
+            (
+                |c| c.rotation = Some(Rotation::Every(Duration::MAX)),
+                "at most 100 years",
+            ),
+            (
+                |c| c.rotation = Some(Rotation::Every(Duration::from_millis(10))),
+                "at least one second",
+            ),
+            (
+                |c| {
+                    c.max_bytes = 10;
+                    c.backup_count = 0;
+                },
+                "would truncate the log",
+            ),
+            (|c| c.path = PathBuf::new(), "does not name a file"),
+        ] {
+            let err = config(set).expect_err(words);
+            assert!(err.contains(words), "{err}");
+        }
     }
 }
