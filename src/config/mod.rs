@@ -168,11 +168,11 @@ pub enum LogFormat {
     Json,
 }
 
-/// The longest period a config may give, in seconds: 100 years. No log
-/// needs a longer one, and a longer one can overflow the clock arithmetic
-/// of a deadline or a rollover (`Instant + Duration` panics beyond what
-/// the clock can hold).
-const MAX_SECONDS: u64 = 3_155_760_000;
+/// The longest period a config may give, in seconds: 100 years, the limit
+/// the handlers' builders hold rotations to. No log needs a longer one, and
+/// a longer one can overflow the clock arithmetic of a deadline or a
+/// rollover.
+const MAX_SECONDS: u64 = crate::file::MAX_PERIOD.as_secs();
 
 /// The option `key`'s `secs` as a [`Duration`], refused beyond
 /// [`MAX_SECONDS`].

@@ -28,8 +28,8 @@ pub use codec::Compression;
 pub(crate) use log::{
     BatchOutcome, COMPRESSION_DROP_WAIT, LockedFile, MAX_KEPT_SCRATCH, WriteReport,
 };
-pub(crate) use options::FileConfig;
 pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
+pub(crate) use options::{FileConfig, MAX_PERIOD};
 pub use rotation::{Rotation, Weekday};
 
 /// What the fuzz target of backup names reaches through `crate::fuzzing`.

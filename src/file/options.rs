@@ -18,6 +18,11 @@ pub const DEFAULT_BACKUP_COUNT: usize = 5;
 /// log and lock files, before the umask.
 pub const DEFAULT_FILE_MODE: u32 = 0o644;
 
+/// The longest period a setting may give: 100 years (of 365.25 days). A
+/// longer one is a mistake, and past what the calendar arithmetic of a
+/// rollover can reach.
+pub(crate) const MAX_PERIOD: Duration = Duration::from_secs(3_155_760_000);
+
 /// Where and how the log file is written; shared by every front-end's builder.
 #[derive(Debug, Clone)]
 pub(crate) struct FileConfig {
@@ -59,15 +64,13 @@ impl FileConfig {
     /// any file is opened.
     pub(crate) fn check(&self) -> Result<()> {
         let config = self;
-        // A period longer than this is a mistake (and past jiff's range).
-        const MAX_ROTATION_PERIOD: Duration = Duration::from_secs(100 * 365 * 86_400);
         match config.rotation {
             Some(Rotation::Every(d)) if d < Duration::from_secs(1) => {
                 return Err(Error::invalid_config(
                     "rotate_every(Rotation::Every(d)) needs d of at least one second",
                 ));
             }
-            Some(Rotation::Every(d)) if d > MAX_ROTATION_PERIOD => {
+            Some(Rotation::Every(d)) if d > MAX_PERIOD => {
                 return Err(Error::invalid_config(format!(
                     "rotate_every(Rotation::Every({d:?})): at most 100 years"
                 )));
@@ -77,7 +80,7 @@ impl FileConfig {
                     "rotate_every(Rotation::Days(n)) needs n of at least 1",
                 ));
             }
-            Some(Rotation::Days(n)) if u64::from(n) * 86_400 > MAX_ROTATION_PERIOD.as_secs() => {
+            Some(Rotation::Days(n)) if u64::from(n) * 86_400 > MAX_PERIOD.as_secs() => {
                 return Err(Error::invalid_config(format!(
                     "rotate_every(Rotation::Days({n})): at most 100 years"
                 )));
