@@ -88,7 +88,9 @@
 //! | records queued when their tokio runtime shuts down are still written | `regression::records_queued_when_the_runtime_shuts_down_are_still_written` |
 //! | records queued when `std::process::exit` is called are written by an exit hook, unless it cannot get the lock within two seconds (then they are counted and said) | `lifecycle::process_exit_with_records_queued_writes_them_all`, `lifecycle::process_exit_while_the_lock_is_held_says_how_many_records_were_lost` |
 //! | a handler inherited through `fork()` works in the child, even forked while its writer renders its first timestamp | `regression::both_queued_handlers_work_in_a_forked_child_with_compression`, `regression::a_fork_while_the_writer_formats_its_first_record_leaves_a_working_child`, `crash::a_forked_child_reopens_the_lock_and_never_writes_beside_its_parent` |
-//! | one record is one line, whatever it contains | `hostile::*`, `json::*` |
+//! | one record is one line of UTF-8, whatever it contains: text, JSON, RFC 5424, timestamp patterns, the `tracing` fmt writer | `hostile::*`, `json::*`, `integrations::fmt_writer::*`; fuzz targets `formatters`, `timestamp_pattern`, `fmt_writer` (`fuzz/`) |
+//! | `fmt().json().with_writer(handler)` lines parse as JSON with the original text; plain `fmt` lines are byte for byte what tracing-appender writes, unless a raw line break had to be escaped | `integrations::fmt_writer::fmt_json_through_the_handler_parses_with_the_original_text`, `integrations::fmt_writer::fmt_text_through_the_handler_is_byte_for_byte_what_tracing_appender_writes` |
+//! | syslog messages pass a strict RFC 5424 check: SD-ID and names within 32 characters, PARAM-VALUE escaping, no BOM at the start of MSG | `hostile::syslog_sd_ids_fit_32_characters_and_a_leading_bom_is_escaped`, fuzz target `formatters` |
 //!
 //! **May be lost, and always counted**
 //!
@@ -161,17 +163,33 @@
 //!
 //! **Never a panic, never a hidden error**
 //!
-//! - Bad settings are a typed [`Error`] at build, before any file is opened
+//! - Bad settings are a typed [`Error`] at build, before any file is opened,
+//!   naming the setting: hostile numbers in a config (periods beyond 100
+//!   years), syslog hosts no resolver takes, timestamp patterns that would
+//!   write a control character
 //!   (`regression::a_queue_capacity_beyond_the_limit_is_refused_before_any_file_is_opened`,
-//!   `rotation::bad_configuration_and_paths_give_typed_errors_naming_the_path`).
+//!   `rotation::bad_configuration_and_paths_give_typed_errors_naming_the_path`,
+//!   `config::hostile_numbers_are_refused_naming_their_option_before_any_file_is_opened`,
+//!   `syslog::syslog_config_refuses_urls_it_cannot_use`,
+//!   `hostile::timestamp_patterns_never_break_a_line_or_panic`).
+//! - An error says what failed, where (the path, quoted), why (the OS
+//!   cause, or what stands in the way: a missing directory, a file where a
+//!   directory must be, permissions) and what to do; its `Debug` is its
+//!   message
+//!   (`messages::each_first_hour_error_says_what_failed_where_why_and_what_to_do`,
+//!   `messages::permission_errors_blame_the_file_or_the_directory_that_refuses`).
 //! - A panicking formatter, logging from a thread-local's destructor, a
 //!   runtime that is gone: logging goes on
 //!   (`regression::a_panicking_formatter_loses_only_its_record_and_never_the_writer`,
 //!   `regression::logging_from_a_thread_local_destructor_neither_aborts_nor_loses_records`).
-//! - Write errors are reported at most once a second, through `tracing` or
-//!   on stderr, also when the crate's own tracing integration is the only
+//! - Errors no caller receives are reported at most once a second, once
+//!   each: to the handler's `on_error` hook, else through `tracing`, else on
+//!   stderr, also when the crate's own tracing integration is the only
 //!   subscriber
-//!   (`regression::write_errors_reach_stderr_when_our_tracing_integration_is_the_only_subscriber`).
+//!   (`regression::write_errors_reach_stderr_when_our_tracing_integration_is_the_only_subscriber`,
+//!   `reports::the_hook_receives_the_errors_and_nothing_reaches_stderr`,
+//!   `reports::with_the_crates_layer_and_a_stderr_fmt_layer_each_error_is_reported_once`,
+//!   `reports::a_report_on_stderr_counts_the_errors_held_back_only_when_there_are_some`).
 //! - Each failure is answered once: to the caller waiting for the line, or,
 //!   for lines nobody waited for, by the next `flush`, `stop` or `shutdown`
 //!   (`injected::a_sync_error_its_caller_was_told_of_does_not_resurface_at_stop`);
