@@ -28,10 +28,10 @@ pub use codec::Compression;
 pub(crate) use log::{
     BatchOutcome, COMPRESSION_DROP_WAIT, LockedFile, MAX_KEPT_SCRATCH, WriteReport,
 };
-pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
 pub(crate) use options::FileConfig;
 #[cfg(feature = "config")]
 pub(crate) use options::MAX_PERIOD;
+pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
 pub use rotation::{Rotation, Weekday};
 
 /// What the fuzz target of backup names reaches through `crate::fuzzing`.
