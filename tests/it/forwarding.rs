@@ -14,7 +14,7 @@ use concurrent_log_handler::{
 };
 
 use crate::fallback::{LockHolder, lock_path, record};
-use crate::rsyslog::{Listeners, Received, Rsyslog, unescape};
+use crate::rsyslog::{Listeners, Received, RelpAnswer, Rsyslog, scripted_relp, unescape};
 use crate::util::{TempLog, all_lines, assert_complete, check_records};
 
 /// A port on loopback where nothing listens: connections are refused.
@@ -346,51 +346,6 @@ fn a_collector_that_never_answers_open_is_given_up_at_the_deadline() {
     assert_reports_are_about(&reports, &format!("127.0.0.1:{port}"));
 }
 
-/// A scripted RELP collector on loopback: it answers `open`, then, for its
-/// first `flaps` connections, drops the connection at the first record
-/// without acknowledging it (a collector that flaps); after that it
-/// acknowledges every record. Returns its port.
-fn flapping_relp_collector(flaps: usize) -> u16 {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for (connection, stream) in listener.incoming().enumerate() {
-            let Ok(stream) = stream else { return };
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut writer = stream;
-            let mut line = String::new();
-            // Frames here carry no LF in their data, but `open`'s offers.
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                let txnr: u32 = line
-                    .split(' ')
-                    .next()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0);
-                if line.contains(" open ") {
-                    for _ in 0..2 {
-                        line.clear();
-                        let _ = reader.read_line(&mut line);
-                    }
-                    let offers = "200 OK\nrelp_version=0\ncommands=syslog";
-                    let _ = writeln!(writer, "{txnr} rsp {} {offers}", offers.len());
-                } else if line.contains(" syslog ") {
-                    if connection < flaps {
-                        break; // dropped before acknowledging anything
-                    }
-                    let _ = writeln!(writer, "{txnr} rsp 6 200 OK");
-                } else if line.contains(" close ") {
-                    let _ = writeln!(writer, "{txnr} rsp 0");
-                    break;
-                }
-                line.clear();
-            }
-        }
-    });
-    port
-}
-
 /// A collector that flaps (each connection opens, then drops before it
 /// acknowledges anything): each successful `open` ends an outage, so once
 /// it is healthy a waiting caller is answered within a first backoff step,
@@ -399,7 +354,12 @@ fn flapping_relp_collector(flaps: usize) -> u16 {
 fn after_the_collector_flapped_a_healthy_one_is_reached_again_at_once() {
     let reports = crate::util::Reports::new();
     let flaps = 7;
-    let port = flapping_relp_collector(flaps);
+    // Each of its first connections opens, then drops before it
+    // acknowledges anything; after them it acknowledges every record.
+    let port = scripted_relp(move |connection, _| match connection < flaps {
+        true => RelpAnswer::Drop,
+        false => RelpAnswer::Status("200 OK"),
+    });
     let log = TempLog::new();
     let (handler, _guard) = NonBlockingConcurrentHandler::builder(&log.path)
         .on_error(reports.hook())

@@ -139,6 +139,65 @@ fn guide_statement(conf: &str, start: &str) -> String {
     conf[at..end].to_owned()
 }
 
+/// What a scripted RELP collector does with a `syslog` frame.
+#[derive(Debug, Clone, Copy)]
+pub enum RelpAnswer {
+    /// `rsp` with this status and text (`"200 OK"`, `"500 queue full"`).
+    Status(&'static str),
+    /// Drops the connection without answering.
+    Drop,
+}
+
+/// A RELP collector scripted on loopback, for what rsyslogd will not do
+/// (refuse one record, drop connections at will): it answers `open`, then
+/// each `syslog` frame as `answer(connection, frame)` says (both counted
+/// from 0), and `close` with `rsp 0`. Returns its port; it serves until
+/// the test process ends.
+pub fn scripted_relp(answer: impl Fn(usize, usize) -> RelpAnswer + Send + 'static) -> u16 {
+    use std::io::{BufReader, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for (connection, stream) in listener.incoming().enumerate() {
+            let Ok(stream) = stream else { return };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut writer = stream;
+            let mut frame = 0;
+            let mut line = String::new();
+            // Frames here carry no LF in their data, but `open`'s offers.
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let txnr: u32 = line
+                    .split(' ')
+                    .next()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                if line.contains(" open ") {
+                    for _ in 0..2 {
+                        line.clear();
+                        let _ = reader.read_line(&mut line);
+                    }
+                    let offers = "200 OK\nrelp_version=0\ncommands=syslog";
+                    let _ = writeln!(writer, "{txnr} rsp {} {offers}", offers.len());
+                } else if line.contains(" syslog ") {
+                    match answer(connection, frame) {
+                        RelpAnswer::Status(status) => {
+                            let _ = writeln!(writer, "{txnr} rsp {} {status}", status.len());
+                        }
+                        RelpAnswer::Drop => break,
+                    }
+                    frame += 1;
+                } else if line.contains(" close ") {
+                    let _ = writeln!(writer, "{txnr} rsp 0");
+                    break;
+                }
+                line.clear();
+            }
+        }
+    });
+    port
+}
+
 /// A running rsyslogd, killed when dropped.
 #[derive(Debug)]
 pub struct Rsyslog {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Rsyslog, Sink, config, counts, soon, wait_confirm};
 use crate::error::ErrorKind;
-use crate::net::test_rsyslog::Listeners;
+use crate::net::test_rsyslog::{Listeners, RelpAnswer, scripted_relp};
 
 #[test]
 fn relp_confirm_resolves_only_after_rsyslogd_acknowledged() {
@@ -48,48 +48,11 @@ fn relp_confirm_resolves_only_after_rsyslogd_acknowledged() {
 
 #[test]
 fn relp_error_status_fails_that_record_with_a_typed_error() {
-    use std::io::{BufRead, BufReader, Write};
     // rsyslogd answers 200 or drops the connection; an error status needs a
-    // server that says so: a RELP peer scripted here, on loopback.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let server = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().expect("accept");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-        let mut writer = stream;
-        let mut frames = 0;
-        // Frames here have no LF inside their data except `open`'s offers.
-        let mut line = String::new();
-        while frames < 4 && reader.read_line(&mut line).unwrap_or(0) > 0 {
-            let txnr: u32 = line
-                .split(' ')
-                .next()
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(0);
-            if line.contains(" open ") {
-                for _ in 0..2 {
-                    line.clear();
-                    let _ = reader.read_line(&mut line);
-                }
-                let offers = "200 OK\nrelp_version=0\ncommands=syslog";
-                let _ = writeln!(writer, "{txnr} rsp {} {offers}", offers.len());
-            } else if line.contains(" syslog ") {
-                let status = if frames == 2 {
-                    "500 queue full"
-                } else {
-                    "200 OK"
-                };
-                let _ = writeln!(writer, "{txnr} rsp {} {status}", status.len());
-            } else if line.contains(" close ") {
-                let _ = writer.write_all(format!("{txnr} rsp 0\n").as_bytes());
-                break;
-            }
-            frames += 1;
-            line.clear();
-        }
+    // server that says so: a RELP peer scripted on loopback.
+    let port = scripted_relp(|_, frame| match frame {
+        1 => RelpAnswer::Status("500 queue full"),
+        _ => RelpAnswer::Status("200 OK"),
     });
     let config = config(format!("relp://127.0.0.1:{port}"));
     let sink = Sink::start(&config);
@@ -116,5 +79,4 @@ fn relp_error_status_fails_that_record_with_a_typed_error() {
         "{stats:?}"
     );
     let _ = sink.shutdown(soon(5));
-    let _ = server.join();
 }
