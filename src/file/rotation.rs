@@ -208,9 +208,10 @@ impl TimedPolicy {
                 )
                 .and_then(|z| z.checked_add(1.hour())),
             Rotation::Daily => zoned.date().tomorrow().and_then(|d| d.to_zoned(tz)),
-            Rotation::Days(n) => zoned
-                .date()
-                .checked_add(i64::from(n.max(1)).days())
+            // Beyond what a span holds (about 20,000 years): never.
+            Rotation::Days(n) => jiff::Span::new()
+                .try_days(i64::from(n.max(1)))
+                .and_then(|days| zoned.date().checked_add(days))
                 .and_then(|d| d.to_zoned(tz)),
             Rotation::Weekly(day) => zoned
                 .date()
