@@ -168,11 +168,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// The longest period a config may give, in seconds: 100 years, the limit
-/// the handlers' builders hold rotations to. No log needs a longer one, and
-/// a longer one can overflow the clock arithmetic of a deadline or a
-/// rollover.
-const MAX_SECONDS: u64 = crate::file::MAX_PERIOD.as_secs();
+/// The longest period a config may give, in seconds: 100 years (of 365.25
+/// days). No log needs a longer one: in a config file it is a mistake.
+const MAX_SECONDS: u64 = 3_155_760_000;
 
 /// The option `key`'s `secs` as a [`Duration`], refused beyond
 /// [`MAX_SECONDS`].

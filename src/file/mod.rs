@@ -29,8 +29,6 @@ pub(crate) use log::{
     BatchOutcome, COMPRESSION_DROP_WAIT, LockedFile, MAX_KEPT_SCRATCH, WriteReport,
 };
 pub(crate) use options::FileConfig;
-#[cfg(feature = "config")]
-pub(crate) use options::MAX_PERIOD;
 pub use options::{DEFAULT_BACKUP_COUNT, DEFAULT_FILE_MODE, DEFAULT_MAX_BYTES};
 pub use rotation::{Rotation, Weekday};
 

@@ -18,11 +18,6 @@ pub const DEFAULT_BACKUP_COUNT: usize = 5;
 /// log and lock files, before the umask.
 pub const DEFAULT_FILE_MODE: u32 = 0o644;
 
-/// The longest period a config file may give: 100 years (of 365.25 days).
-/// A longer one there is a mistake (a builder given one simply never
-/// rotates, or never expires).
-pub(crate) const MAX_PERIOD: Duration = Duration::from_secs(3_155_760_000);
-
 /// Where and how the log file is written; shared by every front-end's builder.
 #[derive(Debug, Clone)]
 pub(crate) struct FileConfig {
