@@ -164,10 +164,10 @@ impl Engine {
         record: &Bound<'_, PyAny>,
         formatter: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let Some(line) = self.render(py, record, formatter)? else {
+        let levelno = levelno(record)?;
+        let Some(line) = self.render(py, levelno, record, formatter)? else {
             return Ok(false);
         };
-        let levelno = levelno(record)?;
         self.dispatch(py, levelno, line)?;
         Ok(true)
     }
@@ -175,7 +175,7 @@ impl Engine {
     /// Logs `text`, a record `formatter.format` rendered in Python, at
     /// `levelno`.
     fn emit_text(&self, py: Python<'_>, levelno: i64, text: &Bound<'_, PyString>) -> PyResult<()> {
-        let line = self.line_of(text)?;
+        let line = self.line_of(levelno, text)?;
         self.dispatch(py, levelno, line)
     }
 
@@ -192,14 +192,14 @@ impl Engine {
         bridge: &Bound<'_, LoopBridge>,
         text: Option<&Bound<'_, PyString>>,
     ) -> PyResult<Option<Py<PyAny>>> {
-        let line = match text {
-            Some(text) => self.line_of(text)?,
-            None => match self.render(py, record, formatter)? {
+        let levelno = levelno(record)?;
+        let record = match text {
+            Some(text) => self.line_of(levelno, text)?,
+            None => match self.render(py, levelno, record, formatter)? {
                 Some(line) => line,
                 None => return Ok(None),
             },
         };
-        let record = Record::new(level_of(levelno(record)?), line);
         let work: crate::bridge::Work = match &self.core {
             Core::Async(handler) => {
                 let handler = handler.clone();
@@ -373,31 +373,37 @@ impl Engine {
         Ok(format)
     }
 
-    /// `record`'s line with the terminator; `None` when Python must format
-    /// it (a formatter of its own, or a value only Python renders or
-    /// refuses: it then raises what Python raises).
+    /// A crate record whose message is `record`'s line with the
+    /// terminator; `None` when Python must format it (a formatter of its
+    /// own, or a value only Python renders or refuses: it then raises what
+    /// Python raises). The line is rendered into a buffer the writer handed
+    /// back ([`Record::write_message`]): in steady state no allocation, and
+    /// nothing this thread allocates is freed by the writer's.
     fn render(
         &self,
         py: Python<'_>,
+        levelno: i64,
         record: &Bound<'_, PyAny>,
         formatter: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Option<String>> {
+    ) -> PyResult<Option<Record>> {
         let format = self.format_for(py, formatter)?;
-        let mut line = String::with_capacity(160);
-        match format.render(record, &mut line) {
-            Ok(true) => {
-                line.push_str(&self.terminator);
-                Ok(Some(line))
+        let mut line = Record::new(level_of(levelno), "");
+        let mut rendered = false;
+        line.write_message(|out| {
+            rendered = matches!(format.render(record, out), Ok(true));
+            if rendered {
+                out.push_str(&self.terminator);
             }
-            Ok(false) | Err(_) => Ok(None),
-        }
+        });
+        Ok(rendered.then_some(line))
     }
 
-    /// `text` plus the terminator; lone surrogates follow the handler's
-    /// `unicode_error_policy`, as Python CLH applies it.
-    fn line_of(&self, text: &Bound<'_, PyString>) -> PyResult<String> {
-        let mut line = match text.to_str() {
-            Ok(text) => String::from(text),
+    /// A crate record of `text` plus the terminator; lone surrogates follow
+    /// the handler's `unicode_error_policy`, as Python CLH applies it.
+    fn line_of(&self, levelno: i64, text: &Bound<'_, PyString>) -> PyResult<Record> {
+        let lossy;
+        let text = match text.to_str() {
+            Ok(text) => text,
             Err(error) if error.is_instance_of::<PyUnicodeEncodeError>(text.py()) => {
                 let py = text.py();
                 let bytes = text.call_method1(
@@ -405,11 +411,16 @@ impl Engine {
                     (intern!(py, "utf-8"), self.errors.bind(py)),
                 )?;
                 let bytes: Vec<u8> = bytes.extract()?;
-                String::from_utf8_lossy(&bytes).into_owned()
+                lossy = String::from_utf8_lossy(&bytes).into_owned();
+                lossy.as_str()
             }
             Err(error) => return Err(error),
         };
-        line.push_str(&self.terminator);
+        let mut line = Record::new(level_of(levelno), "");
+        line.write_message(|out| {
+            out.push_str(text);
+            out.push_str(&self.terminator);
+        });
         Ok(line)
     }
 
@@ -420,10 +431,9 @@ impl Engine {
         }
     }
 
-    /// Hands `line` to the crate: waits for it, or queues it (see the
+    /// Hands `record` to the crate: waits for it, or queues it (see the
     /// module docs).
-    fn dispatch(&self, py: Python<'_>, levelno: i64, line: String) -> PyResult<()> {
-        let record = Record::new(level_of(levelno), line);
+    fn dispatch(&self, py: Python<'_>, levelno: i64, record: Record) -> PyResult<()> {
         let waits =
             self.waits == Waits::Always || self.sync_level.is_some_and(|sync| levelno >= sync);
         match &self.core {
