@@ -1,14 +1,21 @@
 //! How a writer waits between batches: it rests, and callers that wait for
 //! a write nudge it.
 //!
-//! After a small batch a writer pauses for [`REST`] before it takes the next,
-//! so records gather and one lock cycle (flock, stat, write) serves more of
-//! them; the callers meanwhile only queue, never wake anybody. On an empty
-//! queue it keeps resting, [`REST`] doubling up to [`MAX_REST`], for
-//! [`LINGER`], then sleeps on the queue until a record arrives.
-//! A caller that waits for its message to be written (`emit_wait`, `flush`,
-//! `shutdown`, `stop`) calls [`WriterWake::nudge`] after queueing it, which
-//! ends the rest at once, so resting never delays it.
+//! After a small batch a writer pauses for [`PAUSE`] before it takes the
+//! next, so records gather and one lock cycle (flock, stat, write) serves
+//! more of them; the callers meanwhile only queue, never wake anybody. While
+//! records trickle in, a writer so takes its lock about a thousand times a
+//! second at most, whatever the rate: a lock cycle and the wake-up around it
+//! cost tens of microseconds of CPU, which, paid for every few records,
+//! would take a core from the processes that log. On an empty queue it keeps
+//! resting, [`REST`] doubling up to [`MAX_REST`], for [`LINGER`], then
+//! sleeps on the queue until a record arrives.
+//!
+//! Nothing that waits is delayed by a rest: a caller that waits for its
+//! message to be written (`emit_wait`, `flush`, `shutdown`, `stop`) calls
+//! [`WriterWake::nudge`] after queueing it, which ends the rest at once; so
+//! does a push that finds [`busy_at`] records waiting, so that a burst
+//! never fills a small queue while the writer rests.
 
 use std::time::{Duration, Instant};
 
@@ -41,12 +48,20 @@ pub(crate) const MAX_BATCH_RECORDS: usize = 1_024;
 /// writer, which then rests before taking the next.
 const SMALL_BATCH: usize = MAX_BATCH_RECORDS / 4;
 
-/// The pause after a small batch, and the first pause on an empty queue.
+/// The pause after a small batch.
+const PAUSE: Duration = Duration::from_millis(1);
+/// The first pause on an empty queue.
 const REST: Duration = Duration::from_micros(50);
 /// The longest pause on an empty queue (pauses double while it stays empty).
 const MAX_REST: Duration = Duration::from_micros(400);
 /// How long a writer rests on an empty queue before it sleeps on the queue.
 const LINGER: Duration = Duration::from_millis(1);
+
+/// How many waiting messages end a writer's rest, for a queue of `capacity`:
+/// half the queue, at most a full batch.
+pub(crate) fn busy_at(capacity: usize) -> u64 {
+    (capacity / 2).clamp(1, MAX_BATCH_RECORDS) as u64
+}
 
 /// Lets callers wake a resting writer.
 #[derive(Debug, Default)]
@@ -127,12 +142,12 @@ impl<'a> Resting<'a> {
         }
     }
 
-    /// A batch of `records` was written: rests for [`REST`] if it was small.
+    /// A batch of `records` was written: rests for [`PAUSE`] if it was small.
     pub(crate) fn after_batch(&mut self, records: usize) {
         self.idle_since = None;
         self.pause = REST;
         if records < SMALL_BATCH {
-            self.wake.rest(REST);
+            self.wake.rest(PAUSE);
         }
     }
 

@@ -43,7 +43,7 @@ use tokio::sync::{Notify, oneshot};
 
 use crate::error::Result;
 use crate::record::Record;
-use crate::rest::WriterWake;
+use crate::rest::{WriterWake, busy_at};
 use crate::sync::lock_unpoisoned;
 use gate::Gate;
 pub(crate) use gate::Pass;
@@ -139,6 +139,8 @@ struct QueueShared {
     room: Room,
     wake: Arc<WriterWake>,
     capacity: usize,
+    /// A push that finds this many messages waiting ends the writer's rest.
+    busy: u64,
     /// The writer's side is gone: nothing more will be taken.
     writer_gone: AtomicBool,
     /// A second receiver, to drop what is pushed after the writer's side
@@ -221,6 +223,7 @@ pub(crate) fn queue(capacity: usize) -> (Queue, Inbox) {
         room: Room::default(),
         wake: Arc::default(),
         capacity,
+        busy: busy_at(capacity),
         writer_gone: AtomicBool::new(false),
         orphans: rx.clone(),
     });
@@ -257,6 +260,9 @@ impl Queue {
         match self.tx.try_send(msg) {
             Ok(()) => {
                 pass.pushed();
+                if self.shared.gate.depth() >= self.shared.busy {
+                    self.shared.wake.nudge();
+                }
                 if self.shared.writer_gone() {
                     self.shared.drop_orphans();
                 }

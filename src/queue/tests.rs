@@ -111,3 +111,36 @@ fn take_until_returns_ended_once_every_sender_is_gone() {
     assert_eq!(inbox.take_until(&mut msgs, 8, None), Taken::Some(1));
     assert_eq!(inbox.take_until(&mut msgs, 8, None), Taken::Ended);
 }
+
+#[test]
+fn a_push_that_finds_half_the_queue_waiting_ends_the_writers_rest() {
+    const LONG: Duration = Duration::from_secs(30);
+    let (queue, inbox) = queue(8);
+    let (rested_tx, rested_rx) = std::sync::mpsc::channel();
+    let writer = {
+        let wake = inbox.wake();
+        std::thread::spawn(move || {
+            wake.attach();
+            let started = Instant::now();
+            wake.rest(LONG);
+            rested_tx.send(started.elapsed()).expect("the test waits");
+        })
+    };
+    // Below half the queue, pushes leave the writer resting.
+    std::thread::sleep(Duration::from_millis(20));
+    for _ in 0..3 {
+        queue.try_push(line()).expect("room");
+    }
+    assert!(
+        rested_rx.recv_timeout(Duration::from_millis(100)).is_err(),
+        "three of eight waiting ended the rest"
+    );
+    // The fourth finds half the queue waiting.
+    queue.try_push(line()).expect("room");
+    let rested = rested_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the rest never ended");
+    assert!(rested < LONG);
+    writer.join().expect("writer");
+    drop(inbox);
+}

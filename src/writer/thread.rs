@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! loop:
-//!   gather   what is queued (resting 50 µs after a small batch, then up to
+//!   gather   what is queued (resting 1 ms after a small batch, then up to
 //!            1 ms on an empty queue, then parked until a message comes, or
 //!            until lines kept from a failed write are due again)
 //!   write    the batch: BatchWriter::process (one lock, one write)
