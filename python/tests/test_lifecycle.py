@@ -144,6 +144,32 @@ def test_the_gil_is_released_while_a_write_waits(tmp_path):
     assert (tmp_path / "app.log").read_text() == "record 1\n"
 
 
+def test_importing_and_logging_without_asyncio_does_not_import_asyncio(tmp_path):
+    """A process that never awaits a handler does not pay for importing
+    asyncio (about 45 ms, in every worker process); the first confirmation
+    imports it."""
+    log = tmp_path / "app.log"
+    code = textwrap.dedent(
+        f"""
+        import logging, sys
+        import concurrent_log_handler_rs as clh
+        handler = clh.AsyncConcurrentHandler({str(log)!r})
+        record = logging.LogRecord("t", logging.INFO, "t.py", 1, "plain", None, None)
+        handler.handle(record)
+        handler.close()
+        print("asyncio" in sys.modules)
+        import asyncio
+        async def confirmed():
+            async with clh.AsyncConcurrentHandler({str(log)!r}) as h:
+                await h.emit_wait(logging.LogRecord("t", logging.INFO, "t.py", 1, "awaited", None, None))
+        asyncio.run(confirmed())
+        """
+    )
+    proc = run_python(code)
+    assert proc.stdout.split() == ["False"]
+    assert log.read_text().splitlines() == ["plain", "awaited"]
+
+
 def test_dict_config_builds_the_handlers(tmp_path):
     config = {
         "version": 1,
