@@ -2,8 +2,9 @@
 without gzip, beside two Python CLH 0.9.31 processes: every record exactly
 once, no torn line, the backup chain complete.
 
-Full sizes (``CLH_PY_FULL=1``): 4 x 50,000 records and 2 x 25,000 Python
-CLH records; CI runs 4 x 10,000 and 2 x 2,000 (the same shapes)."""
+Full sizes (``CLH_PY_FULL=1``, as CI runs them): 4 x 50,000 records and
+2 x 25,000 Python CLH records; without it, 4 x 10,000 and 2 x 2,000 (the
+same shapes)."""
 
 from __future__ import annotations
 
