@@ -100,6 +100,18 @@ impl WriterWake {
         }
     }
 
+    /// Ends the writer's rest if it is resting now; otherwise does nothing
+    /// (unlike [`nudge`](Self::nudge), which also cancels the next rest).
+    /// For pushes that find the queue filling: one plain load while the
+    /// writer works, so producers pushing into a deep queue do not bounce
+    /// the `nudged` line among themselves. A rest that begins just after
+    /// the load is ended by the next such push, or by its own timeout.
+    pub(crate) fn nudge_if_resting(&self) {
+        if self.resting.load(Ordering::Relaxed) {
+            self.nudge();
+        }
+    }
+
     /// Parks the current (writer) thread for up to `pause`, unless nudged.
     pub(crate) fn rest(&self, pause: Duration) {
         self.resting.store(true, Ordering::Release);

@@ -261,7 +261,7 @@ impl Queue {
             Ok(()) => {
                 pass.pushed();
                 if self.shared.gate.depth() >= self.shared.busy {
-                    self.shared.wake.nudge();
+                    self.shared.wake.nudge_if_resting();
                 }
                 if self.shared.writer_gone() {
                     self.shared.drop_orphans();
