@@ -14,8 +14,8 @@
 //! Nothing that waits is delayed by a rest: a caller that waits for its
 //! message to be written (`emit_wait`, `flush`, `shutdown`, `stop`) calls
 //! [`WriterWake::nudge`] after queueing it, which ends the rest at once; so
-//! does a push that finds [`busy_at`] records waiting, so that a burst
-//! never fills a small queue while the writer rests.
+//! does a push that finds [`busy_at`] records waiting while the writer
+//! rests, so that a burst into a small queue does not wait out the pause.
 
 use std::time::{Duration, Instant};
 
