@@ -122,15 +122,6 @@ fn compression(options: &Options) -> PyResult<Option<Compression>> {
 }
 
 fn rotation(options: &Options) -> PyResult<Option<Rotation>> {
-    const WEEKDAYS: [Weekday; 7] = [
-        Weekday::Monday,
-        Weekday::Tuesday,
-        Weekday::Wednesday,
-        Weekday::Thursday,
-        Weekday::Friday,
-        Weekday::Saturday,
-        Weekday::Sunday,
-    ];
     let Some((kind, n)) = &options.rotation else {
         return Ok(None);
     };
@@ -139,9 +130,43 @@ fn rotation(options: &Options) -> PyResult<Option<Rotation>> {
         "every" if n > 0 => Ok(Some(Rotation::Every(Duration::from_secs(n)))),
         "days" if n == 1 => Ok(Some(Rotation::Daily)),
         "days" if n > 1 && n <= u64::from(u32::MAX) => Ok(Some(Rotation::Days(n as u32))),
-        "weekly" if n < 7 => Ok(Some(Rotation::Weekly(WEEKDAYS[n as usize]))),
+        "weekly" if n < 7 => Ok(Some(Rotation::Weekly(Weekday::ALL[n as usize]))),
         _ => Err(PyValueError::new_err(format!(
             "when/interval: no rotation {kind} {n}"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_rotation(kind: &str, n: u64) -> Options {
+        Options {
+            filename: PathBuf::from("a.log"),
+            max_bytes: 0,
+            backup_count: 1,
+            compression: None,
+            lock_file_directory: None,
+            rotation: Some((kind.to_owned(), n)),
+            utc: false,
+            file_mode: 0o644,
+            durable: false,
+            syslog: None,
+            queue_size: 1,
+            fallback: "block".to_owned(),
+            sync_level: None,
+            errors: "strict".to_owned(),
+            terminator: "\n".to_owned(),
+        }
+    }
+
+    #[test]
+    fn python_weekdays_count_from_monday() {
+        let weekly = |n| rotation(&with_rotation("weekly", n)).expect("valid");
+        assert_eq!(weekly(0), Some(Rotation::Weekly(Weekday::Monday)));
+        assert_eq!(weekly(3), Some(Rotation::Weekly(Weekday::Thursday)));
+        assert_eq!(weekly(6), Some(Rotation::Weekly(Weekday::Sunday)));
+        assert!(rotation(&with_rotation("weekly", 7)).is_err());
     }
 }

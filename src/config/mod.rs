@@ -512,15 +512,6 @@ impl HandlerConfig {
                 )))
             }
         };
-        let weekdays = [
-            Weekday::Monday,
-            Weekday::Tuesday,
-            Weekday::Wednesday,
-            Weekday::Thursday,
-            Weekday::Friday,
-            Weekday::Saturday,
-            Weekday::Sunday,
-        ];
         match when.to_ascii_uppercase().as_str() {
             "S" => every(1),
             "M" => every(60),
@@ -536,7 +527,7 @@ impl HandlerConfig {
                 }
             }
             w if w.len() == 2 && w.starts_with('W') => match w[1..].parse::<usize>() {
-                Ok(day) if day < 7 => aligned(Rotation::Weekly(weekdays[day])),
+                Ok(day) if day < 7 => aligned(Rotation::Weekly(Weekday::ALL[day])),
                 _ => Err(Error::invalid_config(format!(
                     "when = \"{when}\": W0 to W6"
                 ))),
@@ -559,5 +550,18 @@ mod tests {
         )
         .expect("parse");
         assert_eq!(config.rotation().expect("valid"), Some(Rotation::Days(2)));
+    }
+
+    #[test]
+    fn python_weekdays_count_from_monday() {
+        let weekly = |when: &str| {
+            HandlerConfig::from_toml_str(&format!("filename = \"a.log\"\nwhen = \"{when}\"\n"))
+                .expect("parse")
+                .rotation()
+                .expect("valid")
+        };
+        assert_eq!(weekly("W0"), Some(Rotation::Weekly(Weekday::Monday)));
+        assert_eq!(weekly("W3"), Some(Rotation::Weekly(Weekday::Thursday)));
+        assert_eq!(weekly("w6"), Some(Rotation::Weekly(Weekday::Sunday)));
     }
 }

@@ -122,6 +122,25 @@ pub enum Weekday {
 }
 
 impl Weekday {
+    /// Every day, Monday first: index `n` is Python's `W<n>` (`W0` is
+    /// Monday), as `TimedRotatingFileHandler` numbers them.
+    ///
+    /// ```
+    /// use concurrent_log_handler::Weekday;
+    ///
+    /// assert_eq!(Weekday::ALL[0], Weekday::Monday);
+    /// assert_eq!(Weekday::ALL[6], Weekday::Sunday);
+    /// ```
+    pub const ALL: [Weekday; 7] = [
+        Weekday::Monday,
+        Weekday::Tuesday,
+        Weekday::Wednesday,
+        Weekday::Thursday,
+        Weekday::Friday,
+        Weekday::Saturday,
+        Weekday::Sunday,
+    ];
+
     fn to_jiff(self) -> jiff::civil::Weekday {
         match self {
             Weekday::Monday => jiff::civil::Weekday::Monday,
