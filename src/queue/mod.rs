@@ -139,8 +139,6 @@ struct QueueShared {
     room: Room,
     wake: Arc<WriterWake>,
     capacity: usize,
-    /// A push that finds this many messages waiting ends the writer's rest.
-    busy: u64,
     /// The writer's side is gone: nothing more will be taken.
     writer_gone: AtomicBool,
     /// A second receiver, to drop what is pushed after the writer's side
@@ -223,7 +221,6 @@ pub(crate) fn queue(capacity: usize) -> (Queue, Inbox) {
         room: Room::default(),
         wake: Arc::default(),
         capacity,
-        busy: busy_at(capacity),
         writer_gone: AtomicBool::new(false),
         orphans: rx.clone(),
     });
@@ -260,7 +257,7 @@ impl Queue {
         match self.tx.try_send(msg) {
             Ok(()) => {
                 pass.pushed();
-                if self.shared.gate.depth() >= self.shared.busy {
+                if self.shared.gate.depth() >= busy_at(self.shared.capacity) {
                     self.shared.wake.nudge_if_resting();
                 }
                 if self.shared.writer_gone() {
