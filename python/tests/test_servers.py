@@ -107,19 +107,32 @@ def request_lines(log: Path):
     return seen
 
 
-def test_gunicorn_workers_forked_after_preload_share_the_log(tmp_path):
-    (tmp_path / "wsgiapp.py").write_text(WSGI_APP)
+def serve(tmp_path: Path, module: str, source: str, argv) -> tuple:
+    """Writes the app ``module`` and starts ``python -m <argv>`` on a free
+    loopback port (``argv`` is called with it) in ``tmp_path``, logging to
+    ``logs/app.log``. Returns (process, port, log)."""
+    (tmp_path / f"{module}.py").write_text(source)
     log = tmp_path / "logs" / "app.log"
     log.parent.mkdir()
     port = free_port()
-    count = scaled(2_000, 600)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--preload", "-w", "4", "-b", f"127.0.0.1:{port}", "wsgiapp:app"],
+        [sys.executable, "-m", *argv(port)],
         cwd=tmp_path,
         env={**os.environ, "CLH_LOG": str(log)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+    )
+    return proc, port, log
+
+
+def test_gunicorn_workers_forked_after_preload_share_the_log(tmp_path):
+    count = scaled(2_000, 600)
+    proc, port, log = serve(
+        tmp_path,
+        "wsgiapp",
+        WSGI_APP,
+        lambda port: ["gunicorn", "--preload", "-w", "4", "-b", f"127.0.0.1:{port}", "wsgiapp:app"],
     )
     try:
         wait_listening(port, proc)
@@ -134,18 +147,12 @@ def test_gunicorn_workers_forked_after_preload_share_the_log(tmp_path):
 
 
 def test_uvicorn_workers_awaiting_emit_wait_share_the_log(tmp_path):
-    (tmp_path / "asgiapp.py").write_text(ASGI_APP)
-    log = tmp_path / "logs" / "app.log"
-    log.parent.mkdir()
-    port = free_port()
     count = scaled(2_000, 600)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--workers", "4", "--port", str(port), "--log-level", "warning", "asgiapp:app"],
-        cwd=tmp_path,
-        env={**os.environ, "CLH_LOG": str(log)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc, port, log = serve(
+        tmp_path,
+        "asgiapp",
+        ASGI_APP,
+        lambda port: ["uvicorn", "--workers", "4", "--port", str(port), "--log-level", "warning", "asgiapp:app"],
     )
     try:
         wait_listening(port, proc)
